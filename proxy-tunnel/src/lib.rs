@@ -1,0 +1,1 @@
+//! proxy-tunnel (being written).

@@ -1,0 +1,1 @@
+//! smtp-client (being written).

@@ -1,0 +1,472 @@
+//! A connection: a TCP or TLS stream with a read buffer for codecs, a write
+//! buffer for encoders, deadlines, and the liveness probe.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BytesMut};
+use rustls::pki_types::ServerName;
+use rustls::ClientConnection;
+
+use crate::error::{Error, Phase, Result};
+use crate::io::{Io, TlsLayer};
+use crate::status::Status;
+use crate::timeouts::Timeouts;
+use crate::tls::TlsConfig;
+
+/// What the liveness probe found on an idle connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Probe {
+    /// Nothing pending and the peer has not closed: safe to reuse.
+    Alive,
+    /// The peer closed the connection (TCP FIN, or TLS `close_notify`).
+    Closed,
+    /// The socket reported an error (reset, unreachable, ...).
+    Error(io::ErrorKind),
+    /// Bytes arrived that no request asked for: the protocol is out of step.
+    Unexpected,
+}
+
+/// A TCP or TLS connection with buffered reads and writes.
+///
+/// Codecs decode from [`read_buf`](Conn::read_buf) and
+/// [`consume`](Conn::consume) what they used; encoders append to
+/// [`write_buf`](Conn::write_buf) and [`flush`](Conn::flush) sends it in one
+/// write. Failures are remembered: a connection that timed out or broke is
+/// never returned to a pool.
+pub struct Conn {
+    io: Io,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    peer: Option<SocketAddr>,
+    server_name: String,
+    timeouts: Timeouts,
+    status: Status,
+    broken: bool,
+    in_exchange: bool,
+    reply_started: bool,
+}
+
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("peer", &self.peer)
+            .field("server_name", &self.server_name)
+            .field("tls", &self.is_tls())
+            .field("buffered", &self.rbuf.len())
+            .field("status", &self.status)
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+/// How much a read asks the socket for when the buffer is empty.
+const READ_CHUNK: usize = 16 * 1024;
+
+impl Conn {
+    /// Wraps a connected TCP stream. `host` is the name it was opened for.
+    pub fn from_tcp(stream: TcpStream, host: &str) -> Conn {
+        Conn {
+            peer: stream.peer_addr().ok(),
+            io: Io::Tcp(stream),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            wbuf: BytesMut::with_capacity(4096),
+            server_name: host.to_string(),
+            timeouts: Timeouts::default(),
+            status: Status::NORMAL,
+            broken: false,
+            in_exchange: false,
+            reply_started: false,
+        }
+    }
+
+    /// Runs a TLS handshake over this connection (STARTTLS, or TLS to the
+    /// target inside a proxy tunnel), verifying `server_name`.
+    ///
+    /// Bytes already buffered but not consumed are refused: before a TLS
+    /// handshake the server has nothing legitimate to say, and a reply
+    /// pipelined ahead of it is the STARTTLS injection attack.
+    pub fn start_tls(
+        mut self,
+        config: &TlsConfig,
+        server_name: &str,
+        deadline: Instant,
+    ) -> Result<Conn> {
+        if !self.rbuf.is_empty() {
+            return Err(Error::InvalidInput(format!(
+                "{} bytes from the peer arrived before the TLS handshake",
+                self.rbuf.len()
+            )));
+        }
+        let bare = server_name.trim_start_matches('[').trim_end_matches(']');
+        let name = ServerName::try_from(bare.to_string()).map_err(|e| {
+            Error::InvalidConfig(format!("invalid TLS server name {server_name:?}: {e}"))
+        })?;
+        let tls = ClientConnection::new(Arc::clone(config.rustls()), name).map_err(|source| {
+            Error::Tls {
+                server: server_name.to_string(),
+                source,
+            }
+        })?;
+        let saved_deadline = self.timeouts.deadline.replace(deadline);
+        let mut layer = Box::new(TlsLayer {
+            tls,
+            inner: self.io,
+        });
+        let handshake = loop {
+            if !layer.tls.is_handshaking() {
+                break Ok(());
+            }
+            let socket = layer.inner.socket();
+            if let Err(e) = self
+                .timeouts
+                .before_read(socket, Phase::TlsHandshake)
+                .and_then(|()| self.timeouts.before_write(socket, Phase::TlsHandshake))
+            {
+                break Err(e);
+            }
+            if let Err(e) = layer.tls.complete_io(&mut layer.inner) {
+                break Err(
+                    match Error::from_io(e, Phase::TlsHandshake, Some(server_name)) {
+                        Error::Closed { .. } => Error::Tls {
+                            server: server_name.to_string(),
+                            source: rustls::Error::General(
+                                "peer closed the connection during the handshake".into(),
+                            ),
+                        },
+                        other => other,
+                    },
+                );
+            }
+        };
+        self.io = Io::Tls(layer);
+        self.timeouts.deadline = saved_deadline;
+        self.server_name = server_name.to_string();
+        handshake.map(|()| self)
+    }
+
+    /// The peer's address, when known.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The host name the connection was opened for (and TLS verified).
+    pub fn server_name(&self) -> &str {
+        &self.server_name
+    }
+
+    /// True when the outermost layer is TLS.
+    pub fn is_tls(&self) -> bool {
+        matches!(self.io, Io::Tls(_))
+    }
+
+    /// The negotiated TLS version of the outermost layer.
+    pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
+        match &self.io {
+            Io::Tls(layer) => layer.tls.protocol_version(),
+            Io::Tcp(_) => None,
+        }
+    }
+
+    /// The ALPN protocol the server chose.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        match &self.io {
+            Io::Tls(layer) => layer.tls.alpn_protocol(),
+            Io::Tcp(_) => None,
+        }
+    }
+
+    /// The TCP socket at the bottom (for socket options and diagnostics).
+    pub fn socket(&self) -> &TcpStream {
+        self.io.socket()
+    }
+
+    // ---- timeouts -------------------------------------------------------
+
+    /// Limits each blocking read to `timeout` (`None`: wait forever).
+    pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeouts.read = timeout;
+    }
+
+    /// Limits each blocking write to `timeout` (`None`: wait forever).
+    pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
+        self.timeouts.write = timeout;
+    }
+
+    /// An overall deadline for every read and write until cleared: the
+    /// timeout of a whole request, however many reads it takes.
+    pub fn set_deadline(&mut self, deadline: Option<Instant>) {
+        self.timeouts.deadline = deadline;
+    }
+
+    /// The current overall deadline.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.timeouts.deadline
+    }
+
+    // ---- exchange state, status ------------------------------------------
+
+    /// Marks the start of a request/reply exchange. Until
+    /// [`end_exchange`](Conn::end_exchange), dropping the pool guard sets
+    /// `ABORTED` and closes the connection: a reply may still be owed.
+    pub fn begin_exchange(&mut self) {
+        self.in_exchange = true;
+        self.reply_started = false;
+    }
+
+    /// Marks the exchange complete: every reply owed has been read.
+    pub fn end_exchange(&mut self) {
+        self.in_exchange = false;
+    }
+
+    /// True between [`begin_exchange`](Conn::begin_exchange) and [`end_exchange`](Conn::end_exchange).
+    pub fn in_exchange(&self) -> bool {
+        self.in_exchange
+    }
+
+    /// True once any byte arrived since [`begin_exchange`](Conn::begin_exchange).
+    /// The retry rule: a request may be re-sent only if this is false.
+    pub fn reply_started(&self) -> bool {
+        self.reply_started || !self.rbuf.is_empty()
+    }
+
+    /// The status bits the connection has collected (`TIMEOUT` on a timed-out read or write).
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// Adds status bits (e.g. `ABORTED` when a protocol gives up mid-reply).
+    pub fn mark(&mut self, status: Status) {
+        self.status.insert(status);
+    }
+
+    /// True once a read or write failed or the peer closed: never reusable.
+    pub fn is_broken(&self) -> bool {
+        self.broken
+    }
+
+    /// Declares the connection unusable (e.g. the peer broke the protocol).
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    fn fail(&mut self, e: io::Error, phase: Phase) -> Error {
+        let err = Error::from_io(e, phase, Some(&self.server_name));
+        if err.is_timeout() {
+            self.status.insert(Status::TIMEOUT);
+        }
+        self.broken = true;
+        err
+    }
+
+    // ---- reading ----------------------------------------------------------
+
+    /// Bytes received and not yet consumed.
+    pub fn read_buf(&self) -> &[u8] {
+        &self.rbuf
+    }
+
+    /// The read buffer itself, for codecs that split frames off it.
+    pub fn read_buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.rbuf
+    }
+
+    /// Drops `n` bytes from the front of the read buffer.
+    pub fn consume(&mut self, n: usize) {
+        self.rbuf.advance(n);
+    }
+
+    /// Reads more bytes into the read buffer, blocking until at least one
+    /// arrives. Returns how many arrived; 0 means the peer closed.
+    pub fn fill(&mut self) -> Result<usize> {
+        if let Err(e) = self.timeouts.before_read(self.io.socket(), Phase::Read) {
+            if e.is_timeout() {
+                self.status.insert(Status::TIMEOUT);
+                self.broken = true;
+            }
+            return Err(e);
+        }
+        let len = self.rbuf.len();
+        // Read into zeroed spare room: safe code cannot hand `read` uninit memory.
+        let room = (self.rbuf.capacity() - len).max(READ_CHUNK / 2);
+        self.rbuf.resize(len + room, 0);
+        let got = loop {
+            match self.io.read(&mut self.rbuf[len..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match got {
+            Ok(n) => {
+                self.rbuf.truncate(len + n);
+                if n == 0 {
+                    self.broken = true;
+                } else {
+                    self.reply_started = true;
+                }
+                Ok(n)
+            }
+            Err(e) => {
+                self.rbuf.truncate(len);
+                Err(self.fail(e, Phase::Read))
+            }
+        }
+    }
+
+    /// Reads until `decode` yields a frame. `decode` sees every buffered
+    /// byte and returns the frame and how many bytes it used, or `None` for
+    /// "need more". A frame that would grow the buffer past `max_buffered`
+    /// bytes is refused, so a hostile peer cannot make us buffer without end.
+    pub fn read_frame<T, E, D>(&mut self, max_buffered: usize, mut decode: D) -> Result<T, E>
+    where
+        D: FnMut(&[u8]) -> Result<Option<(T, usize)>, E>,
+        E: From<Error>,
+    {
+        loop {
+            if !self.rbuf.is_empty() {
+                match decode(&self.rbuf) {
+                    Ok(Some((frame, used))) => {
+                        self.rbuf.advance(used);
+                        return Ok(frame);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        // The peer broke the protocol: what follows cannot be trusted.
+                        self.broken = true;
+                        return Err(e);
+                    }
+                }
+                if self.rbuf.len() >= max_buffered {
+                    self.broken = true;
+                    return Err(Error::FrameTooLarge {
+                        limit: max_buffered,
+                    }
+                    .into());
+                }
+            }
+            let mid_frame = !self.rbuf.is_empty();
+            if self.fill()? == 0 {
+                return Err(Error::Closed { mid_frame }.into());
+            }
+        }
+    }
+
+    /// Reads up to `out.len()` bytes: buffered bytes first, then straight
+    /// from the stream (large bodies skip the buffer). 0 means the peer closed.
+    pub fn read_into(&mut self, out: &mut [u8]) -> Result<usize> {
+        if !self.rbuf.is_empty() {
+            let n = out.len().min(self.rbuf.len());
+            out[..n].copy_from_slice(&self.rbuf[..n]);
+            self.rbuf.advance(n);
+            return Ok(n);
+        }
+        if out.len() < READ_CHUNK / 4 {
+            // Small reads go through the buffer to keep syscalls few.
+            let n = self.fill()?;
+            return if n == 0 { Ok(0) } else { self.read_into(out) };
+        }
+        self.timeouts
+            .before_read(self.io.socket(), Phase::Read)
+            .inspect_err(|e| {
+                if e.is_timeout() {
+                    self.status.insert(Status::TIMEOUT);
+                    self.broken = true;
+                }
+            })?;
+        loop {
+            match self.io.read(out) {
+                Ok(0) => {
+                    self.broken = true;
+                    return Ok(0);
+                }
+                Ok(n) => {
+                    self.reply_started = true;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.fail(e, Phase::Read)),
+            }
+        }
+    }
+
+    // ---- writing ----------------------------------------------------------
+
+    /// The write buffer encoders append to; [`flush`](Conn::flush) sends it.
+    pub fn write_buf(&mut self) -> &mut BytesMut {
+        &mut self.wbuf
+    }
+
+    /// Sends everything in the write buffer.
+    pub fn flush(&mut self) -> Result<()> {
+        if self.wbuf.is_empty() {
+            return Ok(());
+        }
+        // Taken out for the call so `send` can borrow `self`; no allocation.
+        let mut buf = std::mem::take(&mut self.wbuf);
+        let result = self.send(&buf);
+        buf.clear();
+        self.wbuf = buf;
+        result
+    }
+
+    /// Sends `data` now, after anything already in the write buffer.
+    pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        if !self.wbuf.is_empty() {
+            if self.wbuf.len() + data.len() <= READ_CHUNK {
+                // One write instead of two for small frames.
+                self.wbuf.extend_from_slice(data);
+                return self.flush();
+            }
+            self.flush()?;
+        }
+        self.send(data)
+    }
+
+    fn send(&mut self, data: &[u8]) -> Result<()> {
+        if let Err(e) = self.timeouts.before_write(self.io.socket(), Phase::Write) {
+            if e.is_timeout() {
+                self.status.insert(Status::TIMEOUT);
+                self.broken = true;
+            }
+            return Err(e);
+        }
+        self.io.send(data).map_err(|e| self.fail(e, Phase::Write))
+    }
+
+    // ---- liveness ----------------------------------------------------------
+
+    /// The non-blocking liveness check of an idle connection.
+    ///
+    /// In the common case (nothing pending) this is one `recv(MSG_DONTWAIT)`
+    /// returning `EAGAIN`. On TLS, records that arrived while idle are run
+    /// through rustls: TLS 1.3 session tickets and KeyUpdate leave the
+    /// connection alive, `close_notify` closes it, plaintext is unexpected.
+    pub fn probe(&mut self) -> Probe {
+        if !self.rbuf.is_empty() {
+            return Probe::Unexpected;
+        }
+        let mut scratch = [0u8; 64];
+        let probe = match self.io.read_available(&mut scratch) {
+            Ok(0) => Probe::Closed,
+            Ok(_) => Probe::Unexpected,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Probe::Alive,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Probe::Closed,
+            Err(e) => Probe::Error(e.kind()),
+        };
+        if probe != Probe::Alive {
+            self.broken = true;
+        }
+        probe
+    }
+
+    /// Says goodbye at the transport level: TLS `close_notify` where there is TLS.
+    /// Only for a graceful close by the process that opened the connection.
+    pub fn close_notify(&mut self) {
+        let _ = self.timeouts.before_write(self.io.socket(), Phase::Write);
+        self.io.send_close_notify();
+    }
+}

@@ -1,0 +1,286 @@
+//! Opening connections: endpoints, socket options, and the connector seam
+//! through which a proxy tunnel hands the transport its stream.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+
+use crate::conn::Conn;
+use crate::error::{Error, Phase, Result};
+use crate::tls::TlsConfig;
+
+/// Socket options and timeouts for opening and using a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// The whole connect phase: resolution, every address tried, and the TLS handshake.
+    pub connect_timeout: Duration,
+    /// Each blocking read (`None`: wait forever).
+    pub read_timeout: Option<Duration>,
+    /// Each blocking write (`None`: wait forever).
+    pub write_timeout: Option<Duration>,
+    /// TCP keepalive idle time (`None`: off).
+    pub keepalive: Option<Duration>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Some(Duration::from_secs(30)),
+            write_timeout: Some(Duration::from_secs(30)),
+            keepalive: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+/// Where to connect: host and port, and TLS to it if set.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    host: String,
+    port: u16,
+    tls: Option<TlsConfig>,
+}
+
+/// Checks a host name or address literal for what must never reach a
+/// resolver or a request line. `[::1]` is accepted and unbracketed.
+pub fn validate_host(host: &str) -> Result<&str> {
+    let bare = match host.strip_prefix('[') {
+        Some(rest) => rest
+            .strip_suffix(']')
+            .ok_or_else(|| Error::InvalidInput(format!("unbalanced bracket in host {host:?}")))?,
+        None => host,
+    };
+    if bare.is_empty() {
+        return Err(Error::InvalidInput("empty host".into()));
+    }
+    if bare.len() > 253 {
+        return Err(Error::InvalidInput(format!(
+            "host of {} bytes is longer than 253",
+            bare.len()
+        )));
+    }
+    if let Some(bad) = bare.chars().find(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#' | '\\' | '%')
+    }) {
+        return Err(Error::InvalidInput(format!(
+            "character {bad:?} not allowed in host {host:?}"
+        )));
+    }
+    if bare.contains(':') && bare.parse::<IpAddr>().is_err() {
+        return Err(Error::InvalidInput(format!(
+            "invalid IPv6 address {host:?}"
+        )));
+    }
+    Ok(bare)
+}
+
+impl Endpoint {
+    /// A plain TCP endpoint; checks the host and refuses port 0.
+    pub fn new(host: &str, port: u16) -> Result<Endpoint> {
+        let host = validate_host(host)?.to_string();
+        if port == 0 {
+            return Err(Error::InvalidConfig(format!("port 0 for host {host}")));
+        }
+        Ok(Endpoint {
+            host,
+            port,
+            tls: None,
+        })
+    }
+
+    /// Adds TLS to the endpoint, verifying the host name.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Endpoint {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The host, without brackets.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The TLS settings, if TLS is on.
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
+    }
+
+    /// `host:port`, with brackets for IPv6.
+    pub fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Opens the byte stream under a connection. Direct TCP is [`Direct`]; a
+/// proxy tunnel implements it to hand over a stream already connected to the
+/// target, on which TLS to the target is then layered by [`open`].
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// Opens a stream to `host:port` before `deadline`.
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        opts: &ConnectOptions,
+        deadline: Instant,
+    ) -> Result<Conn>;
+
+    /// What distinguishes streams from this connector in a pool key (a
+    /// proxy's URL with credentials hashed); `None` for a direct connection.
+    fn identity(&self) -> Option<String>;
+}
+
+/// Direct TCP connections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Direct;
+
+impl Connector for Direct {
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        opts: &ConnectOptions,
+        deadline: Instant,
+    ) -> Result<Conn> {
+        let stream = tcp_connect(host, port, opts, deadline)?;
+        Ok(Conn::from_tcp(stream, host))
+    }
+
+    fn identity(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Opens a connection to `endpoint` through `connector`, with TLS if the
+/// endpoint has it, and the options' read and write timeouts set.
+pub fn open(endpoint: &Endpoint, connector: &dyn Connector, opts: &ConnectOptions) -> Result<Conn> {
+    let deadline = Instant::now() + opts.connect_timeout;
+    let mut conn = connector.connect(&endpoint.host, endpoint.port, opts, deadline)?;
+    if let Some(tls) = &endpoint.tls {
+        conn = conn.start_tls(tls, &endpoint.host, deadline)?;
+    }
+    conn.set_read_timeout(opts.read_timeout);
+    conn.set_write_timeout(opts.write_timeout);
+    tracing::debug!(endpoint = %endpoint.authority(), tls = endpoint.tls.is_some(), via = ?connector.identity(), "connected");
+    Ok(conn)
+}
+
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| Error::Resolve {
+            host: host.to_string(),
+            source,
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Resolve {
+            host: host.to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses"),
+        });
+    }
+    Ok(addrs)
+}
+
+/// Resolves `host` and tries each address in turn, sharing what is left of
+/// the deadline among the addresses not yet tried, so one black-holed
+/// address cannot use up the whole budget.
+pub fn tcp_connect(
+    host: &str,
+    port: u16,
+    opts: &ConnectOptions,
+    deadline: Instant,
+) -> Result<TcpStream> {
+    let host = validate_host(host)?;
+    if port == 0 {
+        return Err(Error::InvalidConfig(format!("port 0 for host {host}")));
+    }
+    let addrs = resolve(host, port)?;
+    let mut last_err = None;
+    for (i, addr) in addrs.iter().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        let share = left / (addrs.len() - i) as u32;
+        match connect_one(addr, share.max(Duration::from_millis(1)), opts) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => {
+                tracing::debug!(%addr, error = %e, "connect attempt failed");
+                last_err = Some((addr, e));
+            }
+        }
+    }
+    match last_err {
+        Some((_, e))
+            if e.kind() == std::io::ErrorKind::TimedOut
+                || e.kind() == std::io::ErrorKind::WouldBlock =>
+        {
+            Err(Error::Timeout(Phase::Connect))
+        }
+        Some((addr, source)) => Err(Error::Connect {
+            addr: format!("{host}:{port} ({addr})"),
+            source,
+        }),
+        None => Err(Error::Timeout(Phase::Connect)),
+    }
+}
+
+fn connect_one(
+    addr: &SocketAddr,
+    timeout: Duration,
+    opts: &ConnectOptions,
+) -> std::io::Result<TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    // Requests are written whole; Nagle would only hold back their last segment.
+    socket.set_tcp_nodelay(true)?;
+    if let Some(idle) = opts.keepalive {
+        socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle))?;
+    }
+    socket.connect_timeout(&SockAddr::from(*addr), timeout)?;
+    Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_checked() {
+        assert_eq!(validate_host("[::1]").unwrap(), "::1");
+        assert_eq!(validate_host("example.com").unwrap(), "example.com");
+        for bad in [
+            "",
+            "a b",
+            "a\r\nb",
+            "a/b",
+            "user@host",
+            "[::1",
+            "1:2:zz",
+            "a\0b",
+        ] {
+            assert!(validate_host(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(matches!(
+            Endpoint::new("localhost", 0),
+            Err(Error::InvalidConfig(_))
+        ));
+        assert_eq!(Endpoint::new("::1", 80).unwrap().authority(), "[::1]:80");
+    }
+}

@@ -1,0 +1,135 @@
+//! The byte stream under a [`crate::Conn`]: TCP, or TLS layered on another
+//! stream (which may itself be TLS: TLS to the target inside TLS to a proxy).
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+
+use crate::sys::recv_dontwait;
+use rustls::ClientConnection;
+
+/// One layer of a connection's stream.
+pub(crate) enum Io {
+    Tcp(TcpStream),
+    Tls(Box<TlsLayer>),
+}
+
+pub(crate) struct TlsLayer {
+    pub(crate) tls: ClientConnection,
+    pub(crate) inner: Io,
+}
+
+impl Io {
+    /// The TCP socket at the bottom of the layers: timeouts and the probe act on it.
+    pub(crate) fn socket(&self) -> &TcpStream {
+        match self {
+            Io::Tcp(s) => s,
+            Io::Tls(layer) => layer.inner.socket(),
+        }
+    }
+
+    /// Writes all of `buf` as this layer's plaintext and pushes it down to the socket.
+    pub(crate) fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Io::Tcp(s) => s.write_all(buf),
+            Io::Tls(layer) => {
+                layer.tls.writer().write_all(buf)?;
+                layer.push_records()
+            }
+        }
+    }
+
+    /// Reads what this layer can deliver without waiting: `Ok(0)` is a clean
+    /// end of stream, `WouldBlock` means nothing is pending. The socket is
+    /// never switched to non-blocking mode; `MSG_DONTWAIT` asks once.
+    pub(crate) fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Io::Tcp(s) => recv_dontwait(s, buf),
+            Io::Tls(layer) => layer.read_available(buf),
+        }
+    }
+
+    /// Sends TLS `close_notify` on every TLS layer, outermost protocol first.
+    /// Only for a graceful close by the process that opened the connection.
+    pub(crate) fn send_close_notify(&mut self) {
+        if let Io::Tls(layer) = self {
+            layer.tls.send_close_notify();
+            let _ = layer.push_records();
+            layer.inner.send_close_notify();
+        }
+    }
+}
+
+impl TlsLayer {
+    /// Writes every pending TLS record into the layer below.
+    pub(crate) fn push_records(&mut self) -> io::Result<()> {
+        while self.tls.wants_write() {
+            match &mut self.inner {
+                // The common case writes the records straight to the socket.
+                Io::Tcp(socket) => {
+                    self.tls.write_tls(socket)?;
+                }
+                inner => {
+                    let mut records = Vec::new();
+                    self.tls.write_tls(&mut records)?;
+                    inner.send(&records)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.tls.reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+            // No plaintext buffered: pull whatever records have arrived.
+            let mut records = [0u8; 8192];
+            let n = self.inner.read_available(&mut records)?;
+            if n == 0 {
+                // The stream below ended; rustls tells a close_notify (Ok(0))
+                // from a truncation (UnexpectedEof) on the next reader() call.
+                self.tls.read_tls(&mut io::empty())?;
+                self.process()?;
+                return self.tls.reader().read(buf);
+            }
+            let mut fed = &records[..n];
+            while !fed.is_empty() {
+                self.tls.read_tls(&mut fed)?;
+                self.process()?;
+            }
+        }
+    }
+
+    fn process(&mut self) -> io::Result<()> {
+        self.tls
+            .process_new_packets()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        // A KeyUpdate or an alert may need an answer.
+        self.push_records()
+    }
+}
+
+impl Read for Io {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Io::Tcp(s) => s.read(buf),
+            Io::Tls(layer) => rustls::Stream::new(&mut layer.tls, &mut layer.inner).read(buf),
+        }
+    }
+}
+
+impl Write for Io {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.send(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Io::Tcp(s) => s.flush(),
+            Io::Tls(layer) => layer.push_records(),
+        }
+    }
+}

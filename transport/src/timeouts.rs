@@ -1,0 +1,61 @@
+//! Per-operation timeouts and an overall deadline, applied to the socket only
+//! when the effective value changes (a `setsockopt` per read would cost more
+//! than the read on loopback).
+
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Phase, Result};
+
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timeouts {
+    pub(crate) read: Option<Duration>,
+    pub(crate) write: Option<Duration>,
+    pub(crate) deadline: Option<Instant>,
+    applied_read: Option<Duration>,
+    applied_write: Option<Duration>,
+}
+
+// The kernel rounds to jiffies; keeping 1 ms avoids re-applying a value that
+// differs only by the time since the last call.
+const GRANULARITY: Duration = Duration::from_millis(1);
+
+impl Timeouts {
+    /// The timeout the next blocking call may take, or the error if the deadline passed.
+    fn effective(&self, per_op: Option<Duration>, phase: Phase) -> Result<Option<Duration>> {
+        let Some(deadline) = self.deadline else {
+            return Ok(per_op);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left < GRANULARITY {
+            return Err(Error::Timeout(phase));
+        }
+        Ok(Some(per_op.map_or(left, |t| t.min(left))))
+    }
+
+    pub(crate) fn before_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+        let want = self.effective(self.read, phase)?;
+        if differs(want, self.applied_read) {
+            socket.set_read_timeout(want)?;
+            self.applied_read = want;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn before_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+        let want = self.effective(self.write, phase)?;
+        if differs(want, self.applied_write) {
+            socket.set_write_timeout(want)?;
+            self.applied_write = want;
+        }
+        Ok(())
+    }
+}
+
+fn differs(want: Option<Duration>, applied: Option<Duration>) -> bool {
+    match (want, applied) {
+        (Some(w), Some(a)) => w.abs_diff(a) >= GRANULARITY,
+        (None, None) => false,
+        _ => true,
+    }
+}
