@@ -97,6 +97,10 @@ pub enum Error {
     /// Caller input that must not reach the wire; raised before anything is sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// A connector (e.g. a proxy tunnel) could not supply the stream; the
+    /// source is the connector's own error type, for `downcast_ref`.
+    #[error("{0}")]
+    Tunnel(#[source] crate::recycle::BoxError),
     /// Any other I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
