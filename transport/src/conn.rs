@@ -355,6 +355,58 @@ impl Conn {
         }
     }
 
+    /// Waits up to `timeout` for bytes from a peer that speaks unprompted
+    /// (pub/sub messages), reading what arrives into the read buffer.
+    /// `Ok(true)`: bytes are buffered; `Ok(false)`: nothing arrived in time,
+    /// and unlike a read timeout this leaves the connection usable, because
+    /// no reply was owed. A closed or failed connection is an error as in
+    /// [`fill`](Conn::fill).
+    pub fn wait_readable(&mut self, timeout: Duration) -> Result<bool> {
+        if !self.rbuf.is_empty() {
+            return Ok(true);
+        }
+        let saved = self
+            .timeouts
+            .read
+            .replace(timeout.max(Duration::from_millis(1)));
+        let before = self.timeouts.before_read(self.io.socket(), Phase::Read);
+        self.timeouts.read = saved;
+        before?;
+        let len = self.rbuf.len();
+        let room = (self.rbuf.capacity() - len).max(READ_CHUNK / 2);
+        self.rbuf.resize(len + room, 0);
+        let got = loop {
+            match self.io.read(&mut self.rbuf[len..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        match got {
+            Ok(n) => {
+                self.rbuf.truncate(len + n);
+                if n == 0 {
+                    self.broken = true;
+                    return Err(Error::Closed { mid_frame: false });
+                }
+                self.reply_started = true;
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                self.rbuf.truncate(len);
+                Ok(false)
+            }
+            Err(e) => {
+                self.rbuf.truncate(len);
+                Err(self.fail(e, Phase::Read))
+            }
+        }
+    }
+
     /// Reads up to `out.len()` bytes: buffered bytes first, then straight
     /// from the stream (large bodies skip the buffer). 0 means the peer closed.
     pub fn read_into(&mut self, out: &mut [u8]) -> Result<usize> {
