@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A tour of the workspace against the loopback test servers (`make demo`
+# starts them and exports the PCONN_* variables first).
+#
+#   scripts/demo.sh              run every section
+#   scripts/demo.sh redis http   run only the named sections
+#
+# Each section is one self-contained block:
+#
+#   if section NAME "Title"; then
+#       ...commands...
+#   fi
+#
+# Append new blocks (redis, http, smtp, proxy, ...) at the end of the file;
+# keep them independent of each other so any subset can run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SELECTED=("$@")
+
+# section NAME TITLE: print a header and return 0 if NAME is selected
+# (no arguments = everything), else return 1 so the block is skipped.
+section() {
+    local name=$1 title=$2 s
+    if [[ ${#SELECTED[@]} -gt 0 ]]; then
+        for s in "${SELECTED[@]}"; do [[ $s == "$name" ]] && break; done
+        [[ ${s:-} == "$name" ]] || return 1
+    fi
+    printf '\n\033[1m=== %s: %s ===\033[0m\n\n' "$name" "$title"
+}
+
+# ---------------------------------------------------------------------------
+if section transport "pool monitor: connections opened, reused, probed"; then
+    cargo run -q -p transport --example monitor -- --rounds 3 --interval 200 \
+        --stats redis=127.0.0.1:6379 nginx=127.0.0.1:8080 smtp=127.0.0.1:2525
+fi
+
+# --- further sections (redis, http, smtp, proxy) are appended below --------
