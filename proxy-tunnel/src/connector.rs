@@ -170,14 +170,23 @@ impl Proxy {
             status,
             reason,
             proxy_authenticate,
+            www_authenticate,
         } = reply;
         match status {
-            407 => Error::ProxyAuthRequired {
-                proxy,
-                reason,
-                challenge: (!proxy_authenticate.is_empty()).then(|| proxy_authenticate.join(", ")),
-                credentials_sent,
-            },
+            401 | 407 => {
+                let challenges = if status == 407 {
+                    proxy_authenticate
+                } else {
+                    www_authenticate
+                };
+                Error::ProxyAuthRequired {
+                    proxy,
+                    status,
+                    reason,
+                    challenge: (!challenges.is_empty()).then(|| challenges.join(", ")),
+                    credentials_sent,
+                }
+            }
             403 => Error::Forbidden {
                 proxy,
                 target,

@@ -40,16 +40,21 @@ pub enum Error {
     /// The tunnel target cannot go into a request line (caller input; nothing was sent).
     #[error("invalid tunnel target: {0}")]
     InvalidTarget(String),
-    /// The proxy wants (other) credentials: 407.
-    #[error("proxy {proxy} requires authentication (407 {reason}){}{}",
+    /// The proxy wants (other) credentials: 407, or 401, which some proxies
+    /// (tinyproxy 1.11) send for wrong credentials. A 401 to `CONNECT` can
+    /// only come from the proxy: no tunnel to the target exists yet.
+    #[error("proxy {proxy} requires authentication ({status} {reason}){}{}",
         if *.credentials_sent { ", the credentials sent were refused" } else { ", none were sent" },
         .challenge.as_deref().map(|c| format!("; challenge: {c}")).unwrap_or_default())]
     ProxyAuthRequired {
         /// The proxy, without password.
         proxy: String,
+        /// 407 or 401.
+        status: u16,
         /// The reason phrase.
         reason: String,
-        /// The `Proxy-Authenticate` challenge(s), joined by `, `.
+        /// The `Proxy-Authenticate` (for a 401: `WWW-Authenticate`)
+        /// challenge(s), joined by `, `.
         challenge: Option<String>,
         /// Whether a `Proxy-Authorization` header was sent.
         credentials_sent: bool,
@@ -156,9 +161,10 @@ impl Error {
     /// The HTTP status the proxy answered with, for refusals.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::ProxyAuthRequired { .. } => Some(407),
             Error::Forbidden { .. } => Some(403),
-            Error::Gateway { status, .. } | Error::Status { status, .. } => Some(*status),
+            Error::ProxyAuthRequired { status, .. }
+            | Error::Gateway { status, .. }
+            | Error::Status { status, .. } => Some(*status),
             _ => None,
         }
     }

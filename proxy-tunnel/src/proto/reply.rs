@@ -14,6 +14,9 @@ pub struct Reply {
     pub reason: String,
     /// Every `Proxy-Authenticate` value, in order.
     pub proxy_authenticate: Vec<String>,
+    /// Every `WWW-Authenticate` value: some proxies (tinyproxy 1.11) answer
+    /// wrong credentials with 401 and this header instead of 407.
+    pub www_authenticate: Vec<String>,
 }
 
 impl Reply {
@@ -66,16 +69,19 @@ pub fn decode_reply(buf: &[u8], limit: usize) -> Result<Option<(Reply, usize)>, 
             if used > limit {
                 return Err(ReplyError::TooLarge);
             }
-            let status = response.code.unwrap_or(0);
-            let reply = Reply {
-                status,
-                reason: response.reason.unwrap_or("").to_string(),
-                proxy_authenticate: response
+            let values = |name: &str| -> Vec<String> {
+                response
                     .headers
                     .iter()
-                    .filter(|h| h.name.eq_ignore_ascii_case("proxy-authenticate"))
+                    .filter(|h| h.name.eq_ignore_ascii_case(name))
                     .map(|h| String::from_utf8_lossy(h.value).into_owned())
-                    .collect(),
+                    .collect()
+            };
+            let reply = Reply {
+                status: response.code.unwrap_or(0),
+                reason: response.reason.unwrap_or("").to_string(),
+                proxy_authenticate: values("proxy-authenticate"),
+                www_authenticate: values("www-authenticate"),
             };
             Ok(Some((reply, used)))
         }
