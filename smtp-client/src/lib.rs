@@ -1,1 +1,62 @@
-//! smtp-client (being written).
+//! An SMTP submission client on persistent, pooled connections that sends
+//! each mail exactly once.
+//!
+//! * A sans-IO core in [`proto`]: commands built only from checked types
+//!   (no CR, LF, NUL or angle brackets can reach a command line), multi-line
+//!   replies with enhanced status codes and hard size limits, EHLO
+//!   extensions, and DATA encoding that normalises bare CR and bare LF to
+//!   CRLF *before* dot-stuffing (the SMTP smuggling class of bugs).
+//! * Sessions: EHLO with HELO fallback, STARTTLS (Required by default;
+//!   bytes pipelined ahead of the handshake are refused), AUTH PLAIN, LOGIN
+//!   and XOAUTH2 (never in the clear unless allowed), SIZE, 8BITMIME,
+//!   SMTPUTF8, PIPELINING.
+//! * Persistent: many mails per connection; a transaction left open is
+//!   reset with RSET before reuse, a connection left inside DATA or told
+//!   `421` is closed, an idle one answers NOOP with exactly `250` first,
+//!   and QUIT is sent when the pool closes a clean connection.
+//! * Exactly once: a mail is retried once on a fresh connection only if a
+//!   stale pooled connection failed before the mail was complete; once the
+//!   final `.` is sent and no reply comes, the error is
+//!   [`Error::DeliveryUnknown`] and the mail is not sent again.
+//!
+//! ```no_run
+//! use smtp_client::{Credentials, Message, SmtpClient};
+//! use transport::TlsConfig;
+//!
+//! let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?
+//!     .tls_config(TlsConfig::builder().add_ca_file(".servers/certs/ca.pem").build()?)
+//!     .credentials(Credentials::password("pconn", "pconn-secret"))
+//!     .build()?;
+//! for i in 0..3 {
+//!     let mail = Message::builder()
+//!         .from("sender@example.com")
+//!         .to("rcpt@example.com")
+//!         .subject(&format!("hello {i}"))
+//!         .text_body("one session, three mails\n")
+//!         .build()?;
+//!     let sent = client.send(&mail)?;
+//!     println!("{} (queue id {:?})", sent.reply, sent.queue_id());
+//! }
+//! assert_eq!(client.stats().opened, 1);
+//! # Ok::<(), smtp_client::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod error;
+mod message;
+pub mod proto;
+mod session;
+mod transaction;
+mod wire;
+
+pub use client::SmtpClient;
+pub use config::{Builder, Credentials, StartTls};
+pub use error::{Error, Refused, Result};
+pub use message::{Envelope, Message, MessageBuilder};
+pub use proto::address::{Address, EhloName};
+pub use proto::reply::{EnhancedCode, Reply};
+pub use session::Session;
+pub use transaction::Sent;

@@ -1,0 +1,117 @@
+//! The blocking client: checks a connection out of the pool, sends one mail
+//! over it, and applies the exactly-once retry rule.
+
+use std::fmt;
+use std::sync::Arc;
+
+use transport::{KeyPool, Pool, Pooled, Stats};
+
+use crate::config::{Builder, Settings};
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::session::Session;
+use crate::transaction::{self, Sent};
+
+/// An SMTP client with a pool of persistent sessions. Cheap to clone.
+#[derive(Clone)]
+pub struct SmtpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    settings: Settings,
+    pool: KeyPool<Session>,
+}
+
+impl fmt::Debug for SmtpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpClient")
+            .field("endpoint", &self.inner.settings.endpoint.authority())
+            .field("implicit_tls", &self.inner.settings.implicit_tls)
+            .field("pool", &self.inner.pool)
+            .finish()
+    }
+}
+
+/// May a failed attempt be made again on a fresh connection? Only when the
+/// connection came from the pool (it may simply have gone stale), the mail
+/// was not complete on the wire (so the server cannot have accepted it),
+/// and the failure is the connection going away.
+fn may_retry(err: &Error, reused: bool) -> bool {
+    reused
+        && match err {
+            Error::Transport(e) => e.is_connection_lost(),
+            Error::Server { code: 421, .. } => true,
+            _ => false,
+        }
+}
+
+impl SmtpClient {
+    /// A builder for `host`.
+    pub fn builder(host: &str) -> Builder {
+        Builder::new(host)
+    }
+
+    /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
+    /// required) or `smtps://` (implicit TLS).
+    pub fn from_url(url: &str) -> Result<Builder> {
+        Builder::from_url(url)
+    }
+
+    pub(crate) fn new(settings: Settings, pool: KeyPool<Session>) -> SmtpClient {
+        SmtpClient {
+            inner: Arc::new(Inner { settings, pool }),
+        }
+    }
+
+    fn open(&self) -> Result<(transport::Conn, Session)> {
+        let s = &self.inner.settings;
+        let conn = transport::open(&s.endpoint, &*s.connector, &s.connect)?;
+        Session::open(conn, s)
+    }
+
+    /// Checks out a session (opening and greeting a new one if none is
+    /// idle). Dropping the guard returns it to the pool, after RSET if a
+    /// transaction was left open.
+    pub fn session(&self) -> Result<Pooled<Session>> {
+        self.inner.pool.checkout(|| self.open())
+    }
+
+    /// Sends one mail. Some recipients refused and others accepted: `Ok`,
+    /// with the refused ones in [`Sent::refused`]. A mail whose final `.`
+    /// got no reply is [`Error::DeliveryUnknown`] and is never re-sent.
+    pub fn send(&self, msg: &Message) -> Result<Sent> {
+        let mut guard = self.session()?;
+        let reused = guard.is_reused();
+        let first = {
+            let (conn, session) = guard.parts();
+            transaction::send(conn, session, msg)
+        };
+        match first {
+            Ok(mut sent) => {
+                sent.reused = reused;
+                Ok(sent)
+            }
+            Err(e) if may_retry(&e, reused) => {
+                tracing::debug!(error = %e, "pooled SMTP connection went stale before the mail; retrying once on a new one");
+                guard.discard();
+                let mut guard = self.inner.pool.checkout_fresh(|| self.open())?;
+                let (conn, session) = guard.parts();
+                let mut sent = transaction::send(conn, session, msg)?;
+                sent.retried = true;
+                Ok(sent)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// This client's pool counters (`opened`, `reused`, discards, ...).
+    pub fn stats(&self) -> Stats {
+        self.inner.pool.stats()
+    }
+
+    /// The pool the client's connections live in.
+    pub fn pool(&self) -> Pool<Session> {
+        self.inner.pool.pool()
+    }
+}

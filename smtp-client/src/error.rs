@@ -1,0 +1,120 @@
+//! The crate's one error type.
+
+use crate::proto::address::InvalidAddress;
+use crate::proto::reply::{EnhancedCode, Reply, ReplyError};
+
+/// A recipient the server refused, with its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The recipient.
+    pub recipient: crate::Address,
+    /// What the server answered to `RCPT TO`.
+    pub reply: Reply,
+}
+
+/// Everything that can go wrong sending mail.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The connection failed or timed out (see [`transport::Error`]).
+    #[error(transparent)]
+    Transport(#[from] transport::Error),
+    /// The server broke the protocol (malformed or oversized reply, bytes
+    /// pipelined ahead of the TLS handshake, ...). The connection was closed.
+    #[error("SMTP protocol error: {0}")]
+    Protocol(String),
+    /// Caller input that must not reach the wire; raised before anything is sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A setting that cannot work (bad URL, unknown option).
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// The server refused a command.
+    #[error("server refused {command}: {code}{} {message}", .enhanced.map(|e| format!(" {e}")).unwrap_or_default())]
+    Server {
+        /// The command that was refused (`MAIL`, `DATA`, `AUTH`, ...).
+        command: &'static str,
+        /// The reply code.
+        code: u16,
+        /// The enhanced status code, if any.
+        enhanced: Option<EnhancedCode>,
+        /// The reply text.
+        message: String,
+    },
+    /// Every recipient was refused; nothing was sent.
+    #[error("all {} recipients refused (first: {})", .0.len(), .0.first().map(|r| r.reply.to_string()).unwrap_or_default())]
+    RecipientsRefused(Vec<Refused>),
+    /// The server lacks something this mail or the configuration requires
+    /// (STARTTLS under the Required policy, SMTPUTF8, 8BITMIME, an AUTH
+    /// mechanism). Nothing of the mail was sent.
+    #[error("server does not support {0}")]
+    Unsupported(String),
+    /// The message is larger than the server's declared SIZE limit; refused before MAIL.
+    #[error("message of {size} bytes exceeds the server's limit of {limit} bytes")]
+    MessageTooLarge {
+        /// The message's size on the wire.
+        size: u64,
+        /// The server's limit.
+        limit: u64,
+    },
+    /// The whole message and its final `.` were sent, but no reply came: the
+    /// server may or may not have accepted it. Never retried, so that a mail
+    /// is not delivered twice.
+    #[error("delivery state unknown: the final '.' was sent but got no reply ({0})")]
+    DeliveryUnknown(#[source] Box<Error>),
+}
+
+impl Error {
+    pub(crate) fn server(command: &'static str, reply: &Reply) -> Error {
+        Error::Server {
+            command,
+            code: reply.code,
+            enhanced: reply.enhanced,
+            message: reply.message(),
+        }
+    }
+
+    /// True for a transient condition worth trying again later (4xx, a lost
+    /// or timed-out connection before the message was complete). Never true
+    /// for [`Error::DeliveryUnknown`].
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Server { code, .. } => (400..500).contains(code),
+            Error::Transport(e) => e.is_connection_lost() || e.is_timeout(),
+            Error::RecipientsRefused(r) => r.iter().all(|r| r.reply.is_transient()),
+            _ => false,
+        }
+    }
+
+    /// True for a timeout of any phase.
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_timeout(),
+            Error::DeliveryUnknown(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// The server's reply code, for [`Error::Server`].
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Error::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl From<ReplyError> for Error {
+    fn from(e: ReplyError) -> Self {
+        Error::Protocol(e.to_string())
+    }
+}
+
+impl From<InvalidAddress> for Error {
+    fn from(e: InvalidAddress) -> Self {
+        Error::InvalidInput(e.0)
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
