@@ -537,6 +537,33 @@ fn panic_inside_a_borrow_closes_that_connection_and_pool_stays_usable() {
 }
 
 #[test]
+fn failing_or_panicking_open_gives_its_place_back() {
+    let (pool, _clock, key, opener, _rx) = clocked(PoolConfig {
+        max_open: 1,
+        ..PoolConfig::default()
+    });
+    let err = pool
+        .checkout(&key, || -> transport::Result<(Conn, ())> {
+            Err(Error::InvalidInput("handshake refused".into()))
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("handshake refused"));
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        let _ = pool.checkout(&key, || -> transport::Result<(Conn, ())> {
+            panic!("open panicked")
+        });
+    }));
+    assert!(panicked.is_err());
+    // max_open = 1: both attempts must have released their place.
+    assert!(pool.checkout(&key, opener).is_ok());
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.open_failures, stats.opened, stats.open_now),
+        (2, 1, 1)
+    );
+}
+
+#[test]
 fn deadline_hit_sets_timeout_and_closes() {
     let (endpoint, rx) = listener();
     let pool: Pool<()> = pool(PoolConfig::default());

@@ -77,6 +77,27 @@ fn close<S: Recycle>(mut entry: Entry<S>, reason: Discard, key: &PoolKey) {
     // parent's copy of a socket inherited across fork().
 }
 
+/// A place taken in `max_open` for a connection being opened.
+struct Reservation<'a, S: Recycle> {
+    slot: &'a Slot<S>,
+    armed: bool,
+}
+
+impl<S: Recycle> Reservation<'_, S> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl<S: Recycle> Drop for Reservation<'_, S> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.slot.counters.open_failed.fetch_add(1, Relaxed);
+            self.slot.forget_one();
+        }
+    }
+}
+
 fn jitter(max: Duration) -> Duration {
     if max.is_zero() {
         return Duration::ZERO;
@@ -253,22 +274,17 @@ impl<S: Recycle> Slot<S> {
                     this.counters.discard(Discard::Evicted);
                     close(old, Discard::Evicted, &this.key);
                 }
-                return match open() {
-                    Ok((conn, session)) => {
-                        this.counters.opened.fetch_add(1, Relaxed);
-                        tracing::debug!(key = %this.key, peer = ?conn.peer_addr(), "opened connection");
-                        Ok(Pooled::new(
-                            this.new_entry(conn, session, generation),
-                            Arc::clone(this),
-                            false,
-                        ))
-                    }
-                    Err(e) => {
-                        this.counters.open_failed.fetch_add(1, Relaxed);
-                        this.forget_one();
-                        Err(e)
-                    }
+                // The place in `max_open` is given back if `open` fails or panics.
+                let reservation = Reservation {
+                    slot: &**this,
+                    armed: true,
                 };
+                let (conn, session) = open()?;
+                reservation.disarm();
+                this.counters.opened.fetch_add(1, Relaxed);
+                tracing::debug!(key = %this.key, peer = ?conn.peer_addr(), "opened connection");
+                let entry = this.new_entry(conn, session, generation);
+                return Ok(Pooled::new(entry, Arc::clone(this), false));
             }
             let left = give_up.saturating_duration_since(Instant::now());
             if !waited {
