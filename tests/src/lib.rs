@@ -41,7 +41,9 @@ pub fn host_port(url: &str, default_port: u16) -> (String, u16) {
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     if let Some(v6) = authority.strip_prefix('[') {
         let (host, after) = v6.split_once(']').expect("closing bracket");
-        let port = after.strip_prefix(':').map_or(default_port, |p| p.parse().expect("port"));
+        let port = after
+            .strip_prefix(':')
+            .map_or(default_port, |p| p.parse().expect("port"));
         return (host.to_string(), port);
     }
     match authority.rsplit_once(':') {
@@ -80,7 +82,10 @@ pub fn established_to(port: u16) -> usize {
                 continue;
             }
             // local_address rem_address st; st 01 = ESTABLISHED.
-            let remote_port = fields[2].rsplit(':').next().and_then(|p| u16::from_str_radix(p, 16).ok());
+            let remote_port = fields[2]
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok());
             if remote_port == Some(port) && fields[3] == "01" {
                 count += 1;
             }
@@ -95,9 +100,18 @@ mod tests {
 
     #[test]
     fn host_port_forms() {
-        assert_eq!(host_port("redis://127.0.0.1:6379", 1), ("127.0.0.1".into(), 6379));
-        assert_eq!(host_port("rediss://localhost:6380/2", 1), ("localhost".into(), 6380));
+        assert_eq!(
+            host_port("redis://127.0.0.1:6379", 1),
+            ("127.0.0.1".into(), 6379)
+        );
+        assert_eq!(
+            host_port("rediss://localhost:6380/2", 1),
+            ("localhost".into(), 6380)
+        );
         assert_eq!(host_port("http://u:p@[::1]:81/x", 1), ("::1".into(), 81));
-        assert_eq!(host_port("https://example.com", 443), ("example.com".into(), 443));
+        assert_eq!(
+            host_port("https://example.com", 443),
+            ("example.com".into(), 443)
+        );
     }
 }
