@@ -36,3 +36,23 @@ if section transport "pool monitor: connections opened, reused, probed"; then
 fi
 
 # --- further sections (redis, http, smtp, proxy) are appended below --------
+
+# ---------------------------------------------------------------------------
+if section proxy "CONNECT tunnels: HTTPS and Redis over TLS through tinyproxy"; then
+    : "${PCONN_PROXY_URL:=http://127.0.0.1:3128}"
+    : "${PCONN_PROXY_AUTH_URL:=http://pconn:pconn-secret@127.0.0.1:3129}"
+    : "${PCONN_PROXY_TLS_URL:=https://localhost:3443}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# HTTPS GET through the Basic-auth proxy; TLS verifies localhost, not the proxy"
+    cargo run -q -p proxy-tunnel --example tunnel -- --proxy "$PCONN_PROXY_AUTH_URL" \
+        --target localhost:8443 --tls --cacert "$PCONN_TEST_CA" \
+        --send 'GET /small HTTP/1.1\r\nHost: localhost:8443\r\nConnection: close\r\n\r\n' --stats
+    echo
+    echo "# Redis PING over TLS, inside TLS to an https:// proxy (TLS in TLS)"
+    cargo run -q -p proxy-tunnel --example tunnel -- --proxy "$PCONN_PROXY_TLS_URL" \
+        --target localhost:6380 --tls --cacert "$PCONN_TEST_CA" --send 'PING\r\n' --stats
+    echo
+    echo "# Wrong proxy credentials: a typed error, the password never printed"
+    cargo run -q -p proxy-tunnel --example tunnel -- \
+        --proxy "http://pconn:not-the-password@127.0.0.1:3129" --target localhost:8443 || true
+fi
