@@ -66,6 +66,8 @@ impl fmt::Debug for Conn {
 
 /// How much a read asks the socket for when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
+/// The most a single buffered read asks for.
+const MAX_READ: usize = 64 * 1024;
 
 impl Conn {
     /// Wraps a connected TCP stream. `host` is the name it was opened for.
@@ -283,16 +285,29 @@ impl Conn {
     /// Reads more bytes into the read buffer, blocking until at least one
     /// arrives. Returns how many arrived; 0 means the peer closed.
     pub fn fill(&mut self) -> Result<usize> {
-        if let Err(e) = self.timeouts.before_read(self.io.socket(), Phase::Read) {
+        self.before_read()?;
+        self.read_to_buffer().map_err(|e| self.fail(e, Phase::Read))
+    }
+
+    /// Applies the read timeout or deadline; a passed deadline is a timeout.
+    fn before_read(&mut self) -> Result<()> {
+        let applied = self.timeouts.before_read(self.io.socket(), Phase::Read);
+        if let Err(e) = &applied {
             if e.is_timeout() {
                 self.status.insert(Status::TIMEOUT);
                 self.broken = true;
             }
-            return Err(e);
         }
+        applied
+    }
+
+    /// One read from the stream into the buffer's spare room; the error is
+    /// left raw for the caller to classify.
+    fn read_to_buffer(&mut self) -> io::Result<usize> {
         let len = self.rbuf.len();
-        // Read into zeroed spare room: safe code cannot hand `read` uninit memory.
-        let room = (self.rbuf.capacity() - len).max(READ_CHUNK / 2);
+        // Safe code cannot hand `read` uninit memory, so the room is zeroed:
+        // bounded, or one large frame would make every later read zero megabytes.
+        let room = (self.rbuf.capacity() - len).clamp(READ_CHUNK / 2, MAX_READ);
         self.rbuf.resize(len + room, 0);
         let got = loop {
             match self.io.read(&mut self.rbuf[len..]) {
@@ -300,21 +315,14 @@ impl Conn {
                 other => break other,
             }
         };
+        let n = *got.as_ref().unwrap_or(&0);
+        self.rbuf.truncate(len + n);
         match got {
-            Ok(n) => {
-                self.rbuf.truncate(len + n);
-                if n == 0 {
-                    self.broken = true;
-                } else {
-                    self.reply_started = true;
-                }
-                Ok(n)
-            }
-            Err(e) => {
-                self.rbuf.truncate(len);
-                Err(self.fail(e, Phase::Read))
-            }
+            Ok(0) => self.broken = true,
+            Ok(_) => self.reply_started = true,
+            Err(_) => {}
         }
+        got
     }
 
     /// Reads until `decode` yields a frame. `decode` sees every buffered
@@ -369,41 +377,21 @@ impl Conn {
             .timeouts
             .read
             .replace(timeout.max(Duration::from_millis(1)));
-        let before = self.timeouts.before_read(self.io.socket(), Phase::Read);
+        let before = self.before_read();
         self.timeouts.read = saved;
         before?;
-        let len = self.rbuf.len();
-        let room = (self.rbuf.capacity() - len).max(READ_CHUNK / 2);
-        self.rbuf.resize(len + room, 0);
-        let got = loop {
-            match self.io.read(&mut self.rbuf[len..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
-            }
-        };
-        match got {
-            Ok(n) => {
-                self.rbuf.truncate(len + n);
-                if n == 0 {
-                    self.broken = true;
-                    return Err(Error::Closed { mid_frame: false });
-                }
-                self.reply_started = true;
-                Ok(true)
-            }
+        match self.read_to_buffer() {
+            Ok(0) => Err(Error::Closed { mid_frame: false }),
+            Ok(_) => Ok(true),
             Err(e)
                 if matches!(
                     e.kind(),
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                self.rbuf.truncate(len);
                 Ok(false)
             }
-            Err(e) => {
-                self.rbuf.truncate(len);
-                Err(self.fail(e, Phase::Read))
-            }
+            Err(e) => Err(self.fail(e, Phase::Read)),
         }
     }
 
@@ -421,14 +409,7 @@ impl Conn {
             let n = self.fill()?;
             return if n == 0 { Ok(0) } else { self.read_into(out) };
         }
-        self.timeouts
-            .before_read(self.io.socket(), Phase::Read)
-            .inspect_err(|e| {
-                if e.is_timeout() {
-                    self.status.insert(Status::TIMEOUT);
-                    self.broken = true;
-                }
-            })?;
+        self.before_read()?;
         loop {
             match self.io.read(out) {
                 Ok(0) => {
