@@ -1,1 +1,88 @@
-//! http-client (being written).
+//! An HTTP/1.1 keep-alive client that reuses connections safely.
+//!
+//! The HTTP member of the family on the shared [`transport`]: every origin
+//! (scheme, host, port, TLS settings, proxy) has its own pool of connections,
+//! checked for liveness before reuse and returned to the pool only when the
+//! exchange on them is complete.
+//!
+//! * **Keep-alive rules.** A connection goes back to the pool only when the
+//!   response was read to its end and neither side said close
+//!   (`Connection: close`, HTTP/1.0 without keep-alive, a body delimited by
+//!   the connection closing, or Content-Length together with chunked).
+//!   A response dropped with its body unread is drained up to a bounded
+//!   size and time, then reused; beyond that the connection is closed.
+//! * **Stale connections.** A request that fails on a *reused* connection
+//!   before any byte of the response arrived is sent once more on a new
+//!   connection if its method is idempotent, or if the caller marked it
+//!   [`replayable`](RequestBuilder::replayable) and its body is bytes.
+//!   Never otherwise: a POST is not sent twice behind the caller's back.
+//! * **Bad input.** CR, LF, NUL in a method, header, or URL, and unknown
+//!   schemes are refused before anything is sent. A server that breaks the
+//!   protocol (malformed head, oversize or too many headers, conflicting
+//!   `Content-Length`, bad chunk size, short body) gets a clear
+//!   [`Error::Protocol`], bounded memory, and its connection closed.
+//! * **Lean hot path.** No DNS lookup on reuse, the request head (and a
+//!   small body) in one write, the response head in two allocations.
+//!
+//! The layers: [`proto`] is the sans-IO core (request encoding, response
+//! head parsing, body framing), tested with byte strings; the client drives
+//! it over [`transport::Conn`]s.
+//!
+//! ```no_run
+//! use http_client::Client;
+//!
+//! let client = Client::builder().user_agent(Some("docs/1")).build()?;
+//! for _ in 0..3 {
+//!     // One connection serves all three requests.
+//!     let resp = client.get("http://127.0.0.1:8080/small").query("q", "a b").call()?;
+//!     assert_eq!(resp.status(), 200);
+//!     let body = resp.text()?;
+//!     assert_eq!(body, "hello\n");
+//! }
+//! let resp = client
+//!     .post("http://127.0.0.1:8080/echo")
+//!     .header("Content-Type", "text/plain")
+//!     .send_string("ping")?;
+//! assert!(resp.text()?.ends_with("ping"));
+//! assert_eq!(client.stats().opened, 1);
+//! # Ok::<(), http_client::Error>(())
+//! ```
+//!
+//! Caller mistakes never reach the wire:
+//!
+//! ```
+//! use http_client::{Client, Error};
+//! let client = Client::builder().proxy_from_env(false).build()?;
+//! let err = client
+//!     .get("http://127.0.0.1:9/")
+//!     .header("X-Injected", "a\r\nEvil: 1")
+//!     .call()
+//!     .unwrap_err();
+//! assert!(matches!(err, Error::InvalidInput(_)));
+//! assert_eq!(client.stats().opened, 0);
+//! # Ok::<(), http_client::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod client;
+mod decode;
+mod error;
+mod exchange;
+mod headers;
+pub mod proto;
+mod proxy;
+mod request;
+mod response;
+mod session;
+mod wait;
+
+pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT};
+pub use error::{Error, Result};
+pub use headers::Headers;
+pub use request::RequestBuilder;
+pub use response::{BodyReader, Response, ResponseReader};
+pub use session::Session;
+
+/// Re-exported so callers name the same transport types (pool stats, TLS, connectors).
+pub use transport;

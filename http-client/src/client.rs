@@ -1,0 +1,511 @@
+//! The client: configuration, and one pool entry per origin.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use transport::{
+    ConnectOptions, Connector, Direct, Endpoint, KeyPool, Pool, PoolConfig, PoolKey, Stats,
+    TlsConfig,
+};
+
+use crate::error::{Error, Result};
+use crate::proxy::{ProxyMode, ProxySetting};
+use crate::request::RequestBuilder;
+use crate::session::Session;
+
+/// The `User-Agent` sent unless the caller sets one.
+pub const DEFAULT_USER_AGENT: &str = concat!("pconn-http-client/", env!("CARGO_PKG_VERSION"));
+
+/// Settings shared by every request of a [`Client`].
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) connect: ConnectOptions,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) max_redirects: u32,
+    pub(crate) max_head_bytes: usize,
+    pub(crate) drain_limit: u64,
+    pub(crate) drain_time: Duration,
+    pub(crate) expect_continue_above: u64,
+    pub(crate) expect_continue_wait: Duration,
+    pub(crate) max_body_bytes: u64,
+    pub(crate) decompress: bool,
+}
+
+/// Builder of a [`Client`].
+#[derive(Debug)]
+pub struct ClientBuilder {
+    config: Config,
+    pool: PoolConfig,
+    tls: Option<TlsConfig>,
+    ca_files: Vec<PathBuf>,
+    connector: Option<Arc<dyn Connector>>,
+    proxy: Option<String>,
+    proxy_from_env: bool,
+    proxy_tunnel_http: bool,
+    persistent_id: Option<String>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            config: Config {
+                connect: ConnectOptions::default(),
+                timeout: None,
+                user_agent: Some(DEFAULT_USER_AGENT.to_string()),
+                max_redirects: 5,
+                max_head_bytes: 64 * 1024,
+                drain_limit: 64 * 1024,
+                drain_time: Duration::from_millis(500),
+                expect_continue_above: 1024 * 1024,
+                expect_continue_wait: Duration::from_secs(1),
+                max_body_bytes: 256 * 1024 * 1024,
+                decompress: true,
+            },
+            pool: PoolConfig {
+                max_open: 32,
+                max_idle: 8,
+                // Below the common 60-75 s server keep-alive timeouts, so the
+                // pool usually closes first.
+                idle_timeout: Some(Duration::from_secs(55)),
+                reset_timeout: Duration::from_millis(500),
+                ..PoolConfig::default()
+            },
+            tls: None,
+            ca_files: Vec::new(),
+            connector: None,
+            proxy: None,
+            proxy_from_env: true,
+            proxy_tunnel_http: false,
+            persistent_id: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// Time for DNS, TCP connect and TLS handshake together (default 10 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.config.connect.connect_timeout = t;
+        self
+    }
+
+    /// Time each read may block (default 30 s; `None`: forever).
+    pub fn read_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.connect.read_timeout = t;
+        self
+    }
+
+    /// Time each write may block (default 30 s; `None`: forever).
+    pub fn write_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.connect.write_timeout = t;
+        self
+    }
+
+    /// Time for a whole request, redirects and body included (default none).
+    pub fn timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.timeout = t;
+        self
+    }
+
+    /// The `User-Agent` sent when the request has none (`None`: no header).
+    pub fn user_agent(mut self, ua: Option<&str>) -> Self {
+        self.config.user_agent = ua.map(str::to_string);
+        self
+    }
+
+    /// Redirects followed per request (default 5; 0 returns redirects as they are).
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.config.max_redirects = n;
+        self
+    }
+
+    /// Largest response head accepted (default 64 KiB).
+    pub fn max_head_bytes(mut self, n: usize) -> Self {
+        self.config.max_head_bytes = n.max(64);
+        self
+    }
+
+    /// How much of an unread response body is drained to keep the
+    /// connection (default 64 KiB), and for how long at most (default 500 ms).
+    /// A larger rest closes the connection instead.
+    pub fn drain_limit(mut self, bytes: u64, time: Duration) -> Self {
+        self.config.drain_limit = bytes;
+        self.config.drain_time = time;
+        self.pool.reset_timeout = time.max(Duration::from_millis(1));
+        self
+    }
+
+    /// Bodies of more than this many bytes are sent with `Expect: 100-continue`
+    /// (default 1 MiB); `wait` is how long to wait for the server's `100`
+    /// before sending anyway (default 1 s).
+    pub fn expect_continue_above(mut self, bytes: u64, wait: Duration) -> Self {
+        self.config.expect_continue_above = bytes;
+        self.config.expect_continue_wait = wait;
+        self
+    }
+
+    /// The limit of [`crate::Response::bytes`] and `text` (default 256 MiB).
+    pub fn max_body_bytes(mut self, n: u64) -> Self {
+        self.config.max_body_bytes = n;
+        self
+    }
+
+    /// Decode gzip/deflate bodies (with the `gzip` feature; default on).
+    pub fn decompress(mut self, on: bool) -> Self {
+        self.config.decompress = on;
+        self
+    }
+
+    /// Connections per origin open at once (default 32).
+    pub fn max_open_per_host(mut self, n: usize) -> Self {
+        self.pool.max_open = n;
+        self
+    }
+
+    /// Idle connections kept per origin (default 8).
+    pub fn max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool.max_idle = n;
+        self
+    }
+
+    /// Idle connections older than this are closed (default 55 s).
+    pub fn idle_timeout(mut self, t: Option<Duration>) -> Self {
+        self.pool.idle_timeout = t;
+        self
+    }
+
+    /// Every pool setting at once.
+    pub fn pool_config(mut self, config: PoolConfig) -> Self {
+        self.pool = config;
+        self
+    }
+
+    /// Uses the process-wide pool registered under `id` (the `pconnect`
+    /// model): clients built with the same id share connections.
+    pub fn persistent_id(mut self, id: &str) -> Self {
+        self.persistent_id = Some(id.to_string());
+        self
+    }
+
+    /// TLS settings for https (default: the OS roots).
+    pub fn tls_config(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Trusts the CA certificates in a PEM file as well as the OS roots.
+    pub fn add_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_files.push(path.into());
+        self
+    }
+
+    /// Opens streams through `connector` (e.g. a proxy tunnel) instead of
+    /// direct TCP; TLS to the origin is layered on top.
+    pub fn connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = Some(connector);
+        self
+    }
+
+    /// Sends every request through the proxy at `url` (`http://` or
+    /// `https://`, with `user:password@` for Basic auth). https requests
+    /// are tunnelled with CONNECT; plain http requests go to the proxy in
+    /// absolute form unless [`tunnel_http`](Self::tunnel_http) is set.
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.to_string());
+        self
+    }
+
+    /// Whether `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` apply when no
+    /// proxy or connector is set (default true).
+    pub fn proxy_from_env(mut self, on: bool) -> Self {
+        self.proxy_from_env = on;
+        self
+    }
+
+    /// Tunnels plain http through the proxy with CONNECT too, instead of
+    /// sending absolute-form requests to it.
+    pub fn tunnel_http(mut self, on: bool) -> Self {
+        self.proxy_tunnel_http = on;
+        self
+    }
+
+    /// Checks the settings, reads CA files, and makes the client.
+    pub fn build(self) -> Result<Client> {
+        self.pool.validate()?;
+        let tls = match (self.tls, self.ca_files.is_empty()) {
+            (Some(tls), true) => Some(tls),
+            (Some(_), false) => {
+                return Err(Error::InvalidInput(
+                    "give either tls_config or add_ca_file, not both".into(),
+                ))
+            }
+            (None, false) => {
+                let mut b = TlsConfig::builder();
+                for f in self.ca_files {
+                    b = b.add_ca_file(f);
+                }
+                Some(b.build()?)
+            }
+            (None, true) => None,
+        };
+        let proxy = match (&self.proxy, &self.connector) {
+            (Some(_), Some(_)) => {
+                return Err(Error::InvalidInput(
+                    "give either proxy or connector, not both".into(),
+                ))
+            }
+            (Some(url), None) => Some(ProxySetting::parse(url)?),
+            _ => None,
+        };
+        let pool = match &self.persistent_id {
+            Some(id) => {
+                transport::registry::pool::<Session, _>(id, || Pool::new(self.pool.clone()))?
+            }
+            None => Pool::new(self.pool.clone())?,
+        };
+        let tls_cell = OnceLock::new();
+        if let Some(tls) = tls {
+            let _ = tls_cell.set(tls);
+        }
+        Ok(Client {
+            inner: Arc::new(Inner {
+                config: self.config,
+                pool,
+                tls: tls_cell,
+                connector: self.connector,
+                proxy,
+                proxy_from_env: self.proxy_from_env,
+                tunnel_http: self.proxy_tunnel_http,
+                persistent_id: self.persistent_id,
+                origins: RwLock::new(HashMap::new()),
+            }),
+        })
+    }
+}
+
+/// An HTTP/1.1 client with a connection pool per origin. Cheap to clone:
+/// clones share the pool. Safe to use from many threads.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: Config,
+    pool: Pool<Session>,
+    tls: OnceLock<TlsConfig>,
+    connector: Option<Arc<dyn Connector>>,
+    proxy: Option<ProxySetting>,
+    proxy_from_env: bool,
+    tunnel_http: bool,
+    persistent_id: Option<String>,
+    /// Origins by a hash of (https, host, port); collisions share a Vec.
+    origins: RwLock<HashMap<u64, Vec<Arc<Origin>>>>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .field("stats", &self.inner.pool.stats())
+            .finish()
+    }
+}
+
+/// One origin (scheme, host, port) and how to reach it: its slice of the
+/// pool, its endpoint, and the precomputed `Host` value. Looked up per
+/// request without allocating; connections to it never resolve DNS again.
+pub(crate) struct Origin {
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) host_header: String,
+    pub(crate) key_pool: KeyPool<Session>,
+    pub(crate) connector: Arc<dyn Connector>,
+    /// Plain http sent in absolute form to a proxy.
+    pub(crate) via_proxy: Option<ProxyMode>,
+}
+
+fn origin_hash(https: bool, host: &str, port: u16) -> u64 {
+    static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    let mut h = KEYS.get_or_init(Default::default).build_hasher();
+    (https, host, port).hash(&mut h);
+    h.finish()
+}
+
+impl Client {
+    /// A client with default settings.
+    pub fn new() -> Result<Client> {
+        ClientBuilder::default().build()
+    }
+
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A request with any method (checked when sent).
+    pub fn request<'c>(&'c self, method: &str, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, method, url)
+    }
+
+    /// A GET request.
+    pub fn get<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "GET", url)
+    }
+
+    /// A HEAD request.
+    pub fn head<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "HEAD", url)
+    }
+
+    /// A POST request.
+    pub fn post<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "POST", url)
+    }
+
+    /// A PUT request.
+    pub fn put<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PUT", url)
+    }
+
+    /// A DELETE request.
+    pub fn delete<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "DELETE", url)
+    }
+
+    /// A PATCH request.
+    pub fn patch<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PATCH", url)
+    }
+
+    /// The connection pool (shared with clones and, with a persistent id,
+    /// with every client of that id).
+    pub fn pool(&self) -> &Pool<Session> {
+        &self.inner.pool
+    }
+
+    /// Pool counters summed over every origin.
+    pub fn stats(&self) -> Stats {
+        self.inner.pool.stats()
+    }
+
+    /// Closes every idle connection now.
+    pub fn clear_idle(&self) {
+        self.inner.pool.clear();
+    }
+
+    /// The pool entry for an origin, created on first use.
+    pub(crate) fn origin(&self, url: &url::Url) -> Result<Arc<Origin>> {
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            other => {
+                return Err(Error::InvalidUrl {
+                    url: url.to_string(),
+                    reason: format!("scheme {other:?} is not http or https"),
+                })
+            }
+        };
+        let host = url.host_str().ok_or_else(|| Error::InvalidUrl {
+            url: url.to_string(),
+            reason: "no host".into(),
+        })?;
+        let port = url.port_or_known_default().unwrap_or(80);
+        let hash = origin_hash(https, host, port);
+        {
+            let origins = self.inner.origins.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(found) = origins.get(&hash).and_then(|v| {
+                v.iter()
+                    .find(|o| o.https == https && o.port == port && o.host == host)
+            }) {
+                return Ok(Arc::clone(found));
+            }
+        }
+        let origin = Arc::new(self.make_origin(https, host, port, url)?);
+        let mut origins = self
+            .inner
+            .origins
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        let list = origins.entry(hash).or_default();
+        if let Some(found) = list
+            .iter()
+            .find(|o| o.https == https && o.port == port && o.host == host)
+        {
+            return Ok(Arc::clone(found));
+        }
+        list.push(Arc::clone(&origin));
+        Ok(origin)
+    }
+
+    fn tls(&self) -> Result<TlsConfig> {
+        if let Some(t) = self.inner.tls.get() {
+            return Ok(t.clone());
+        }
+        let t = TlsConfig::system()?;
+        Ok(self.inner.tls.get_or_init(|| t).clone())
+    }
+
+    fn make_origin(&self, https: bool, host: &str, port: u16, url: &url::Url) -> Result<Origin> {
+        let mut endpoint = Endpoint::new(host, port)?;
+        let mut key = PoolKey::new("http", endpoint.host(), port);
+        if https {
+            let tls = self.tls()?;
+            key = key.tls(tls.fingerprint());
+            endpoint = endpoint.with_tls(tls);
+        }
+        let inner = &self.inner;
+        let env_proxy;
+        let proxy = match (&inner.proxy, &inner.connector) {
+            (Some(p), _) => Some(p),
+            (None, None) if inner.proxy_from_env => {
+                env_proxy = ProxySetting::from_env(url.scheme(), endpoint.host(), port)?;
+                env_proxy.as_ref()
+            }
+            _ => None,
+        };
+        let (connector, via_proxy): (Arc<dyn Connector>, _) = match proxy {
+            Some(p) if !https && !inner.tunnel_http => (Arc::new(Direct), Some(p.absolute_form())),
+            Some(p) => (p.tunnel_connector(), None),
+            None => (
+                inner.connector.clone().unwrap_or_else(|| Arc::new(Direct)),
+                None,
+            ),
+        };
+        if let Some(mode) = &via_proxy {
+            key = key.via(format!("{} (absolute-form)", mode.identity()));
+        } else if let Some(id) = connector.identity() {
+            key = key.via(id);
+        }
+        if let Some(id) = &inner.persistent_id {
+            key = key.persistent_id(id.clone());
+        }
+        let default_port = if https { 443 } else { 80 };
+        let bracketed = if endpoint.host().contains(':') {
+            format!("[{}]", endpoint.host())
+        } else {
+            endpoint.host().to_string()
+        };
+        let host_header = if port == default_port {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        Ok(Origin {
+            https,
+            host: host.to_string(),
+            port,
+            endpoint,
+            host_header,
+            key_pool: inner.pool.key_pool(&key),
+            connector,
+            via_proxy,
+        })
+    }
+}

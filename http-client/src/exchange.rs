@@ -1,0 +1,318 @@
+//! One request/response exchange over a pooled connection, and the
+//! stale-connection retry rule (DESIGN.md) around it.
+
+use std::io::Read;
+use std::time::Instant;
+
+use transport::Pooled;
+use url::{Position, Url};
+
+use crate::client::{Client, Origin};
+use crate::error::{Error, Result};
+use crate::headers::Headers;
+use crate::proto::request::{encode_chunk, encode_head, Head, LAST_CHUNK};
+use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, ResponseHead};
+use crate::request::SendBody;
+use crate::response::Response;
+use crate::session::{Session, State};
+use crate::wait;
+
+/// Bodies up to this size are appended to the head: one write per request.
+const INLINE_BODY: usize = 16 * 1024;
+
+impl Client {
+    fn checkout(
+        &self,
+        origin: &Origin,
+        deadline: Option<Instant>,
+        fresh: bool,
+    ) -> Result<Pooled<Session>> {
+        let config = &self.inner.config;
+        let open = || -> Result<_> {
+            let mut opts = config.connect.clone();
+            if let Some(d) = deadline {
+                opts.connect_timeout = opts
+                    .connect_timeout
+                    .min(d.saturating_duration_since(Instant::now()));
+            }
+            let conn = match &origin.via_proxy {
+                Some(mode) => mode
+                    .proxy
+                    .open_to_proxy(&opts, Instant::now() + opts.connect_timeout)?,
+                None => transport::open(&origin.endpoint, &*origin.connector, &opts)?,
+            };
+            Ok((conn, Session::new(config.drain_limit, config.drain_time)))
+        };
+        if fresh {
+            origin.key_pool.checkout_fresh(open)
+        } else {
+            origin.key_pool.checkout(open)
+        }
+    }
+
+    /// Sends one request and reads the response head. A request that failed
+    /// on a reused connection before any response byte is sent once more on
+    /// a new connection, if it is idempotent (or marked replayable) and its
+    /// body can be sent again; never otherwise.
+    #[allow(clippy::too_many_arguments, reason = "internal: one call site")]
+    pub(crate) fn execute(
+        &self,
+        origin: &Origin,
+        method: &str,
+        url: Url,
+        headers: &Headers,
+        body: &mut SendBody<'_>,
+        replayable: bool,
+        deadline: Option<Instant>,
+    ) -> Result<Response> {
+        let target = if origin.via_proxy.is_some() {
+            &url[..Position::AfterQuery]
+        } else {
+            &url[Position::BeforePath..Position::AfterQuery]
+        };
+        proto::check_target(target)?;
+        let mut guard = self.checkout(origin, deadline, false)?;
+        let outcome = self.attempt(&mut guard, origin, method, target, headers, body, deadline);
+        let (head, plan) = match outcome {
+            Ok(done) => done,
+            Err(Error::Transport(e))
+                if guard.is_reused() && !guard.conn().reply_started() && e.is_connection_lost() =>
+            {
+                drop(guard);
+                let may_resend = body.replayable() && (proto::is_idempotent(method) || replayable);
+                if !may_resend {
+                    return Err(Error::NotReplayed {
+                        method: method.to_string(),
+                        source: e,
+                    });
+                }
+                tracing::debug!(%method, error = %e, "stale pooled connection; re-sending on a new one");
+                guard = self.checkout(origin, deadline, true)?;
+                self.attempt(&mut guard, origin, method, target, headers, body, deadline)?
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(self.finish(guard, head, plan, url))
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "internal: two call sites")]
+    fn attempt(
+        &self,
+        guard: &mut Pooled<Session>,
+        origin: &Origin,
+        method: &str,
+        target: &str,
+        headers: &Headers,
+        body: &mut SendBody<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<(ResponseHead, BodyPlan)> {
+        let config = &self.inner.config;
+        let (conn, session) = guard.parts();
+        session.state = State::Idle;
+        conn.set_deadline(deadline);
+        conn.begin_exchange();
+        let framing = body.framing();
+        let expect_continue = match framing {
+            BodyLen::Known(n) => n > config.expect_continue_above,
+            BodyLen::Chunked => false,
+            BodyLen::None => false,
+        } && !headers.contains("expect");
+
+        let mut extra: [(&str, &str); 2] = [("", ""); 2];
+        let mut n_extra = 0;
+        if let Some(auth) = origin
+            .via_proxy
+            .as_ref()
+            .and_then(|m| m.authorization.as_deref())
+        {
+            extra[n_extra] = ("Proxy-Authorization", auth);
+            n_extra += 1;
+        }
+        if cfg!(feature = "gzip") && config.decompress && !headers.contains("accept-encoding") {
+            extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
+            n_extra += 1;
+        }
+        encode_head(
+            conn.write_buf(),
+            &Head {
+                method,
+                target,
+                host: &origin.host_header,
+                headers,
+                user_agent: config.user_agent.as_deref(),
+                extra: &extra[..n_extra],
+                body: framing,
+                expect_continue,
+            },
+        );
+
+        let mut early = None;
+        if expect_continue {
+            conn.flush()?;
+            early = wait_continue(
+                conn,
+                method,
+                config.max_head_bytes,
+                config.expect_continue_wait,
+            )?;
+        }
+        if early.is_none() {
+            match body {
+                SendBody::Empty => conn.flush()?,
+                SendBody::Bytes(b) if b.len() <= INLINE_BODY => {
+                    conn.write_buf().extend_from_slice(b);
+                    conn.flush()?;
+                }
+                SendBody::Bytes(b) => conn.write_all(b)?,
+                SendBody::Reader(reader, len) => {
+                    conn.flush()?;
+                    send_reader(conn, &mut **reader, *len)?;
+                }
+            }
+        }
+        let (head, mut plan) = match early {
+            Some(early) => {
+                // The server answered before the body was sent; it may still
+                // expect it, so the connection cannot be trusted afterwards.
+                let (head, mut plan) = early;
+                plan.keep_alive = false;
+                (head, plan)
+            }
+            None => read_head(conn, method, config.max_head_bytes)?,
+        };
+        if headers.has_token("connection", "close") {
+            plan.keep_alive = false;
+        }
+        Ok((head, plan))
+    }
+
+    fn finish(
+        &self,
+        mut guard: Pooled<Session>,
+        head: ResponseHead,
+        plan: BodyPlan,
+        url: Url,
+    ) -> Response {
+        let decoder = BodyDecoder::new(plan.framing);
+        let (conn, session) = guard.parts();
+        let guard = if decoder.is_done() {
+            session.state = if plan.keep_alive {
+                State::Idle
+            } else {
+                State::Close
+            };
+            conn.end_exchange();
+            drop(guard); // back to the pool now: nothing more to read
+            None
+        } else {
+            session.state = State::Body {
+                decoder,
+                keep_alive: plan.keep_alive,
+            };
+            Some(guard)
+        };
+        let config = &self.inner.config;
+        Response::new(head, url, guard, config.max_body_bytes, config.decompress)
+    }
+}
+
+/// Reads the final response head, skipping interim (1xx) responses.
+fn read_head(
+    conn: &mut transport::Conn,
+    method: &str,
+    max_head: usize,
+) -> Result<(ResponseHead, BodyPlan)> {
+    loop {
+        let head = conn
+            .read_frame(max_head, |buf: &[u8]| {
+                proto::parse_head(buf).map_err(Error::from)
+            })
+            .map_err(|e| match e {
+                Error::Transport(transport::Error::FrameTooLarge { limit }) => {
+                    Error::Protocol(format!("response head larger than {limit} bytes"))
+                }
+                e => e,
+            })?;
+        if (100..200).contains(&head.status) && head.status != 101 {
+            continue;
+        }
+        let plan = proto::plan_body(&head, method == "HEAD").map_err(|e| {
+            conn.mark_broken();
+            Error::from(e)
+        })?;
+        return Ok((head, plan));
+    }
+}
+
+/// After sending a head with `Expect: 100-continue`: waits a little for the
+/// server. `None` means send the body (a `100` came, or nothing in time);
+/// `Some` is a final response that came instead.
+fn wait_continue(
+    conn: &mut transport::Conn,
+    method: &str,
+    max_head: usize,
+    wait_for: std::time::Duration,
+) -> Result<Option<(ResponseHead, BodyPlan)>> {
+    if conn.read_buf().is_empty()
+        && !wait::readable(conn.socket(), wait_for).map_err(transport::Error::Io)?
+    {
+        return Ok(None);
+    }
+    let head = conn.read_frame(max_head, |buf: &[u8]| {
+        proto::parse_head(buf).map_err(Error::from)
+    })?;
+    if head.status == 100 {
+        return Ok(None);
+    }
+    if (100..200).contains(&head.status) && head.status != 101 {
+        // Another interim response: the final one follows the body.
+        return Ok(None);
+    }
+    let plan = proto::plan_body(&head, method == "HEAD").map_err(|e| {
+        conn.mark_broken();
+        Error::from(e)
+    })?;
+    Ok(Some((head, plan)))
+}
+
+/// Streams a body from the caller's reader: exactly `len` bytes, or chunked.
+fn send_reader(conn: &mut transport::Conn, reader: &mut dyn Read, len: Option<u64>) -> Result<()> {
+    let mut chunk = vec![0u8; INLINE_BODY];
+    let mut sent = 0u64;
+    loop {
+        let want = match len {
+            Some(total) => (total - sent).min(chunk.len() as u64) as usize,
+            None => chunk.len(),
+        };
+        if want == 0 {
+            break;
+        }
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // A half-sent request: the guard closes the connection.
+            Err(e) => return Err(Error::BodyRead(e)),
+        };
+        if n == 0 {
+            if let Some(total) = len {
+                return Err(Error::BodyRead(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("the body reader ended after {sent} of {total} bytes"),
+                )));
+            }
+            break;
+        }
+        sent += n as u64;
+        match len {
+            Some(_) => conn.write_all(&chunk[..n])?,
+            None => {
+                encode_chunk(conn.write_buf(), &chunk[..n]);
+                conn.flush()?;
+            }
+        }
+    }
+    if len.is_none() {
+        conn.write_all(LAST_CHUNK)?;
+    }
+    Ok(())
+}

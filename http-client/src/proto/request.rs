@@ -1,0 +1,339 @@
+//! Request heads: checks of caller input (the request smuggling defence)
+//! and encoding into the connection's write buffer.
+
+use bytes::{BufMut, BytesMut};
+
+use crate::headers::Headers;
+
+/// Caller input that must not reach the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidInput(pub String);
+
+/// How the request body is framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLen {
+    /// No body and no framing header (GET, HEAD, DELETE without a body).
+    None,
+    /// `Content-Length: n`.
+    Known(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// RFC 9110 `tchar`: what a method or a header name may hold.
+fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' |
+        b'^' | b'_' | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// Names the characters that split a request: the ones a test looks for.
+fn describe(b: u8) -> String {
+    match b {
+        b'\r' => "CR".into(),
+        b'\n' => "LF".into(),
+        0 => "NUL".into(),
+        b' ' => "space".into(),
+        _ => format!("byte 0x{b:02x}"),
+    }
+}
+
+/// Checks a method: a non-empty token.
+pub fn check_method(method: &str) -> Result<(), InvalidInput> {
+    if method.is_empty() {
+        return Err(InvalidInput("empty method".into()));
+    }
+    match method.bytes().find(|b| !is_tchar(*b)) {
+        Some(b) => Err(InvalidInput(format!(
+            "{} in method {method:?}",
+            describe(b)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks a request target: visible ASCII only (no CR, LF, NUL, space or
+/// other control); what a URL parser produced is always fine.
+pub fn check_target(target: &str) -> Result<(), InvalidInput> {
+    if target.is_empty() {
+        return Err(InvalidInput("empty request target".into()));
+    }
+    match target.bytes().find(|b| !(0x21..0x7f).contains(b)) {
+        Some(b) => Err(InvalidInput(format!(
+            "{} in request target {target:?}",
+            describe(b)
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Checks a header field: the name a token, the value without CR, LF, NUL
+/// or other controls except HTAB.
+pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
+    if name.is_empty() {
+        return Err(InvalidInput("empty header name".into()));
+    }
+    if let Some(b) = name.bytes().find(|b| !is_tchar(*b)) {
+        return Err(InvalidInput(format!(
+            "{} in header name {name:?}",
+            describe(b)
+        )));
+    }
+    if let Some(b) = value
+        .iter()
+        .copied()
+        .find(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
+    {
+        return Err(InvalidInput(format!(
+            "{} in the value of header {name:?}",
+            describe(b)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a whole URL string before it is parsed: URL parsers silently
+/// drop tabs and newlines (WHATWG), which would hide an injection attempt.
+pub fn check_url_text(url: &str) -> Result<(), InvalidInput> {
+    match url.bytes().find(|b| *b < 0x20 || *b == 0x7f) {
+        Some(b) => Err(InvalidInput(format!("{} in URL {url:?}", describe(b)))),
+        None => Ok(()),
+    }
+}
+
+/// What goes into a request head besides the caller's fields.
+#[derive(Debug, Clone, Copy)]
+pub struct Head<'a> {
+    /// The method, already checked.
+    pub method: &'a str,
+    /// The request target (origin-form, or absolute-form to a proxy), already checked.
+    pub target: &'a str,
+    /// The `Host` value.
+    pub host: &'a str,
+    /// The caller's fields, already checked.
+    pub headers: &'a Headers,
+    /// Added unless the caller set `User-Agent`.
+    pub user_agent: Option<&'a str>,
+    /// Extra fields the client adds (e.g. `Proxy-Authorization`, `Accept-Encoding`).
+    pub extra: &'a [(&'a str, &'a str)],
+    /// Body framing.
+    pub body: BodyLen,
+    /// Adds `Expect: 100-continue`.
+    pub expect_continue: bool,
+}
+
+/// Encodes the request head into `buf` (which the connection sends in one write).
+pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
+    buf.reserve(128 + head.target.len());
+    buf.put_slice(head.method.as_bytes());
+    buf.put_u8(b' ');
+    buf.put_slice(head.target.as_bytes());
+    buf.put_slice(b" HTTP/1.1\r\n");
+    if !head.headers.contains("host") {
+        field(buf, b"Host", head.host.as_bytes());
+    }
+    if let Some(ua) = head.user_agent {
+        if !head.headers.contains("user-agent") {
+            field(buf, b"User-Agent", ua.as_bytes());
+        }
+    }
+    for (name, value) in head.headers.iter() {
+        field(buf, name.as_bytes(), value);
+    }
+    for (name, value) in head.extra {
+        field(buf, name.as_bytes(), value.as_bytes());
+    }
+    match head.body {
+        BodyLen::None => {}
+        BodyLen::Known(n) => {
+            buf.put_slice(b"Content-Length: ");
+            let mut digits = itoa_buf();
+            buf.put_slice(itoa(n, &mut digits));
+            buf.put_slice(b"\r\n");
+        }
+        BodyLen::Chunked => buf.put_slice(b"Transfer-Encoding: chunked\r\n"),
+    }
+    if head.expect_continue {
+        buf.put_slice(b"Expect: 100-continue\r\n");
+    }
+    buf.put_slice(b"\r\n");
+}
+
+fn field(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
+    buf.put_slice(name);
+    buf.put_slice(b": ");
+    buf.put_slice(value);
+    buf.put_slice(b"\r\n");
+}
+
+fn itoa_buf() -> [u8; 20] {
+    [0; 20]
+}
+
+/// Formats `n` in decimal without allocating.
+fn itoa(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
+    let mut i = out.len();
+    loop {
+        i -= 1;
+        out[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &out[i..];
+        }
+    }
+}
+
+/// Encodes one chunk of a chunked request body.
+pub fn encode_chunk(buf: &mut BytesMut, data: &[u8]) {
+    if data.is_empty() {
+        return; // An empty chunk would end the body.
+    }
+    buf.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    buf.put_slice(data);
+    buf.put_slice(b"\r\n");
+}
+
+/// The last chunk of a chunked request body (no trailers).
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(fields: &[(&str, &str)]) -> Headers {
+        let mut h = Headers::new();
+        for (n, v) in fields {
+            h.push_raw(n.as_bytes(), v.as_bytes());
+        }
+        h
+    }
+
+    #[test]
+    fn encodes_a_get() {
+        let h = headers(&[("Accept", "*/*")]);
+        let mut buf = BytesMut::new();
+        encode_head(
+            &mut buf,
+            &Head {
+                method: "GET",
+                target: "/a?b=c",
+                host: "example.com:8080",
+                headers: &h,
+                user_agent: Some("ua/1"),
+                extra: &[],
+                body: BodyLen::None,
+                expect_continue: false,
+            },
+        );
+        assert_eq!(
+            &buf[..],
+            b"GET /a?b=c HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: ua/1\r\nAccept: */*\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn encodes_framing_and_expect() {
+        let h = headers(&[("host", "override"), ("user-agent", "mine")]);
+        let mut buf = BytesMut::new();
+        encode_head(
+            &mut buf,
+            &Head {
+                method: "POST",
+                target: "/",
+                host: "ignored",
+                headers: &h,
+                user_agent: Some("ua/1"),
+                extra: &[("Proxy-Authorization", "Basic eA==")],
+                body: BodyLen::Known(1234567),
+                expect_continue: true,
+            },
+        );
+        assert_eq!(
+            &buf[..],
+            &b"POST / HTTP/1.1\r\nhost: override\r\nuser-agent: mine\r\nProxy-Authorization: Basic eA==\r\nContent-Length: 1234567\r\nExpect: 100-continue\r\n\r\n"[..]
+        );
+        let mut buf = BytesMut::new();
+        encode_head(
+            &mut buf,
+            &Head {
+                method: "PUT",
+                target: "/",
+                host: "h",
+                headers: &Headers::new(),
+                user_agent: None,
+                extra: &[],
+                body: BodyLen::Chunked,
+                expect_continue: false,
+            },
+        );
+        assert_eq!(
+            &buf[..],
+            b"PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        let mut d = itoa_buf();
+        assert_eq!(itoa(0, &mut d), b"0");
+        assert_eq!(itoa(u64::MAX, &mut d), b"18446744073709551615");
+    }
+
+    #[test]
+    fn chunks() {
+        let mut buf = BytesMut::new();
+        encode_chunk(&mut buf, b"hello world, this is 31 bytes..");
+        encode_chunk(&mut buf, b"");
+        buf.extend_from_slice(LAST_CHUNK);
+        assert_eq!(
+            &buf[..],
+            b"1f\r\nhello world, this is 31 bytes..\r\n0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn methods_are_tokens() {
+        assert!(check_method("GET").is_ok());
+        assert!(check_method("M-SEARCH").is_ok());
+        for (bad, what) in [
+            ("GET\r\n", "CR"),
+            ("GE\nT", "LF"),
+            ("GE\0T", "NUL"),
+            ("GET /x", "space"),
+            ("", "empty"),
+        ] {
+            let err = check_method(bad).unwrap_err();
+            assert!(err.0.contains(what), "{bad:?}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn header_names_and_values_refuse_line_breaks() {
+        assert!(check_header("X-Ok", b"a\tb c").is_ok());
+        for (name, value, what) in [
+            ("X-A\r\nB", &b"v"[..], "CR"),
+            ("X-A\nB", b"v", "LF"),
+            ("X\0", b"v", "NUL"),
+            ("X A", b"v", "space"),
+            ("X-V", b"a\r\nX-Injected: 1", "CR"),
+            ("X-V", b"a\nb", "LF"),
+            ("X-V", b"a\0b", "NUL"),
+            ("X-V", b"a\x1bb", "0x1b"),
+            ("", b"v", "empty"),
+        ] {
+            let err = check_header(name, value).unwrap_err();
+            assert!(err.0.contains(what), "{name:?}/{value:?}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn targets_and_urls_refuse_controls() {
+        assert!(check_target("/a/b?c=%20").is_ok());
+        assert!(check_target("http://h/x").is_ok());
+        assert!(check_target("/a b").unwrap_err().0.contains("space"));
+        assert!(check_target("/a\r\nb").unwrap_err().0.contains("CR"));
+        assert!(check_target("/a\0").unwrap_err().0.contains("NUL"));
+        assert!(check_url_text("http://h/a\nb")
+            .unwrap_err()
+            .0
+            .contains("LF"));
+        assert!(check_url_text("http://h/a\tb").is_err());
+        assert!(check_url_text("http://h/a b").is_ok());
+    }
+}

@@ -1,0 +1,352 @@
+//! Response heads: parsing (httparse) with limits, and the framing and
+//! keep-alive decision the head implies (RFC 9112 section 6.3).
+
+use crate::headers::{trim, Headers};
+
+/// The peer broke the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl ProtocolError {
+    pub(crate) fn new(msg: impl Into<String>) -> ProtocolError {
+        ProtocolError(msg.into())
+    }
+}
+
+/// At most this many header fields in a response head; more is an error.
+pub const MAX_HEADERS: usize = 100;
+
+/// A parsed response status line and header block.
+#[derive(Debug, Clone)]
+pub struct ResponseHead {
+    /// `1` for HTTP/1.1, `0` for HTTP/1.0.
+    pub minor_version: u8,
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase (may be empty).
+    pub reason: String,
+    /// The header fields.
+    pub headers: Headers,
+}
+
+/// Parses one response head from the start of `buf`: `Ok(None)` until the
+/// whole head is there, then the head and the bytes it used. The caller
+/// bounds how much it buffers (the header block size limit).
+pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut fields);
+    let used = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(ProtocolError::new(format!(
+                "response has more than {MAX_HEADERS} header fields"
+            )))
+        }
+        Err(e) => {
+            let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
+            let shown = String::from_utf8_lossy(&buf[..line_end.min(80)]);
+            return Err(ProtocolError::new(format!(
+                "malformed response head ({e}), starting {shown:?}"
+            )));
+        }
+    };
+    let bytes: usize = parsed
+        .headers
+        .iter()
+        .map(|h| h.name.len() + h.value.len())
+        .sum();
+    let mut headers = Headers::with_capacity(parsed.headers.len(), bytes);
+    for h in parsed.headers.iter() {
+        headers.push_raw(h.name.as_bytes(), h.value);
+    }
+    let head = ResponseHead {
+        minor_version: parsed.version.unwrap_or(1),
+        status: parsed.code.unwrap_or(0),
+        reason: parsed.reason.unwrap_or("").to_string(),
+        headers,
+    };
+    Ok(Some((head, used)))
+}
+
+/// How the body of a response is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (HEAD, 1xx, 204, 304, or `Content-Length: 0`).
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+/// What a head says about its body and about the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyPlan {
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// False when the connection cannot serve another request after this
+    /// response (`Connection: close`, HTTP/1.0 without keep-alive, a body
+    /// read until close, or a head that framed its body ambiguously).
+    pub keep_alive: bool,
+}
+
+/// Decides framing and keep-alive for a final (non-1xx) response head.
+/// `head_request` is true when the request was HEAD.
+pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, ProtocolError> {
+    let h = &head.headers;
+    let mut keep_alive = if head.minor_version == 0 {
+        h.has_token("connection", "keep-alive")
+    } else {
+        !h.has_token("connection", "close")
+    };
+    if head.status == 101 {
+        // We never ask to switch protocols; what follows is not HTTP/1.1.
+        return Ok(BodyPlan {
+            framing: Framing::Empty,
+            keep_alive: false,
+        });
+    }
+    let no_body = head_request || head.status == 204 || head.status == 304;
+    let content_length = content_length(h)?;
+    let transfer_encoding = h.contains("transfer-encoding");
+    if no_body {
+        return Ok(BodyPlan {
+            framing: Framing::Empty,
+            keep_alive,
+        });
+    }
+    let framing = if transfer_encoding {
+        if content_length.is_some() {
+            // RFC 9112 6.1: chunked wins, and the message may have been
+            // crafted to desynchronise: do not reuse the connection.
+            keep_alive = false;
+        }
+        if last_coding_is_chunked(h) {
+            Framing::Chunked
+        } else {
+            keep_alive = false;
+            Framing::UntilClose
+        }
+    } else {
+        match content_length {
+            Some(0) => Framing::Empty,
+            Some(n) => Framing::Length(n),
+            None => {
+                keep_alive = false;
+                Framing::UntilClose
+            }
+        }
+    };
+    Ok(BodyPlan {
+        framing,
+        keep_alive,
+    })
+}
+
+fn last_coding_is_chunked(h: &Headers) -> bool {
+    let mut last: &[u8] = b"";
+    for v in h.get_all("transfer-encoding") {
+        for coding in v.split(|b| *b == b',') {
+            let coding = trim(coding);
+            if !coding.is_empty() {
+                last = coding;
+            }
+        }
+    }
+    last.eq_ignore_ascii_case(b"chunked")
+}
+
+/// The Content-Length, if any. Repeated equal values (also in one
+/// comma-separated field) are one value; different ones are an error, as
+/// is anything but digits.
+fn content_length(h: &Headers) -> Result<Option<u64>, ProtocolError> {
+    let mut found: Option<u64> = None;
+    for v in h.get_all("content-length") {
+        for part in v.split(|b| *b == b',') {
+            let part = trim(part);
+            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+                return Err(ProtocolError::new(format!(
+                    "invalid Content-Length {:?}",
+                    String::from_utf8_lossy(v)
+                )));
+            }
+            let n = part
+                .iter()
+                .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+            match found {
+                Some(prev) if prev != n => {
+                    return Err(ProtocolError::new(format!(
+                        "conflicting Content-Length values {prev} and {n}"
+                    )))
+                }
+                _ => found = Some(n),
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(bytes: &[u8]) -> ResponseHead {
+        let (head, used) = parse_head(bytes).unwrap().unwrap();
+        assert_eq!(used, bytes.len());
+        head
+    }
+
+    fn plan(bytes: &[u8]) -> Result<BodyPlan, ProtocolError> {
+        plan_body(&head(bytes), false)
+    }
+
+    #[test]
+    fn parses_a_head_and_reports_partial() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
+        let (h, used) = parse_head(raw).unwrap().unwrap();
+        assert_eq!(used, raw.len() - 5);
+        assert_eq!(
+            (h.status, h.minor_version, h.reason.as_str()),
+            (200, 1, "OK")
+        );
+        assert_eq!(h.headers.get("x-a"), Some("b"));
+        for cut in 0..used {
+            assert!(parse_head(&raw[..cut]).unwrap().is_none(), "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn malformed_status_lines_are_errors() {
+        for bad in [
+            &b"HTTP/1.1 2x0 OK\r\n\r\n"[..],
+            b"HTTP/9.9 200 OK\r\n\r\n",
+            b"SMTP 220 hello\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+        ] {
+            let err = parse_head(bad).unwrap_err();
+            assert!(err.0.contains("malformed"), "{bad:?}: {}", err.0);
+        }
+    }
+
+    #[test]
+    fn too_many_headers() {
+        let mut raw = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        assert!(parse_head(&raw).unwrap_err().0.contains("more than"));
+    }
+
+    #[test]
+    fn framing_by_length_chunked_close() {
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n").unwrap(),
+            BodyPlan {
+                framing: Framing::Length(10),
+                keep_alive: true
+            }
+        );
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                .unwrap()
+                .framing,
+            Framing::Empty
+        );
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n").unwrap(),
+            BodyPlan {
+                framing: Framing::Chunked,
+                keep_alive: true
+            }
+        );
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\n\r\n").unwrap(),
+            BodyPlan {
+                framing: Framing::UntilClose,
+                keep_alive: false
+            }
+        );
+        // A transfer coding that is not chunked-last: read until close.
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n").unwrap(),
+            BodyPlan {
+                framing: Framing::UntilClose,
+                keep_alive: false
+            }
+        );
+    }
+
+    #[test]
+    fn content_length_with_chunked_means_chunked_and_no_reuse() {
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .unwrap(),
+            BodyPlan {
+                framing: Framing::Chunked,
+                keep_alive: false
+            }
+        );
+    }
+
+    #[test]
+    fn conflicting_or_bad_content_length() {
+        let err =
+            plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").unwrap_err();
+        assert!(err.0.contains("conflicting"), "{}", err.0);
+        assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3, 5\r\n\r\n").is_err());
+        assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
+        assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").is_err());
+        assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n").is_err());
+        // Equal repeats are one value.
+        assert_eq!(
+            plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\n")
+                .unwrap()
+                .framing,
+            Framing::Length(3)
+        );
+    }
+
+    #[test]
+    fn keep_alive_rules() {
+        assert!(
+            !plan(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+        assert!(
+            !plan(b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+        assert!(
+            plan(b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\n")
+                .unwrap()
+                .keep_alive
+        );
+    }
+
+    #[test]
+    fn responses_without_body() {
+        for raw in [
+            &b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"[..],
+            b"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            let p = plan(raw).unwrap();
+            assert_eq!(
+                p,
+                BodyPlan {
+                    framing: Framing::Empty,
+                    keep_alive: true
+                }
+            );
+        }
+        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+        assert_eq!(plan_body(&h, true).unwrap().framing, Framing::Empty);
+        let p = plan(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n").unwrap();
+        assert!(!p.keep_alive);
+    }
+}

@@ -1,0 +1,312 @@
+//! Building a request: method, URL, query, headers, auth helpers, body,
+//! and the redirect loop around each exchange.
+
+use std::borrow::Cow;
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use url::Url;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::headers::Headers;
+use crate::proto::{self, BodyLen};
+use crate::response::Response;
+
+/// What is sent as the request body.
+pub(crate) enum SendBody<'b> {
+    Empty,
+    Bytes(&'b [u8]),
+    Reader(&'b mut dyn Read, Option<u64>),
+}
+
+impl SendBody<'_> {
+    pub(crate) fn framing(&self) -> BodyLen {
+        match self {
+            SendBody::Empty => BodyLen::None,
+            SendBody::Bytes(b) => BodyLen::Known(b.len() as u64),
+            SendBody::Reader(_, Some(n)) => BodyLen::Known(*n),
+            SendBody::Reader(_, None) => BodyLen::Chunked,
+        }
+    }
+
+    /// A reader is consumed by the first attempt; bytes can be sent again.
+    pub(crate) fn replayable(&self) -> bool {
+        !matches!(self, SendBody::Reader(..))
+    }
+}
+
+/// A request being built; nothing is sent until one of the `call`/`send_*`
+/// methods. Invalid input given to the builder is reported by that call,
+/// before any byte goes out.
+#[must_use = "a request is sent only by call() or a send_* method"]
+pub struct RequestBuilder<'c> {
+    client: &'c Client,
+    method: Cow<'static, str>,
+    url: Result<Url>,
+    headers: Headers,
+    error: Option<Error>,
+    replayable: bool,
+    timeout: Option<Option<Duration>>,
+    error_for_status: bool,
+    max_redirects: Option<u32>,
+}
+
+impl std::fmt::Debug for RequestBuilder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("url", &self.url.as_ref().map(Url::as_str))
+            .field("headers", &self.headers)
+            .finish()
+    }
+}
+
+fn static_method(method: &str) -> Cow<'static, str> {
+    // The common methods without an allocation.
+    for m in ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS"] {
+        if method == m {
+            return Cow::Borrowed(m);
+        }
+    }
+    Cow::Owned(method.to_string())
+}
+
+/// Parses a URL given by the caller: controls refused first (the parser
+/// would silently drop tabs and newlines), then scheme and host checked.
+pub(crate) fn parse_url(text: &str) -> Result<Url> {
+    let invalid = |reason: String| Error::InvalidUrl {
+        url: text.to_string(),
+        reason,
+    };
+    proto::check_url_text(text).map_err(|e| invalid(e.0))?;
+    let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("no host".into()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in a URL end up in logs and Referer headers.
+        return Err(invalid(
+            "user:password@ in the URL; use basic_auth() instead".into(),
+        ));
+    }
+    Ok(url)
+}
+
+impl<'c> RequestBuilder<'c> {
+    pub(crate) fn new(client: &'c Client, method: &str, url: &str) -> RequestBuilder<'c> {
+        let error = proto::check_method(method).err().map(Error::from);
+        RequestBuilder {
+            client,
+            method: static_method(method),
+            url: parse_url(url),
+            headers: Headers::new(),
+            error,
+            replayable: false,
+            timeout: None,
+            error_for_status: false,
+            max_redirects: None,
+        }
+    }
+
+    fn fail(&mut self, e: Error) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    /// Adds a header field (names are case-insensitive and may repeat).
+    /// CR, LF, NUL and other controls are refused; so are `Content-Length`
+    /// and `Transfer-Encoding`, which the client derives from the body.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if let Err(e) = proto::check_header(name, value.as_bytes()) {
+            self.fail(e.into());
+        } else if name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding")
+        {
+            self.fail(Error::InvalidInput(format!(
+                "{name} is set by the client from the body; do not set it by hand"
+            )));
+        } else {
+            self.headers.push_raw(name.as_bytes(), value.as_bytes());
+        }
+        self
+    }
+
+    /// Appends `name=value` to the query string (percent-encoded).
+    pub fn query(mut self, name: &str, value: &str) -> Self {
+        if let Ok(url) = &mut self.url {
+            url.query_pairs_mut().append_pair(name, value);
+        }
+        self
+    }
+
+    /// `Authorization: Basic ...`.
+    pub fn basic_auth(self, user: &str, password: &str) -> Self {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.header("Authorization", &format!("Basic {token}"))
+    }
+
+    /// `Authorization: Bearer ...`.
+    pub fn bearer_auth(self, token: &str) -> Self {
+        self.header("Authorization", &format!("Bearer {token}"))
+    }
+
+    /// A timeout for this whole request, redirects and body included
+    /// (overrides the client's).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(Some(t));
+        self
+    }
+
+    /// Marks a non-idempotent request (POST, PATCH) safe to re-send once on
+    /// a new connection when a reused one turns out to be closed before any
+    /// byte of the response arrived. Only bytes bodies can be re-sent.
+    pub fn replayable(mut self, yes: bool) -> Self {
+        self.replayable = yes;
+        self
+    }
+
+    /// Turns 4xx and 5xx responses into [`Error::Server`].
+    pub fn error_for_status(mut self, yes: bool) -> Self {
+        self.error_for_status = yes;
+        self
+    }
+
+    /// Redirects followed for this request (overrides the client's).
+    pub fn max_redirects(mut self, n: u32) -> Self {
+        self.max_redirects = Some(n);
+        self
+    }
+
+    /// Sends the request without a body.
+    pub fn call(self) -> Result<Response> {
+        self.send(SendBody::Empty)
+    }
+
+    /// Sends the request with `body` (`Content-Length` framing).
+    pub fn send_bytes(self, body: &[u8]) -> Result<Response> {
+        self.send(SendBody::Bytes(body))
+    }
+
+    /// Sends the request with a text body.
+    pub fn send_string(self, body: &str) -> Result<Response> {
+        self.send(SendBody::Bytes(body.as_bytes()))
+    }
+
+    /// Sends a body read from `reader`: `Content-Length` when `len` is
+    /// known, chunked otherwise. Such a body is never re-sent.
+    pub fn send_reader(self, reader: &mut dyn Read, len: Option<u64>) -> Result<Response> {
+        self.send(SendBody::Reader(reader, len))
+    }
+
+    /// Sends `value` as JSON (`Content-Type: application/json` unless set).
+    #[cfg(feature = "json")]
+    pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {
+        let body = serde_json::to_vec(value).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let this = if self.headers.contains("content-type") {
+            self
+        } else {
+            self.header("Content-Type", "application/json")
+        };
+        this.send(SendBody::Bytes(&body))
+    }
+
+    fn send(self, mut body: SendBody<'_>) -> Result<Response> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut url = self.url?;
+        let client = self.client;
+        let config = &client.inner.config;
+        let timeout = self.timeout.unwrap_or(config.timeout);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let limit = self.max_redirects.unwrap_or(config.max_redirects);
+        let mut method = self.method;
+        let mut headers = self.headers;
+        let mut followed = 0;
+        loop {
+            let origin = client.origin(&url)?;
+            let response = client
+                .execute(
+                    &origin,
+                    &method,
+                    url,
+                    &headers,
+                    &mut body,
+                    self.replayable,
+                    deadline,
+                )
+                .map_err(|e| match (e, timeout) {
+                    (e, Some(t))
+                        if e.is_timeout()
+                            && deadline.is_some_and(|d| {
+                                Instant::now() + Duration::from_millis(2) >= d
+                            }) =>
+                    {
+                        Error::Timeout(t)
+                    }
+                    (e, _) => e,
+                })?;
+            let status = response.status();
+            if limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308) {
+                if let Some(location) = response.headers().get("location") {
+                    let next = response.url().join(location).map_err(|e| {
+                        Error::Protocol(format!(
+                            "redirect to an invalid Location {location:?}: {e}"
+                        ))
+                    })?;
+                    if !matches!(next.scheme(), "http" | "https") {
+                        return Err(Error::Protocol(format!(
+                            "redirect to a non-HTTP URL {next}"
+                        )));
+                    }
+                    if followed >= limit {
+                        return Err(Error::TooManyRedirects {
+                            limit,
+                            location: next.to_string(),
+                        });
+                    }
+                    let keep_method = matches!(status, 307 | 308);
+                    if keep_method && !body.replayable() {
+                        // The body was streamed from a reader: it cannot be
+                        // sent again, so the caller gets the redirect.
+                        return Ok(response);
+                    }
+                    if !keep_method && (status == 303 && method != "HEAD" || method == "POST") {
+                        method = Cow::Borrowed("GET");
+                        body = SendBody::Empty;
+                        headers.remove("content-type");
+                    }
+                    let prev = response.url();
+                    if prev.scheme() != next.scheme()
+                        || prev.host_str() != next.host_str()
+                        || prev.port_or_known_default() != next.port_or_known_default()
+                    {
+                        // Credentials are for the origin they were given for.
+                        headers.remove("authorization");
+                        headers.remove("cookie");
+                    }
+                    drop(response); // drains a small body, keeping the connection
+                    url = next;
+                    followed += 1;
+                    continue;
+                }
+            }
+            if self.error_for_status && status >= 400 {
+                return Err(Error::Server {
+                    code: status,
+                    message: response.reason().to_string(),
+                });
+            }
+            return Ok(response);
+        }
+    }
+}
