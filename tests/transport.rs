@@ -636,6 +636,36 @@ fn reset_runs_on_release_and_failed_reset_or_must_close_closes() {
 }
 
 #[test]
+fn a_borrowers_deadline_and_timeouts_do_not_reach_the_next_borrower() {
+    let (pool, _clock, key, opener, rx) = clocked(PoolConfig::default());
+    {
+        let mut g = pool.checkout(&key, opener.clone()).unwrap();
+        g.conn()
+            .set_deadline(Some(Instant::now() + Duration::from_millis(1)));
+        g.conn().set_read_timeout(Some(Duration::from_millis(5)));
+    }
+    let mut server = accept(&rx);
+    let mut g = pool.checkout(&key, opener).unwrap();
+    assert!(g.is_reused());
+    assert_eq!(
+        g.conn().deadline(),
+        None,
+        "the old borrower's deadline is gone"
+    );
+    // A reply 200 ms late is fine under the fresh 30 s read timeout; under
+    // the old borrower's 5 ms (or its deadline) this read would time out.
+    let late = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(200));
+        server.write_all(b"late").unwrap();
+        server
+    });
+    assert_eq!(g.conn().fill().unwrap(), 4);
+    assert_eq!(g.conn().read_buf(), b"late");
+    g.conn().consume(4);
+    late.join().unwrap();
+}
+
+#[test]
 fn unread_bytes_at_release_close_the_connection() {
     let ep = redis_endpoint();
     let pool: Pool<()> = pool(PoolConfig::default());

@@ -45,6 +45,9 @@ pub struct Conn {
     peer: Option<SocketAddr>,
     server_name: String,
     timeouts: Timeouts,
+    /// The read and write timeouts the connection was opened with, restored
+    /// for each new borrower.
+    fresh_timeouts: (Option<Duration>, Option<Duration>),
     status: Status,
     broken: bool,
     in_exchange: bool,
@@ -79,6 +82,7 @@ impl Conn {
             wbuf: BytesMut::with_capacity(4096),
             server_name: host.to_string(),
             timeouts: Timeouts::default(),
+            fresh_timeouts: (None, None),
             status: Status::NORMAL,
             broken: false,
             in_exchange: false,
@@ -203,6 +207,19 @@ impl Conn {
     /// timeout of a whole request, however many reads it takes.
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.timeouts.deadline = deadline;
+    }
+
+    /// Records the current timeouts as those of a fresh connection (the pool
+    /// does this when it receives a newly opened connection).
+    pub(crate) fn remember_fresh_timeouts(&mut self) {
+        self.fresh_timeouts = (self.timeouts.read, self.timeouts.write);
+    }
+
+    /// Undoes a borrower's deadline and timeout changes before the next borrow.
+    pub(crate) fn restore_fresh_timeouts(&mut self) {
+        self.timeouts.deadline = None;
+        (self.timeouts.read, self.timeouts.write) = self.fresh_timeouts;
+        self.reply_started = false;
     }
 
     /// The current overall deadline.

@@ -309,7 +309,8 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
-    fn new_entry(&self, conn: Conn, session: S, generation: u64) -> Entry<S> {
+    fn new_entry(&self, mut conn: Conn, session: S, generation: u64) -> Entry<S> {
+        conn.remember_fresh_timeouts();
         let born = self.clock.now();
         let expires = self.config.max_lifetime.map(|life| {
             let spread = self
@@ -378,6 +379,7 @@ impl<S: Recycle> Slot<S> {
                     Discard::IdleFull
                 } else {
                     entry.idle_since = now;
+                    entry.conn.restore_fresh_timeouts();
                     st.idle.push(entry);
                     if st.waiters > 0 {
                         self.freed.notify_one();
