@@ -56,3 +56,25 @@ if section proxy "CONNECT tunnels: HTTPS and Redis over TLS through tinyproxy"; 
     cargo run -q -p proxy-tunnel --example tunnel -- \
         --proxy "http://pconn:not-the-password@127.0.0.1:3129" --target localhost:8443 || true
 fi
+
+# ---------------------------------------------------------------------------
+if section smtp "SMTP: several mails over one STARTTLS + AUTH session, exactly once"; then
+    : "${PCONN_SMTP_URL:=smtp://127.0.0.1:2525}"
+    : "${PCONN_SMTPS_URL:=smtps://localhost:2465}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# 5 mails, one connection (opened 1, reused 4); one recipient refused and reported"
+    cargo run -q -p smtp-client --example send-mail -- --url "$PCONN_SMTP_URL" \
+        --cacert "$PCONN_TEST_CA" --user pconn --password pconn-secret \
+        --from demo@example.com --to rcpt@example.com --to reject-me@example.com \
+        --subject "pconn demo" --body $'hello\n.a line starting with a dot\n.' --count 5 --stats
+    echo
+    echo "# the same over implicit TLS (smtps)"
+    cargo run -q -p smtp-client --example send-mail -- --url "$PCONN_SMTPS_URL" \
+        --cacert "$PCONN_TEST_CA" --user pconn --password pconn-secret \
+        --from demo@example.com --to rcpt@example.com --subject "pconn demo" --body hi --count 3 --stats
+    echo
+    echo "# header injection through the subject: refused before anything is sent"
+    cargo run -q -p smtp-client --example send-mail -- --url "$PCONN_SMTP_URL" \
+        --cacert "$PCONN_TEST_CA" --from demo@example.com --to rcpt@example.com \
+        --subject $'hi\r\nBcc: victim@example.com' --body x || true
+fi
