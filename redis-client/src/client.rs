@@ -1,0 +1,170 @@
+//! The client: settings plus a pool (own, shared, or process-wide).
+
+use std::sync::Arc;
+
+use transport::{
+    registry, ConnectOptions, Connector, Endpoint, KeyPool, Pool, PoolKey, Pooled, SecretHash,
+    Stats, TlsConfig,
+};
+
+use crate::config::ClientBuilder;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::proto::Protocol;
+use crate::session::{handshake, Session, SessionConfig};
+
+pub(crate) struct Inner {
+    endpoint: Endpoint,
+    connector: Arc<dyn Connector>,
+    opts: ConnectOptions,
+    session: Arc<SessionConfig>,
+    keys: KeyPool<Session>,
+    pub(crate) max_watch_attempts: usize,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("key", self.keys.key())
+            .field("handshake", &self.session.handshake)
+            .finish()
+    }
+}
+
+impl Inner {
+    fn open(&self) -> Result<(transport::Conn, Session)> {
+        let mut conn = transport::open(&self.endpoint, &*self.connector, &self.opts)?;
+        let session = handshake(&mut conn, Arc::clone(&self.session))?;
+        Ok((conn, session))
+    }
+
+    pub(crate) fn checkout(&self) -> Result<Pooled<Session>> {
+        self.keys.checkout(|| self.open())
+    }
+
+    pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
+        self.opts.read_timeout
+    }
+
+    pub(crate) fn checkout_fresh(&self) -> Result<Pooled<Session>> {
+        self.keys.checkout_fresh(|| self.open())
+    }
+}
+
+/// A Redis client: connection settings and the pool its connections live
+/// in. Cheap to clone; clones share the pool.
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl Client {
+    /// A client for `url` with its own pool (see [`ClientBuilder`] for the URL form).
+    pub fn open(url: &str) -> Result<Client> {
+        ClientBuilder::new().url(url)?.build()
+    }
+
+    /// A builder with defaults.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// Borrows a connection: an idle one that passes the liveness probe, or
+    /// a new one after the handshake. Dropping it returns it to the pool,
+    /// reset to the state of a fresh connection, or closes it.
+    pub fn get(&self) -> Result<Connection> {
+        Ok(Connection::new(
+            self.inner.checkout()?,
+            Arc::clone(&self.inner),
+        ))
+    }
+
+    /// Counters of this client's identity in the pool.
+    pub fn stats(&self) -> Stats {
+        self.inner.keys.stats()
+    }
+
+    /// The pool (shared with every client built on it).
+    pub fn pool(&self) -> Pool<Session> {
+        self.inner.keys.pool()
+    }
+
+    /// The pool key (identity) of this client's connections.
+    pub fn key(&self) -> &PoolKey {
+        self.inner.keys.key()
+    }
+}
+
+impl ClientBuilder {
+    /// Checks the settings and builds the client. Nothing is connected yet.
+    pub fn build(self) -> Result<Client> {
+        self.validate()?;
+        let tls = if self.tls {
+            Some(match (&self.tls_config, &self.ca_file) {
+                (Some(cfg), _) => cfg.clone(),
+                (None, Some(ca)) => TlsConfig::builder().add_ca_file(ca).build()?,
+                (None, None) => TlsConfig::system()?,
+            })
+        } else {
+            None
+        };
+        let mut endpoint =
+            Endpoint::new(&self.host, self.port).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let h = &self.handshake;
+        let protocol = match h.protocol {
+            Protocol::Resp2 => "redis",
+            Protocol::Resp3 => "redis-resp3",
+        };
+        let mut key =
+            PoolKey::new(protocol, endpoint.host(), endpoint.port()).database(h.db.to_string());
+        if let Some(tls) = tls {
+            key = key.tls(tls.fingerprint());
+            endpoint = endpoint.with_tls(tls);
+        }
+        if let Some(via) = self.connector.identity() {
+            key = key.via(via);
+        }
+        if let Some(pw) = &h.password {
+            key = key.credentials(SecretHash::of([
+                h.user.as_deref().unwrap_or("default"),
+                pw.as_str(),
+            ]));
+        }
+        // The client name is part of what a fresh connection is.
+        if self.persistent_id.is_some() || h.client_name.is_some() {
+            key = key.persistent_id(format!(
+                "{}\u{0}{}",
+                self.persistent_id.as_deref().unwrap_or(""),
+                h.client_name.as_deref().unwrap_or("")
+            ));
+        }
+        let pool = match (self.pool, &self.persistent_id) {
+            (Some(pool), _) => pool,
+            (None, Some(id)) => {
+                let cfg = self.pool_config.clone();
+                registry::pool(id, || Pool::new(cfg))?
+            }
+            (None, None) => Pool::new(self.pool_config.clone())?,
+        };
+        let opts = ConnectOptions {
+            connect_timeout: self.connect_timeout,
+            read_timeout: self.read_timeout,
+            write_timeout: self.write_timeout,
+            ..ConnectOptions::default()
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                endpoint,
+                connector: self.connector,
+                opts,
+                session: Arc::new(SessionConfig {
+                    handshake: self.handshake,
+                    limits: self.limits,
+                    idle_check: self.idle_check,
+                }),
+                keys: pool.key_pool(&key),
+                max_watch_attempts: self.max_watch_attempts,
+            }),
+        })
+    }
+}

@@ -1,0 +1,186 @@
+//! Pipelines (many commands, one round trip) and transactions.
+
+use crate::cmd::Cmd;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::from_value::FromValue;
+use crate::proto::{encode_command, Effect};
+use crate::session::Session;
+use crate::value::{ServerError, Value};
+use crate::wire::{encode_parts, read_reply};
+
+/// Commands sent together and answered together.
+///
+/// ```
+/// let mut p = redis_client::Pipeline::new();
+/// p.add(redis_client::cmd("SET").arg("k").arg(1)).add(redis_client::cmd("INCR").arg("k"));
+/// assert_eq!(p.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Pipeline {
+    cmds: Vec<Cmd>,
+}
+
+impl Pipeline {
+    /// An empty pipeline.
+    pub fn new() -> Pipeline {
+        Pipeline::default()
+    }
+
+    /// Adds a command.
+    pub fn add(&mut self, cmd: Cmd) -> &mut Pipeline {
+        self.cmds.push(cmd);
+        self
+    }
+
+    /// Number of commands.
+    pub fn len(&self) -> usize {
+        self.cmds.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.cmds.is_empty()
+    }
+
+    /// Removes every command (to reuse the allocation).
+    pub fn clear(&mut self) {
+        self.cmds.clear();
+    }
+
+    fn check(&self) -> Result<Vec<Effect>> {
+        self.cmds
+            .iter()
+            .map(|c| {
+                c.check()?;
+                match c.effect() {
+                    Effect::PubSub | Effect::Unrecoverable => Err(Error::InvalidInput(format!(
+                        "{} cannot be pipelined (its replies do not pair with commands)",
+                        c.name()
+                    ))),
+                    e => Ok(e),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Connection {
+    /// Sends every command of `pipeline` in one write and reads one reply
+    /// per command, in order. A server error is that command's result; the
+    /// others are unaffected.
+    pub fn pipeline(&mut self, pipeline: &Pipeline) -> Result<Vec<Result<Value, ServerError>>> {
+        let effects = pipeline.check()?;
+        self.refuse_if_lost()?;
+        let (conn, session) = self.guard.parts();
+        let Session {
+            state,
+            pushes,
+            config,
+            ..
+        } = session;
+        conn.begin_exchange();
+        for c in &pipeline.cmds {
+            encode_command(conn.write_buf(), c.len(), c.encoded());
+        }
+        conn.flush()?;
+        let mut out = Vec::with_capacity(pipeline.len());
+        for effect in &effects {
+            let v = read_reply(conn, state, &config.limits, pushes, false)?;
+            state.after_reply(effect, !matches!(v, Value::Error(_)));
+            out.push(match v {
+                Value::Error(e) => Err(e),
+                v => Ok(v),
+            });
+        }
+        conn.end_exchange();
+        Ok(out)
+    }
+
+    /// Runs `pipeline` inside `MULTI`/`EXEC`, in one round trip. `Ok(None)`
+    /// when a `WATCH`ed key changed and the server did not run it; a
+    /// command refused while queuing aborts it all (`EXECABORT`). Errors of
+    /// single commands at run time are `Value::Error` items of the result.
+    pub fn transaction(&mut self, pipeline: &Pipeline) -> Result<Option<Vec<Value>>> {
+        let effects = pipeline.check()?;
+        self.refuse_if_lost()?;
+        if self.guard.session_ref().state.in_multi {
+            return Err(Error::InvalidInput(
+                "a MULTI is already open on this connection".into(),
+            ));
+        }
+        let (conn, session) = self.guard.parts();
+        let Session {
+            state,
+            pushes,
+            config,
+            ..
+        } = session;
+        conn.begin_exchange();
+        encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
+        for c in &pipeline.cmds {
+            encode_command(conn.write_buf(), c.len(), c.encoded());
+        }
+        encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);
+        conn.flush()?;
+        // Every reply is read, whatever comes, to stay in step.
+        let multi = read_reply(conn, state, &config.limits, pushes, false)?;
+        state.after_reply(&Effect::Multi, !matches!(multi, Value::Error(_)));
+        let mut queue_error = None;
+        for effect in &effects {
+            let v = read_reply(conn, state, &config.limits, pushes, false)?;
+            if let Value::Error(e) = &v {
+                queue_error.get_or_insert(e.clone());
+            }
+            state.after_reply(effect, true);
+        }
+        let exec = read_reply(conn, state, &config.limits, pushes, false)?;
+        state.after_reply(&Effect::Exec, !matches!(exec, Value::Error(_)));
+        conn.end_exchange();
+        if let Value::Error(e) = multi {
+            return Err(Error::Server(e));
+        }
+        match exec {
+            Value::Nil => Ok(None),
+            Value::Error(e) => Err(Error::Server(queue_error.unwrap_or(e))),
+            v => Ok(Some(v.into_items().unwrap_or_default())),
+        }
+    }
+
+    /// Optimistic locking: `WATCH keys`, let `build` read what it needs and
+    /// fill the pipeline, run it in `MULTI`/`EXEC`; start over while a
+    /// watched key changed underneath (up to the client's
+    /// `max_watch_attempts`). Returns the `EXEC` results converted to `T`.
+    pub fn watch_transaction<K, T, F>(&mut self, keys: &[K], mut build: F) -> Result<T>
+    where
+        K: crate::cmd::ToArg,
+        T: FromValue,
+        F: FnMut(&mut Connection, &mut Pipeline) -> Result<()>,
+    {
+        if keys.is_empty() {
+            return Err(Error::InvalidInput("WATCH needs at least one key".into()));
+        }
+        let attempts = self.client.max_watch_attempts;
+        for _ in 0..attempts {
+            self.query::<()>(&crate::cmd::cmd("WATCH").args(keys))?;
+            let mut pipe = Pipeline::new();
+            if let Err(e) = build(self, &mut pipe) {
+                let _ = self.query::<()>(&crate::cmd::cmd("UNWATCH"));
+                return Err(e);
+            }
+            if let Some(results) = self.transaction(&pipe)? {
+                return T::from_value(Value::Array(results));
+            }
+        }
+        Err(Error::TransactionConflict { attempts })
+    }
+
+    pub(crate) fn refuse_if_lost(&self) -> Result<()> {
+        if self.guard.session_ref().state.lost {
+            return Err(Error::InvalidInput(
+                "this connection left request/reply mode; it is closed on release".into(),
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! Limits on what a peer may make us buffer, enforced by a structural scan
+//! of the raw bytes *before* the decoder sees them.
+//!
+//! redis-protocol's decoder trusts length prefixes (it would reserve room for
+//! `*999999999` elements) and has no depth limit, so a hostile peer could make
+//! it allocate without bound or recurse off the stack. [`scan`] walks only the
+//! frame headers, iteratively, refuses anything over the limits at the first
+//! header that exceeds them, and tells the caller whether a whole frame is
+//! buffered and how long it is. Only then is the decoder run, on exactly that
+//! frame.
+
+use super::ProtoError;
+
+/// Limits on replies, configurable per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest bulk string (and simple line) accepted, in bytes.
+    pub max_bulk_len: usize,
+    /// Most elements in one array, set, push or map (pairs count twice).
+    pub max_aggregate_len: usize,
+    /// Deepest nesting of aggregates.
+    pub max_depth: usize,
+    /// Largest whole reply, in bytes.
+    pub max_reply_bytes: usize,
+    /// Push messages (pub/sub, invalidations) kept unread before the
+    /// connection is given up.
+    pub max_pending_pushes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // Redis' own proto-max-bulk-len default.
+            max_bulk_len: 512 * 1024 * 1024,
+            max_aggregate_len: 16 * 1024 * 1024,
+            // Redis replies nest a handful of levels deep (XINFO, COMMAND DOCS).
+            max_depth: 32,
+            max_reply_bytes: 1024 * 1024 * 1024,
+            max_pending_pushes: 100_000,
+        }
+    }
+}
+
+/// The RESP version a connection speaks; decides which type bytes are legal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// RESP2: `+ - : $ *`.
+    Resp2,
+    /// RESP3: RESP2 plus `_ , # ( ! = % ~ > |`.
+    Resp3,
+}
+
+/// The longest line that can hold a length or an integer: sign + 20 digits.
+const MAX_NUMBER_LINE: usize = 24;
+
+/// Finds the `\r\n` ending the line at `start`; `None` if not buffered yet.
+/// A line longer than `max` is refused even before its end arrives.
+fn line_end(buf: &[u8], start: usize, max: usize) -> Result<Option<usize>, ProtoError> {
+    let window = &buf[start..buf.len().min(start.saturating_add(max).saturating_add(2))];
+    match window.iter().position(|b| *b == b'\r') {
+        Some(i) => {
+            if i + 1 >= window.len() {
+                // The '\n' has not arrived yet (or the line is too long).
+                if window.len() > max + 1 {
+                    return Err(ProtoError::LineTooLong { limit: max });
+                }
+                return Ok(None);
+            }
+            if window[i + 1] != b'\n' {
+                return Err(ProtoError::Malformed("CR not followed by LF".into()));
+            }
+            Ok(Some(start + i))
+        }
+        None if window.len() > max => Err(ProtoError::LineTooLong { limit: max }),
+        None => Ok(None),
+    }
+}
+
+/// Parses a length or integer line strictly: optional '-', then digits.
+fn parse_number(digits: &[u8]) -> Result<i64, ProtoError> {
+    let text = std::str::from_utf8(digits).map_err(|_| bad_number(digits))?;
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_number(digits));
+    }
+    text.parse::<i64>().map_err(|_| bad_number(digits))
+}
+
+fn bad_number(digits: &[u8]) -> ProtoError {
+    ProtoError::Malformed(format!(
+        "invalid length or number {:?}",
+        String::from_utf8_lossy(&digits[..digits.len().min(32)])
+    ))
+}
+
+/// One open aggregate: elements still to come, and whether its completion
+/// counts as an element of its parent (an attribute map does not).
+struct Open {
+    remaining: u64,
+    counts: bool,
+}
+
+/// Scans one frame at the start of `buf`. `Ok(Some(n))`: a whole frame of
+/// `n` bytes is buffered and within `limits`; `Ok(None)`: more bytes are
+/// needed (and those buffered are within the limits); `Err`: the peer broke
+/// the protocol or a limit.
+pub fn scan(buf: &[u8], protocol: Protocol, limits: &Limits) -> Result<Option<usize>, ProtoError> {
+    let mut pos = 0usize;
+    let mut stack: Vec<Open> = Vec::new();
+    loop {
+        if pos >= buf.len() {
+            return Ok(None);
+        }
+        let kind = buf[pos];
+        let resp3 = protocol == Protocol::Resp3;
+        // How many child elements the frame at `pos` opens (None: a leaf).
+        let mut opens: Option<(u64, bool)> = None;
+        match kind {
+            b'+' | b'-' | b',' | b'(' if kind == b'+' || kind == b'-' || resp3 => {
+                let Some(end) = line_end(buf, pos + 1, limits.max_bulk_len)? else {
+                    return Ok(None);
+                };
+                pos = end + 2;
+            }
+            b':' | b'_' | b'#' if kind == b':' || resp3 => {
+                let Some(end) = line_end(buf, pos + 1, MAX_NUMBER_LINE)? else {
+                    return Ok(None);
+                };
+                let line = &buf[pos + 1..end];
+                match kind {
+                    b':' => {
+                        parse_number(line)?;
+                    }
+                    b'_' if !line.is_empty() => {
+                        return Err(ProtoError::Malformed("null with a payload".into()))
+                    }
+                    b'#' if line != b"t" && line != b"f" => {
+                        return Err(ProtoError::Malformed("boolean is neither t nor f".into()))
+                    }
+                    _ => {}
+                }
+                pos = end + 2;
+            }
+            b'$' | b'!' | b'=' if kind == b'$' || resp3 => {
+                let Some(end) = line_end(buf, pos + 1, MAX_NUMBER_LINE)? else {
+                    return Ok(None);
+                };
+                let line = &buf[pos + 1..end];
+                if line == b"?" {
+                    return Err(ProtoError::Unsupported("streamed strings"));
+                }
+                let len = parse_number(line)?;
+                if len == -1 && kind == b'$' {
+                    pos = end + 2;
+                } else if len < 0 {
+                    return Err(ProtoError::Malformed(format!("negative length {len}")));
+                } else if len as u64 > limits.max_bulk_len as u64 {
+                    return Err(ProtoError::BulkTooLong {
+                        len: len as u64,
+                        limit: limits.max_bulk_len,
+                    });
+                } else {
+                    let body = end + 2;
+                    let after = body + len as usize;
+                    if after.saturating_add(2) > limits.max_reply_bytes {
+                        return Err(ProtoError::ReplyTooLarge {
+                            limit: limits.max_reply_bytes,
+                        });
+                    }
+                    if buf.len() < after + 2 {
+                        return Ok(None);
+                    }
+                    if &buf[after..after + 2] != b"\r\n" {
+                        return Err(ProtoError::Malformed(
+                            "bulk string not terminated by CRLF".into(),
+                        ));
+                    }
+                    pos = after + 2;
+                }
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' if kind == b'*' || resp3 => {
+                let Some(end) = line_end(buf, pos + 1, MAX_NUMBER_LINE)? else {
+                    return Ok(None);
+                };
+                let line = &buf[pos + 1..end];
+                if line == b"?" {
+                    return Err(ProtoError::Unsupported("streamed aggregates"));
+                }
+                let len = parse_number(line)?;
+                pos = end + 2;
+                if len == -1 && kind == b'*' {
+                    // RESP2 null array: a leaf.
+                } else if len < 0 {
+                    return Err(ProtoError::Malformed(format!("negative length {len}")));
+                } else {
+                    let pairs = kind == b'%' || kind == b'|';
+                    let elements = (len as u64).saturating_mul(if pairs { 2 } else { 1 });
+                    if elements > limits.max_aggregate_len as u64 {
+                        return Err(ProtoError::AggregateTooLong {
+                            len: elements,
+                            limit: limits.max_aggregate_len,
+                        });
+                    }
+                    if stack.len() >= limits.max_depth {
+                        return Err(ProtoError::TooDeep {
+                            limit: limits.max_depth,
+                        });
+                    }
+                    // An attribute annotates the frame after it: that frame,
+                    // not the attribute, is the parent's element.
+                    opens = Some((elements, kind != b'|'));
+                }
+            }
+            other => {
+                return Err(ProtoError::BadType(other));
+            }
+        }
+        if pos > limits.max_reply_bytes {
+            return Err(ProtoError::ReplyTooLarge {
+                limit: limits.max_reply_bytes,
+            });
+        }
+        match opens {
+            Some((0, counts)) => {
+                if !counts {
+                    // An empty attribute still needs the frame it annotates.
+                    continue;
+                }
+            }
+            Some((n, counts)) => {
+                stack.push(Open {
+                    remaining: n,
+                    counts,
+                });
+                continue;
+            }
+            None => {}
+        }
+        // One element finished: close every aggregate it completes.
+        loop {
+            let Some(top) = stack.last_mut() else {
+                return Ok(Some(pos));
+            };
+            top.remaining -= 1;
+            if top.remaining > 0 {
+                break;
+            }
+            let counts = top.counts;
+            stack.pop();
+            if !counts {
+                // The attribute is done; the frame it annotates comes next.
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s2(buf: &[u8]) -> Result<Option<usize>, ProtoError> {
+        scan(buf, Protocol::Resp2, &Limits::default())
+    }
+    fn s3(buf: &[u8]) -> Result<Option<usize>, ProtoError> {
+        scan(buf, Protocol::Resp3, &Limits::default())
+    }
+
+    #[test]
+    fn complete_frames_report_their_length() {
+        assert_eq!(s2(b"+OK\r\nextra").unwrap(), Some(5));
+        assert_eq!(s2(b":-12\r\n").unwrap(), Some(6));
+        assert_eq!(s2(b"$3\r\nfoo\r\n").unwrap(), Some(9));
+        assert_eq!(s2(b"$-1\r\n").unwrap(), Some(5));
+        assert_eq!(s2(b"*-1\r\n").unwrap(), Some(5));
+        assert_eq!(s2(b"*0\r\n").unwrap(), Some(4));
+        assert_eq!(s2(b"*2\r\n$1\r\na\r\n*1\r\n:1\r\n+x").unwrap(), Some(19));
+        assert_eq!(s3(b"%1\r\n+a\r\n:1\r\n").unwrap(), Some(12));
+        assert_eq!(s3(b"|1\r\n+k\r\n+v\r\n:5\r\n").unwrap(), Some(16));
+        assert_eq!(s3(b"*1\r\n|0\r\n:5\r\n").unwrap(), Some(12));
+        assert_eq!(s3(b">2\r\n+a\r\n+b\r\n").unwrap(), Some(12));
+        assert_eq!(s3(b"_\r\n#t\r\n").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn partial_frames_need_more() {
+        for cut in [
+            &b"+OK"[..],
+            b"+OK\r",
+            b"$3\r\nfo",
+            b"$3\r\nfoo\r",
+            b"*2\r\n:1\r\n",
+            b"*",
+            b"$",
+        ] {
+            assert_eq!(s2(cut).unwrap(), None, "{cut:?}");
+        }
+        assert_eq!(s3(b"|1\r\n+k\r\n+v\r\n").unwrap(), None);
+    }
+
+    #[test]
+    fn oversize_bulk_is_refused_from_its_header() {
+        let err = s2(b"$999999999999\r\n").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProtoError::BulkTooLong {
+                    len: 999999999999,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let small = Limits {
+            max_bulk_len: 4,
+            ..Limits::default()
+        };
+        assert!(scan(b"$5\r\n", Protocol::Resp2, &small).is_err());
+        assert_eq!(
+            scan(b"$4\r\nabcd\r\n", Protocol::Resp2, &small).unwrap(),
+            Some(10)
+        );
+        // A simple line may not grow past the limit either, even unterminated.
+        assert!(matches!(
+            scan(b"+abcdefgh", Protocol::Resp2, &small),
+            Err(ProtoError::LineTooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn aggregate_and_depth_limits() {
+        let limits = Limits {
+            max_aggregate_len: 3,
+            max_depth: 2,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            scan(b"*4\r\n", Protocol::Resp2, &limits),
+            Err(ProtoError::AggregateTooLong { len: 4, .. })
+        ));
+        assert!(matches!(
+            scan(b"%2\r\n", Protocol::Resp3, &limits),
+            Err(ProtoError::AggregateTooLong { len: 4, .. })
+        ));
+        assert!(matches!(
+            scan(b"*1\r\n*1\r\n*1\r\n", Protocol::Resp2, &limits),
+            Err(ProtoError::TooDeep { limit: 2 })
+        ));
+        let deep = "*1\r\n".repeat(100_000);
+        assert!(matches!(
+            s2(deep.as_bytes()),
+            Err(ProtoError::TooDeep { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert!(matches!(s2(b"?what\r\n"), Err(ProtoError::BadType(b'?'))));
+        // RESP3 types are not RESP2.
+        assert!(matches!(s2(b"_\r\n"), Err(ProtoError::BadType(b'_'))));
+        assert!(s2(b":12a\r\n").is_err());
+        assert!(s2(b"$-2\r\n").is_err());
+        assert!(s2(b"$3\r\nfooXY").is_err());
+        assert!(s2(b"+OK\rX").is_err());
+        assert!(s3(b"#x\r\n").is_err());
+        assert!(s3(b"$?\r\n").is_err());
+        assert!(s2(b":123456789012345678901234567890\r\n").is_err());
+    }
+
+    #[test]
+    fn total_reply_size_is_bounded() {
+        let limits = Limits {
+            max_reply_bytes: 20,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            scan(
+                b"*2\r\n$10\r\n0123456789\r\n$10\r\n",
+                Protocol::Resp2,
+                &limits
+            ),
+            Err(ProtoError::ReplyTooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,329 @@
+//! The reply value type, covering RESP2 and RESP3, and server errors.
+
+use std::fmt::{self, Write as _};
+
+/// One reply from the server.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value {
+    /// Null bulk/array (RESP2) or null (RESP3).
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A bulk (blob) string: binary-safe bytes.
+    Bulk(Vec<u8>),
+    /// A simple status string such as `OK`.
+    Simple(String),
+    /// An error inside an aggregate (an `EXEC` or pipeline result). A
+    /// top-level error reply is returned as [`crate::Error::Server`].
+    Error(ServerError),
+    /// An array.
+    Array(Vec<Value>),
+    /// A RESP3 map, in the order the server sent it.
+    Map(Vec<(Value, Value)>),
+    /// A RESP3 set.
+    Set(Vec<Value>),
+    /// A RESP3 double.
+    Double(f64),
+    /// A RESP3 boolean.
+    Boolean(bool),
+    /// A RESP3 big number, as its decimal digits.
+    BigNumber(String),
+    /// A RESP3 verbatim string with its format (`txt`, `mkd`).
+    Verbatim {
+        /// The three-letter format.
+        format: String,
+        /// The text.
+        text: String,
+    },
+    /// A RESP3 out-of-band push (pub/sub message, invalidation).
+    Push(Vec<Value>),
+}
+
+impl Value {
+    /// True for `Nil`.
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// The bytes of a string-like value (bulk, simple, verbatim).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Bulk(b) => Some(b),
+            Value::Simple(s) => Some(s.as_bytes()),
+            Value::Verbatim { text, .. } => Some(text.as_bytes()),
+            _ => None,
+        }
+    }
+
+    /// True for the status reply `OK`.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Value::Simple(s) if s == "OK")
+    }
+
+    /// The elements of an array, set or push (maps flattened to key, value, ...).
+    pub fn into_items(self) -> Option<Vec<Value>> {
+        match self {
+            Value::Array(v) | Value::Set(v) | Value::Push(v) => Some(v),
+            Value::Map(pairs) => Some(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect()),
+            _ => None,
+        }
+    }
+
+    /// Formats the value the way `redis-cli` prints it.
+    pub fn to_cli_string(&self) -> String {
+        let mut out = String::new();
+        self.cli(&mut out, 0);
+        out
+    }
+
+    fn cli(&self, out: &mut String, indent: usize) {
+        match self {
+            Value::Nil => out.push_str("(nil)"),
+            Value::Int(i) => {
+                let _ = write!(out, "(integer) {i}");
+            }
+            Value::Bulk(b) => quote(out, b),
+            Value::Simple(s) => out.push_str(s),
+            Value::Error(e) => {
+                let _ = write!(out, "(error) {e}");
+            }
+            Value::Double(d) => {
+                let _ = write!(out, "(double) {d}");
+            }
+            Value::Boolean(b) => {
+                let _ = write!(out, "({b})");
+            }
+            Value::BigNumber(n) => {
+                let _ = write!(out, "(big number) {n}");
+            }
+            Value::Verbatim { text, .. } => out.push_str(text),
+            Value::Array(items) | Value::Set(items) | Value::Push(items) => {
+                let mark = if matches!(self, Value::Set(_)) {
+                    '~'
+                } else {
+                    ')'
+                };
+                if items.is_empty() {
+                    out.push_str(if mark == '~' {
+                        "(empty set)"
+                    } else {
+                        "(empty array)"
+                    });
+                }
+                let width = items.len().to_string().len();
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent));
+                    }
+                    let _ = write!(out, "{:>width$}{mark} ", i + 1);
+                    item.cli(out, indent + width + 2);
+                }
+            }
+            Value::Map(pairs) => {
+                if pairs.is_empty() {
+                    out.push_str("(empty hash)");
+                }
+                let width = pairs.len().to_string().len();
+                for (i, (k, v)) in pairs.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent));
+                    }
+                    let _ = write!(out, "{:>width$}# ", i + 1);
+                    k.cli(out, indent + width + 2);
+                    out.push_str(" => ");
+                    v.cli(out, indent + width + 6);
+                }
+            }
+        }
+    }
+}
+
+/// `redis-cli`'s quoting of bulk strings: printable ASCII as is, the rest escaped.
+fn quote(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+}
+
+/// An error reply: the code (first word, e.g. `ERR`, `WRONGTYPE`, `MOVED`)
+/// and the rest of the message. A normal reply: it never closes the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    code: String,
+    message: String,
+}
+
+/// What kind of error the server reported, from its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerErrorKind {
+    /// `ERR`: a generic error.
+    Generic,
+    /// `WRONGTYPE`: the key holds another type.
+    WrongType,
+    /// `NOAUTH`: authentication required.
+    NoAuth,
+    /// `WRONGPASS`: bad user or password.
+    WrongPass,
+    /// `NOPERM`: the ACL user lacks the right.
+    NoPerm,
+    /// `MOVED slot host:port`: cluster redirect.
+    Moved {
+        /// The hash slot.
+        slot: u16,
+        /// Where it lives now.
+        addr: String,
+    },
+    /// `ASK slot host:port`: one-time cluster redirect.
+    Ask {
+        /// The hash slot.
+        slot: u16,
+        /// Where to ask.
+        addr: String,
+    },
+    /// `NOSCRIPT`: EVALSHA of an unknown script.
+    NoScript,
+    /// `EXECABORT`: the transaction was discarded because of queuing errors.
+    ExecAbort,
+    /// `BUSY`: a script is running.
+    Busy,
+    /// `LOADING`: the server is loading its dataset.
+    Loading,
+    /// `READONLY`: a write against a replica.
+    ReadOnly,
+    /// `NOPROTO`: unsupported protocol version in HELLO.
+    NoProto,
+    /// Any other code.
+    Other,
+}
+
+impl ServerError {
+    /// Splits `CODE message` as Redis sends it.
+    pub fn parse(line: &str) -> ServerError {
+        let (code, message) = line.split_once(' ').unwrap_or((line, ""));
+        ServerError {
+            code: code.to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    /// The error code (first word).
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The message after the code.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The typed kind of the code.
+    pub fn kind(&self) -> ServerErrorKind {
+        let redirect = || {
+            let mut parts = self.message.split_whitespace();
+            let slot = parts.next()?.parse().ok()?;
+            let addr = parts.next()?.to_string();
+            Some((slot, addr))
+        };
+        match self.code.as_str() {
+            "ERR" => ServerErrorKind::Generic,
+            "WRONGTYPE" => ServerErrorKind::WrongType,
+            "NOAUTH" => ServerErrorKind::NoAuth,
+            "WRONGPASS" => ServerErrorKind::WrongPass,
+            "NOPERM" => ServerErrorKind::NoPerm,
+            "NOSCRIPT" => ServerErrorKind::NoScript,
+            "EXECABORT" => ServerErrorKind::ExecAbort,
+            "BUSY" => ServerErrorKind::Busy,
+            "LOADING" => ServerErrorKind::Loading,
+            "READONLY" => ServerErrorKind::ReadOnly,
+            "NOPROTO" => ServerErrorKind::NoProto,
+            "MOVED" => redirect().map_or(ServerErrorKind::Other, |(slot, addr)| {
+                ServerErrorKind::Moved { slot, addr }
+            }),
+            "ASK" => redirect().map_or(ServerErrorKind::Other, |(slot, addr)| {
+                ServerErrorKind::Ask { slot, addr }
+            }),
+            _ => ServerErrorKind::Other,
+        }
+    }
+
+    /// True for "unknown command" errors (servers without HELLO).
+    pub fn is_unknown_command(&self) -> bool {
+        self.code == "ERR" && self.message.starts_with("unknown command")
+    }
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.message.is_empty() {
+            f.write_str(&self.code)
+        } else {
+            write!(f, "{} {}", self.code, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_error_kinds() {
+        let e = ServerError::parse("MOVED 3999 127.0.0.1:6381");
+        assert_eq!(
+            e.kind(),
+            ServerErrorKind::Moved {
+                slot: 3999,
+                addr: "127.0.0.1:6381".into()
+            }
+        );
+        assert_eq!(
+            ServerError::parse("WRONGTYPE x").kind(),
+            ServerErrorKind::WrongType
+        );
+        assert_eq!(
+            ServerError::parse("ASK 1 h:1").kind(),
+            ServerErrorKind::Ask {
+                slot: 1,
+                addr: "h:1".into()
+            }
+        );
+        assert!(ServerError::parse("ERR unknown command 'HELLO'").is_unknown_command());
+        assert_eq!(ServerError::parse("NOSCRIPT x").to_string(), "NOSCRIPT x");
+    }
+
+    #[test]
+    fn cli_format() {
+        assert_eq!(Value::Nil.to_cli_string(), "(nil)");
+        assert_eq!(
+            Value::Bulk(b"a\"b\x01".to_vec()).to_cli_string(),
+            "\"a\\\"b\\x01\""
+        );
+        let nested = Value::Array(vec![
+            Value::Int(1),
+            Value::Array(vec![Value::Simple("x".into()), Value::Nil]),
+        ]);
+        assert_eq!(
+            nested.to_cli_string(),
+            "1) (integer) 1\n2) 1) x\n   2) (nil)"
+        );
+        assert_eq!(Value::Array(vec![]).to_cli_string(), "(empty array)");
+    }
+}

@@ -1,0 +1,99 @@
+//! The blocking glue between the sans-IO core and a transport connection:
+//! send commands, read replies, sort out-of-band pushes.
+
+use std::collections::VecDeque;
+
+use bytes::BytesMut;
+use transport::Conn;
+
+use crate::error::{Error, Result};
+use crate::proto::{decode, encode_command, write_bulk, Limits, Protocol, SessionState};
+use crate::value::Value;
+
+/// Read buffer room beyond the largest reply: a read may bring the start of
+/// the next pipelined reply along.
+const SLACK: usize = 64 * 1024;
+
+/// Reads one RESP value.
+pub(crate) fn read_value(conn: &mut Conn, protocol: Protocol, limits: &Limits) -> Result<Value> {
+    conn.read_frame(
+        limits.max_reply_bytes.saturating_add(SLACK),
+        |buf: &[u8]| decode(buf, protocol, limits).map_err(Error::from),
+    )
+}
+
+/// Appends a command given as raw parts to `out`.
+pub(crate) fn encode_parts<P: AsRef<[u8]>>(out: &mut BytesMut, parts: &[P]) {
+    let mut args = BytesMut::new();
+    for p in parts {
+        write_bulk(&mut args, p.as_ref());
+    }
+    encode_command(out, parts.len(), &args);
+}
+
+/// True for a published message (not a subscribe confirmation), RESP2 or RESP3.
+pub(crate) fn is_message(v: &Value) -> bool {
+    let (Value::Array(items) | Value::Push(items)) = v else {
+        return false;
+    };
+    matches!(items.first().and_then(Value::as_bytes), Some(k)
+        if k.eq_ignore_ascii_case(b"message") || k.eq_ignore_ascii_case(b"pmessage") || k.eq_ignore_ascii_case(b"smessage"))
+}
+
+/// Pushes received while waiting for a reply, kept for [`crate::Connection::receive`].
+#[derive(Debug, Default)]
+pub(crate) struct Pushes {
+    pub(crate) queue: VecDeque<Value>,
+}
+
+impl Pushes {
+    pub(crate) fn keep(&mut self, v: Value, limits: &Limits) -> Result<()> {
+        if self.queue.len() >= limits.max_pending_pushes {
+            // Refusing beats unbounded memory; the connection closes.
+            return Err(Error::Protocol(crate::proto::ProtoError::Malformed(
+                format!(
+                    "more than {} unread push messages",
+                    limits.max_pending_pushes
+                ),
+            )));
+        }
+        self.queue.push_back(v);
+        Ok(())
+    }
+}
+
+/// Reads the reply to a command, setting aside RESP3 pushes and (RESP2)
+/// messages of a subscribed connection. `pubsub`: the reply is a
+/// subscription confirmation, itself a push in RESP3.
+pub(crate) fn read_reply(
+    conn: &mut Conn,
+    state: &SessionState,
+    limits: &Limits,
+    pushes: &mut Pushes,
+    pubsub: bool,
+) -> Result<Value> {
+    loop {
+        let v = read_value(conn, state.protocol, limits)?;
+        let out_of_band = match &v {
+            Value::Push(_) => !pubsub || is_message(&v) || !is_confirmation(&v),
+            Value::Array(_) => (pubsub || state.subscriptions() > 0) && is_message(&v),
+            _ => false,
+        };
+        if out_of_band {
+            pushes.keep(v, limits)?;
+            continue;
+        }
+        return Ok(v);
+    }
+}
+
+/// True for a (un)subscribe confirmation: `[kind, channel, count]`.
+pub(crate) fn is_confirmation(v: &Value) -> bool {
+    let (Value::Array(items) | Value::Push(items)) = v else {
+        return false;
+    };
+    items.len() == 3
+        && matches!(items[0].as_bytes(), Some(k) if [
+            &b"subscribe"[..], b"unsubscribe", b"psubscribe", b"punsubscribe", b"ssubscribe", b"sunsubscribe",
+        ].iter().any(|n| k.eq_ignore_ascii_case(n)))
+}
