@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
@@ -333,9 +333,8 @@ pub(crate) struct Origin {
 
 fn origin_hash(https: bool, host: &str, port: u16) -> u64 {
     static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
-    let mut h = KEYS.get_or_init(Default::default).build_hasher();
-    (https, host, port).hash(&mut h);
-    h.finish()
+    KEYS.get_or_init(Default::default)
+        .hash_one((https, host, port))
 }
 
 impl Client {

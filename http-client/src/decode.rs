@@ -6,6 +6,10 @@ use std::io::{self, Read};
 use crate::response::{BodyReader, ResponseReader};
 
 /// A body reader with or without a decompressor in front.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the plain variant is the hot path; boxing it would allocate per response"
+)]
 pub(crate) enum Decoded {
     Plain(BodyReader),
     #[cfg(feature = "gzip")]

@@ -15,7 +15,6 @@ use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, ResponseHead};
 use crate::request::SendBody;
 use crate::response::Response;
 use crate::session::{Session, State};
-use crate::wait;
 
 /// Bodies up to this size are appended to the head: one write per request.
 const INLINE_BODY: usize = 16 * 1024;
@@ -163,7 +162,12 @@ impl Client {
                     conn.write_buf().extend_from_slice(b);
                     conn.flush()?;
                 }
-                SendBody::Bytes(b) => conn.write_all(b)?,
+                SendBody::Bytes(b) => {
+                    // Bounded pieces: a TLS connection buffers each write whole.
+                    for piece in b.chunks(INLINE_BODY) {
+                        conn.write_all(piece)?;
+                    }
+                }
                 SendBody::Reader(reader, len) => {
                     conn.flush()?;
                     send_reader(conn, &mut **reader, *len)?;
@@ -225,7 +229,7 @@ fn read_head(
     loop {
         let head = conn
             .read_frame(max_head, |buf: &[u8]| {
-                proto::parse_head(buf).map_err(Error::from)
+                proto::parse_head(buf, max_head).map_err(Error::from)
             })
             .map_err(|e| match e {
                 Error::Transport(transport::Error::FrameTooLarge { limit }) => {
@@ -253,13 +257,12 @@ fn wait_continue(
     max_head: usize,
     wait_for: std::time::Duration,
 ) -> Result<Option<(ResponseHead, BodyPlan)>> {
-    if conn.read_buf().is_empty()
-        && !wait::readable(conn.socket(), wait_for).map_err(transport::Error::Io)?
-    {
+    // Unlike a read timeout, an empty wait leaves the connection usable.
+    if !conn.wait_readable(wait_for)? {
         return Ok(None);
     }
     let head = conn.read_frame(max_head, |buf: &[u8]| {
-        proto::parse_head(buf).map_err(Error::from)
+        proto::parse_head(buf, max_head).map_err(Error::from)
     })?;
     if head.status == 100 {
         return Ok(None);

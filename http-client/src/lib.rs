@@ -63,7 +63,7 @@
 //! # Ok::<(), http_client::Error>(())
 //! ```
 #![deny(missing_docs)]
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod client;
 mod decode;
@@ -75,7 +75,6 @@ mod proxy;
 mod request;
 mod response;
 mod session;
-mod wait;
 
 pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT};
 pub use error::{Error, Result};

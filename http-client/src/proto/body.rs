@@ -293,11 +293,10 @@ mod tests {
 
     /// Feeds `wire` to a decoder `step` bytes at a time, like a socket
     /// would, and returns the body, trailers and the bytes left after it.
-    fn decode(
-        framing: Framing,
-        wire: &[u8],
-        step: usize,
-    ) -> Result<(Vec<u8>, Option<Headers>, Vec<u8>), ProtocolError> {
+    /// Body, trailers, and the bytes after the body.
+    type Decoded = (Vec<u8>, Option<Headers>, Vec<u8>);
+
+    fn decode(framing: Framing, wire: &[u8], step: usize) -> Result<Decoded, ProtocolError> {
         let mut d = BodyDecoder::new(framing);
         let mut buf: Vec<u8> = Vec::new();
         let mut fed = 0;

@@ -30,13 +30,20 @@ pub struct ResponseHead {
 }
 
 /// Parses one response head from the start of `buf`: `Ok(None)` until the
-/// whole head is there, then the head and the bytes it used. The caller
-/// bounds how much it buffers (the header block size limit).
-pub fn parse_head(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
+/// whole head is there, then the head and the bytes it used. A head longer
+/// than `max_bytes` is an error, whether complete or not, so a peer cannot
+/// make the caller buffer without end.
+pub fn parse_head(
+    buf: &[u8],
+    max_bytes: usize,
+) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
+    let too_large = || ProtocolError::new(format!("response head larger than {max_bytes} bytes"));
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut fields);
     let used = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(n)) if n > max_bytes => return Err(too_large()),
         Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() >= max_bytes => return Err(too_large()),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
             return Err(ProtocolError::new(format!(
@@ -194,7 +201,7 @@ mod tests {
     use super::*;
 
     fn head(bytes: &[u8]) -> ResponseHead {
-        let (head, used) = parse_head(bytes).unwrap().unwrap();
+        let (head, used) = parse_head(bytes, 4096).unwrap().unwrap();
         assert_eq!(used, bytes.len());
         head
     }
@@ -206,7 +213,7 @@ mod tests {
     #[test]
     fn parses_a_head_and_reports_partial() {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
-        let (h, used) = parse_head(raw).unwrap().unwrap();
+        let (h, used) = parse_head(raw, 4096).unwrap().unwrap();
         assert_eq!(used, raw.len() - 5);
         assert_eq!(
             (h.status, h.minor_version, h.reason.as_str()),
@@ -214,7 +221,10 @@ mod tests {
         );
         assert_eq!(h.headers.get("x-a"), Some("b"));
         for cut in 0..used {
-            assert!(parse_head(&raw[..cut]).unwrap().is_none(), "cut {cut}");
+            assert!(
+                parse_head(&raw[..cut], 4096).unwrap().is_none(),
+                "cut {cut}"
+            );
         }
     }
 
@@ -226,9 +236,20 @@ mod tests {
             b"SMTP 220 hello\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
         ] {
-            let err = parse_head(bad).unwrap_err();
+            let err = parse_head(bad, 4096).unwrap_err();
             assert!(err.0.contains("malformed"), "{bad:?}: {}", err.0);
         }
+    }
+
+    #[test]
+    fn head_size_limit() {
+        let raw = format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(200));
+        assert!(parse_head(raw.as_bytes(), 1024).unwrap().is_some());
+        let err = parse_head(raw.as_bytes(), 100).unwrap_err();
+        assert!(err.0.contains("larger than 100"), "{}", err.0);
+        // Partial heads too: no waiting for an end that may never come.
+        let err = parse_head(&raw.as_bytes()[..150], 100).unwrap_err();
+        assert!(err.0.contains("larger than 100"), "{}", err.0);
     }
 
     #[test]
@@ -238,7 +259,10 @@ mod tests {
             raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
         }
         raw.extend_from_slice(b"\r\n");
-        assert!(parse_head(&raw).unwrap_err().0.contains("more than"));
+        assert!(parse_head(&raw, 1 << 20)
+            .unwrap_err()
+            .0
+            .contains("more than"));
     }
 
     #[test]
