@@ -78,3 +78,24 @@ if section smtp "SMTP: several mails over one STARTTLS + AUTH session, exactly o
         --cacert "$PCONN_TEST_CA" --from demo@example.com --to rcpt@example.com \
         --subject $'hi\r\nBcc: victim@example.com' --body x || true
 fi
+
+# ---------------------------------------------------------------------------
+if section http "HTTP keep-alive: 100 requests, connections opened"; then
+    : "${PCONN_HTTP_URL:=http://127.0.0.1:8080}"
+    : "${PCONN_HTTPS_URL:=https://localhost:8443}"
+    : "${PCONN_HTTP_LIMITED_URL:=http://127.0.0.1:8081}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# one GET, with headers (nginx adds X-Connection: its own connection number)"
+    cargo run -q -p http-client --example api-client -- -i "$PCONN_HTTP_URL/small"
+    echo
+    echo "# 100 GETs over HTTPS: the last line counts connections opened (expect 1)"
+    cargo run -q -p http-client --example api-client -- --cacert "$PCONN_TEST_CA" \
+        --repeat 100 --stats "$PCONN_HTTPS_URL/small" | tail -1
+    echo
+    echo "# 100 GETs against keepalive_requests 3: the server forces 34 connections"
+    cargo run -q -p http-client --example api-client -- --repeat 100 --stats \
+        "$PCONN_HTTP_LIMITED_URL/small" | tail -1
+    echo
+    echo "# the background material's PersistentApiClient: GET, then POST JSON, one connection"
+    cargo run -q -p http-client --features json --example json-api -- --base "$PCONN_HTTP_URL/echo"
+fi
