@@ -126,12 +126,9 @@ impl Connection {
         // Every reply is read, whatever comes, to stay in step.
         let multi = read_reply(conn, state, &config.limits, pushes, false)?;
         state.after_reply(&Effect::Multi, !matches!(multi, Value::Error(_)));
-        let mut queue_error = None;
         for effect in &effects {
-            let v = read_reply(conn, state, &config.limits, pushes, false)?;
-            if let Value::Error(e) = &v {
-                queue_error.get_or_insert(e.clone());
-            }
+            // QUEUED, or the error that will make EXEC answer EXECABORT.
+            read_reply(conn, state, &config.limits, pushes, false)?;
             state.after_reply(effect, true);
         }
         let exec = read_reply(conn, state, &config.limits, pushes, false)?;
@@ -142,7 +139,7 @@ impl Connection {
         }
         match exec {
             Value::Nil => Ok(None),
-            Value::Error(e) => Err(Error::Server(queue_error.unwrap_or(e))),
+            Value::Error(e) => Err(Error::Server(e)),
             v => Ok(Some(v.into_items().unwrap_or_default())),
         }
     }

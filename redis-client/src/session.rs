@@ -195,9 +195,8 @@ impl Session {
                     }
                 }
             }
-            match read_value(conn, h.protocol, limits)? {
-                Value::Error(e) => return Err(Error::Server(e)),
-                _ => {}
+            if let Value::Error(e) = read_value(conn, h.protocol, limits)? {
+                return Err(Error::Server(e));
             }
             if h.db != 0 {
                 expect_ok(read_value(conn, Protocol::Resp2, limits)?, "SELECT")?;

@@ -221,12 +221,10 @@ pub fn scan(buf: &[u8], protocol: Protocol, limits: &Limits) -> Result<Option<us
             });
         }
         match opens {
-            Some((0, counts)) => {
-                if !counts {
-                    // An empty attribute still needs the frame it annotates.
-                    continue;
-                }
-            }
+            // An empty attribute still needs the frame it annotates.
+            Some((0, false)) => continue,
+            // An empty aggregate is a whole element.
+            Some((0, true)) => {}
             Some((n, counts)) => {
                 stack.push(Open {
                     remaining: n,
