@@ -364,10 +364,13 @@ impl Peer {
     }
 }
 
+/// One connection's script.
+type Script = Box<dyn FnOnce(&mut Peer) + Send>;
+
 /// A scripted server: each closure serves one accepted connection, in order.
 /// The handle yields each connection's command log.
 fn serve(
-    scripts: Vec<Box<dyn FnOnce(&mut Peer) + Send>>,
+    scripts: Vec<Script>,
 ) -> (u16, TcpListener, JoinHandle<Vec<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -885,4 +888,41 @@ fn nul_in_credentials_is_refused() {
 #[test]
 fn empty_envelope_is_refused() {
     assert_invalid(Envelope::new(None, vec![]));
+}
+
+// ---- through a proxy -----------------------------------------------------------
+
+#[test]
+fn mails_through_the_connect_proxy_share_one_tunnel() {
+    let proxy = env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128");
+    let client = SmtpClient::from_url(&smtp_url())
+        .unwrap()
+        .tls_config(tls())
+        .credentials(Credentials::password("pconn", "pconn-secret"))
+        .proxy(&proxy)
+        .unwrap()
+        .build()
+        .unwrap();
+    assert!(
+        format!("{client:?}").contains(" via "),
+        "pool key names the proxy: {client:?}"
+    );
+    let marker = unique("proxied");
+    for i in 0..3 {
+        client
+            .send(&text_mail(
+                &format!("{marker}-{i}-end"),
+                &["rcpt@example.com"],
+            ))
+            .unwrap();
+    }
+    let stats = client.stats();
+    assert_eq!((stats.opened, stats.reused), (1, 2), "{stats:?}");
+    let stored = delivered(&marker);
+    assert_eq!(stored.len(), 3);
+    assert!(stored.iter().all(|s| s.meta.contains("\"tls\": true")));
+    assert!(SmtpClient::from_url(&smtp_url())
+        .unwrap()
+        .proxy("ftp://x")
+        .is_err());
 }

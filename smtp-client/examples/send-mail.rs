@@ -108,7 +108,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 println!(
                     "mail {i}: {}{}{}",
                     sent.reply,
-                    if sent.reused { " [reused connection]" } else { " [new connection]" },
+                    if sent.reused {
+                        " [reused connection]"
+                    } else {
+                        " [new connection]"
+                    },
                     if refused.is_empty() {
                         String::new()
                     } else {

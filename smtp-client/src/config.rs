@@ -94,7 +94,8 @@ impl fmt::Debug for Credentials {
 pub(crate) struct Settings {
     pub(crate) endpoint: Endpoint,
     pub(crate) implicit_tls: bool,
-    pub(crate) tls: TlsConfig,
+    /// None only when no TLS can happen (plain, STARTTLS never).
+    pub(crate) tls: Option<TlsConfig>,
     pub(crate) starttls: StartTls,
     pub(crate) credentials: Option<Credentials>,
     pub(crate) allow_plaintext_auth: bool,
@@ -296,6 +297,17 @@ impl Builder {
         self
     }
 
+    /// Connects through an HTTP CONNECT proxy (`http://[user:pw@]host:port`
+    /// or `https://...`); STARTTLS or implicit TLS then runs end to end
+    /// through the tunnel. For an `https://` proxy with a private CA, build
+    /// the [`proxy_tunnel::Proxy`] yourself and pass its
+    /// [`connector`](proxy_tunnel::Proxy::connector).
+    pub fn proxy(self, url: &str) -> Result<Self> {
+        let proxy = proxy_tunnel::Proxy::parse(url)
+            .map_err(|e| Error::InvalidConfig(format!("proxy: {e}")))?;
+        Ok(self.connector(proxy.connector()))
+    }
+
     /// Separates this client's connections from otherwise equal ones.
     pub fn persistent_id(mut self, id: &str) -> Self {
         self.persistent_id = Some(id.to_string());
@@ -311,12 +323,15 @@ impl Builder {
         let port = self
             .port
             .unwrap_or(if self.implicit_tls { 465 } else { 587 });
+        let needs_tls = self.implicit_tls || self.starttls != StartTls::None;
         let tls = match self.tls {
-            Some(tls) => tls,
-            None => TlsConfig::system()?,
+            Some(tls) => Some(tls),
+            // Loading the system roots costs file reads; plain SMTP needs none.
+            None if needs_tls => Some(TlsConfig::system()?),
+            None => None,
         };
         let mut endpoint = Endpoint::new(&self.host, port)?;
-        if self.implicit_tls {
+        if let (true, Some(tls)) = (self.implicit_tls, &tls) {
             endpoint = endpoint.with_tls(tls.clone());
         }
         // Everything the handshake changes is part of the identity: the
@@ -329,8 +344,10 @@ impl Builder {
             (false, StartTls::None) => "plain",
         };
         let mut key = transport::PoolKey::new("smtp", endpoint.host(), port)
-            .tls(tls.fingerprint())
             .database(format!("{mode}/{}", ehlo_name.as_str()));
+        if let Some(tls) = &tls {
+            key = key.tls(tls.fingerprint());
+        }
         if let Some(via) = self.connector.identity() {
             key = key.via(via);
         }

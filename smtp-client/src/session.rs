@@ -70,18 +70,20 @@ impl Session {
                 if reply.code != 220 {
                     return Err(Error::server("STARTTLS", &reply));
                 }
+                let tls = settings
+                    .tls
+                    .as_ref()
+                    .ok_or_else(|| Error::InvalidConfig("STARTTLS without TLS settings".into()))?;
                 let deadline = Instant::now() + settings.connect.connect_timeout;
                 let host = settings.endpoint.host().to_string();
-                conn = conn
-                    .start_tls(&settings.tls, &host, deadline)
-                    .map_err(|e| match e {
-                        // Bytes pipelined behind the 220 would be read as if
-                        // they came over TLS: the STARTTLS injection attack.
-                        transport::Error::InvalidInput(m) => Error::Protocol(format!(
-                            "reply injected before the STARTTLS handshake: {m}"
-                        )),
-                        other => Error::Transport(other),
-                    })?;
+                conn = conn.start_tls(tls, &host, deadline).map_err(|e| match e {
+                    // Bytes pipelined behind the 220 would be read as if
+                    // they came over TLS: the STARTTLS injection attack.
+                    transport::Error::InvalidInput(m) => Error::Protocol(format!(
+                        "reply injected before the STARTTLS handshake: {m}"
+                    )),
+                    other => Error::Transport(other),
+                })?;
                 // RFC 3207: forget everything learned before TLS.
                 ext = hello(&mut conn, settings)?;
             }
