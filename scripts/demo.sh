@@ -99,3 +99,23 @@ if section http "HTTP keep-alive: 100 requests, connections opened"; then
     echo "# the background material's PersistentApiClient: GET, then POST JSON, one connection"
     cargo run -q -p http-client --features json --example json-api -- --base "$PCONN_HTTP_URL/echo"
 fi
+
+# ---------------------------------------------------------------------------
+if section redis "Redis: commands, pipeline, transaction, reset-on-release, reuse stats"; then
+    : "${PCONN_REDIS_URL:=redis://127.0.0.1:6379}"
+    : "${PCONN_REDIS_TLS_URL:=rediss://localhost:6380}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# commands, printed like redis-cli"
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" SET demo:greeting "hello"
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" GET demo:greeting
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL?protocol=3" HGETALL demo:none
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" INCR demo:greeting
+    echo
+    echo "# 50 INCRs over TLS through the pool: opened 1, reused 49"
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_TLS_URL" \
+        --cacert "$PCONN_TEST_CA" --repeat 50 --stats INCR demo:counter
+    echo
+    echo "# pipeline, transaction, and a MULTI left open by one borrower, undone for the next"
+    cargo run -q -p redis-client --example redis-tour -- --url "$PCONN_REDIS_URL"
+    cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" DEL demo:greeting demo:counter
+fi
