@@ -573,3 +573,93 @@ fn bad_targets_are_refused_before_anything_is_sent() {
         std::io::ErrorKind::WouldBlock
     );
 }
+
+#[test]
+fn silent_https_proxy_times_out_in_the_proxy_tls_phase() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        // Accept, read the ClientHello, never answer.
+        let (mut sock, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        while sock.read(&mut buf).unwrap_or(0) > 0 {}
+    });
+    let proxy = Proxy::parse(&format!("https://localhost:{port}"))
+        .unwrap()
+        .with_tls_config(tls());
+    let err = tunnel_error(open(&https_endpoint(), &*proxy.connector(), &short_opts()));
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                phase: TunnelPhase::ProxyTls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn silent_target_times_out_in_the_target_tls_phase() {
+    let (proxy, _requests) = hostile(|sock| {
+        sock.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .unwrap();
+        // The "target" takes the ClientHello and never answers.
+        let mut buf = [0u8; 4096];
+        while sock.read(&mut buf).unwrap_or(0) > 0 {}
+    });
+    let endpoint = Endpoint::new("localhost", 8443).unwrap().with_tls(tls());
+    let err = proxy.open(&endpoint, &short_opts()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Timeout {
+                phase: TunnelPhase::TargetTls,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn unreachable_proxy_is_a_retryable_error() {
+    // A port that was just free: nothing listens there.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let proxy = Proxy::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let err = tunnel_error(open(&https_endpoint(), &*proxy.connector(), &short_opts()));
+    assert!(matches!(err, Error::ProxyUnreachable { .. }), "{err:?}");
+    assert!(err.is_retryable());
+    // The same error through the transport error, found again with Error::find.
+    let outer = open(&https_endpoint(), &*proxy.connector(), &short_opts()).unwrap_err();
+    assert!(matches!(
+        Error::find(&outer),
+        Some(Error::ProxyUnreachable { .. })
+    ));
+}
+
+#[test]
+fn absolute_form_request_through_open_to_proxy() {
+    let (host, port) = host_port(&env_or("PCONN_HTTP_URL", "http://127.0.0.1:8080"), 80);
+    let proxy = Proxy::parse(&proxy_auth_url()).unwrap();
+    let mut conn = proxy
+        .open_to_proxy(&opts(), Instant::now() + Duration::from_secs(10))
+        .unwrap();
+    let auth = proxy.basic_auth().unwrap();
+    // One request: tinyproxy closes the client side after each forwarded
+    // request, so keep-alive to the proxy is not something to test here.
+    conn.write_all(
+        format!(
+            "GET http://{host}:{port}/small HTTP/1.1\r\nHost: {host}:{port}\r\nProxy-Authorization: {auth}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let (status, body) = read_response(&mut conn);
+    assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
+}

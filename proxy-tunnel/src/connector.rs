@@ -28,10 +28,7 @@ impl Proxy {
         opts: &ConnectOptions,
         deadline: Instant,
     ) -> transport::Result<Conn> {
-        let mut conn = self.connect_to_proxy(opts, deadline)?;
-        conn.set_read_timeout(opts.read_timeout);
-        conn.set_write_timeout(opts.write_timeout);
-        Ok(conn)
+        Ok(self.connect_to_proxy(opts, deadline)?)
     }
 
     /// Opens a tunnel to `host:port`: the returned connection carries the
@@ -48,8 +45,6 @@ impl Proxy {
         // Before anything is sent: a target that cannot go into a request line.
         let authority = target_authority(host, port)?;
         let mut conn = self.connect_to_proxy(opts, deadline)?;
-        conn.set_read_timeout(opts.read_timeout);
-        conn.set_write_timeout(opts.write_timeout);
         conn.set_deadline(Some(deadline));
         let auth = self.basic_auth();
         encode_connect(conn.write_buf(), &authority, auth.as_deref());
@@ -107,7 +102,11 @@ impl Proxy {
                     source,
                 },
             })?;
-        let conn = Conn::from_tcp(stream, &self.host);
+        let mut conn = Conn::from_tcp(stream, &self.host);
+        // Each read and write of the proxy TLS handshake and of the CONNECT
+        // exchange is bounded like any other, as well as by the deadline.
+        conn.set_read_timeout(opts.read_timeout);
+        conn.set_write_timeout(opts.write_timeout);
         if self.scheme == ProxyScheme::Http {
             return Ok(conn);
         }

@@ -172,4 +172,35 @@ mod tests {
         assert!(reply.is_interim());
         assert_eq!(used, 25);
     }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_respect_the_limit() {
+        // A deterministic xorshift stream: byte soup, and mutations of a
+        // valid head (the inputs a fuzzer would start from).
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let valid = b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Basic realm=x\r\n\r\ntail";
+        for round in 0..20_000 {
+            let mut bytes = if round % 2 == 0 {
+                valid.to_vec()
+            } else {
+                (0..next() % 96).map(|_| next() as u8).collect()
+            };
+            for _ in 0..next() % 4 {
+                if !bytes.is_empty() {
+                    let i = (next() as usize) % bytes.len();
+                    bytes[i] = next() as u8;
+                }
+            }
+            let limit = 16 + (next() as usize) % 96;
+            if let Ok(Some((_, used))) = decode_reply(&bytes, limit) {
+                assert!(used <= limit && used <= bytes.len());
+            }
+        }
+    }
 }
