@@ -52,6 +52,9 @@ pub struct Conn {
     broken: bool,
     in_exchange: bool,
     reply_started: bool,
+    /// TLS layers that carry the way to a proxy, not to the peer (see
+    /// [`Conn::mark_tunnel`]); `is_tls` and friends look past them.
+    hop_tls_layers: u8,
 }
 
 impl fmt::Debug for Conn {
@@ -87,6 +90,7 @@ impl Conn {
             broken: false,
             in_exchange: false,
             reply_started: false,
+            hop_tls_layers: 0,
         }
     }
 
@@ -165,25 +169,46 @@ impl Conn {
         &self.server_name
     }
 
-    /// True when the outermost layer is TLS.
+    /// True when TLS protects the stream to the peer itself. TLS to a proxy
+    /// under a tunnel does not count: through an `https://` proxy the
+    /// bytes leave the proxy in clear unless TLS to the target runs inside.
     pub fn is_tls(&self) -> bool {
-        matches!(self.io, Io::Tls(_))
+        self.tls_layers() > self.hop_tls_layers
     }
 
-    /// The negotiated TLS version of the outermost layer.
+    /// The negotiated TLS version with the peer (`None` without TLS to the peer).
     pub fn tls_version(&self) -> Option<rustls::ProtocolVersion> {
         match &self.io {
-            Io::Tls(layer) => layer.tls.protocol_version(),
-            Io::Tcp(_) => None,
+            Io::Tls(layer) if self.is_tls() => layer.tls.protocol_version(),
+            _ => None,
         }
     }
 
     /// The ALPN protocol the server chose.
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         match &self.io {
-            Io::Tls(layer) => layer.tls.alpn_protocol(),
-            Io::Tcp(_) => None,
+            Io::Tls(layer) if self.is_tls() => layer.tls.alpn_protocol(),
+            _ => None,
         }
+    }
+
+    /// Declares the connection a tunnel (through a proxy) that now carries
+    /// the bytes of `target_host`: TLS layers so far were to the proxy, so
+    /// [`is_tls`](Conn::is_tls) is false until TLS to the target is layered
+    /// on top, and [`server_name`](Conn::server_name) names the target.
+    pub fn mark_tunnel(&mut self, target_host: &str) {
+        self.hop_tls_layers = self.tls_layers();
+        self.server_name = target_host.to_string();
+    }
+
+    fn tls_layers(&self) -> u8 {
+        let mut layers = 0;
+        let mut io = &self.io;
+        while let Io::Tls(layer) = io {
+            layers += 1;
+            io = &layer.inner;
+        }
+        layers
     }
 
     /// The TCP socket at the bottom (for socket options and diagnostics).
