@@ -145,8 +145,23 @@ fn https_get_through_each_proxy_verifies_the_target() {
     let endpoint = https_endpoint();
     for proxy in real_proxies() {
         let connector = proxy.connector();
+        // The tunnel alone is not TLS to the target, even through an
+        // https:// proxy: only the TLS layered inside it counts.
+        let tunnel = connector
+            .connect(
+                endpoint.host(),
+                endpoint.port(),
+                &opts(),
+                Instant::now() + Duration::from_secs(10),
+            )
+            .unwrap();
+        assert!(!tunnel.is_tls(), "via {proxy}");
+        assert_eq!(tunnel.tls_version(), None);
+        assert_eq!(tunnel.server_name(), endpoint.host());
+        drop(tunnel);
         let mut conn = open(&endpoint, &*connector, &opts()).unwrap();
         assert!(conn.is_tls());
+        assert!(conn.tls_version().is_some());
         assert_eq!(conn.server_name(), endpoint.host());
         let (status, body) = get(&mut conn, &endpoint.authority(), "/small");
         assert_eq!(
@@ -662,4 +677,108 @@ fn absolute_form_request_through_open_to_proxy() {
     .unwrap();
     let (status, body) = read_response(&mut conn);
     assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
+}
+
+// ---- the protocol clients through the proxies ----------------------------------
+
+#[test]
+fn redis_client_through_each_proxy_reuses_one_tunnel() {
+    for proxy in real_proxies() {
+        let client = redis_client::Client::builder()
+            .url(&env_or("PCONN_REDIS_TLS_URL", "rediss://localhost:6380"))
+            .unwrap()
+            .ca_file(test_ca())
+            .connector(proxy.connector())
+            .build()
+            .unwrap();
+        assert!(
+            client.key().to_string().contains(" via "),
+            "{:?}",
+            client.key()
+        );
+        for _ in 0..10 {
+            let mut conn = client.get().unwrap();
+            let pong: String = conn.query(&redis_client::cmd("PING")).unwrap();
+            assert_eq!(pong, "PONG");
+        }
+        let stats = client.stats();
+        assert_eq!(
+            (stats.opened, stats.reused),
+            (1, 9),
+            "via {proxy}: {stats:?}"
+        );
+    }
+}
+
+#[test]
+fn redis_client_surfaces_the_proxy_refusal_typed() {
+    let (host, port) = host_port(&proxy_auth_url(), 3129);
+    let proxy = Proxy::parse(&format!("http://pconn:wrong@{host}:{port}")).unwrap();
+    let client = redis_client::Client::builder()
+        .url(&env_or("PCONN_REDIS_URL", "redis://127.0.0.1:6379"))
+        .unwrap()
+        .connector(proxy.connector())
+        .build()
+        .unwrap();
+    let err = client.get().map(|_| ()).unwrap_err();
+    let redis_client::Error::Transport(transport_err) = &err else {
+        panic!("expected a transport error, got {err:?}");
+    };
+    assert!(
+        matches!(
+            Error::find(transport_err),
+            Some(Error::ProxyAuthRequired { .. })
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn http_client_through_the_https_proxy_tls_in_tls() {
+    let proxy = Proxy::parse(&proxy_tls_url())
+        .unwrap()
+        .with_tls_config(tls());
+    let client = http_client::Client::builder()
+        .proxy_from_env(false)
+        .add_ca_file(test_ca())
+        .connector(proxy.connector())
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/small",
+        env_or("PCONN_HTTPS_URL", "https://localhost:8443")
+    );
+    for _ in 0..5 {
+        assert_eq!(client.get(&url).call().unwrap().text().unwrap(), "hello\n");
+    }
+    let stats = client.stats();
+    assert_eq!((stats.opened, stats.reused), (1, 4), "{stats:?}");
+}
+
+#[test]
+fn smtp_client_through_the_https_proxy_with_starttls() {
+    let proxy = Proxy::parse(&proxy_tls_url())
+        .unwrap()
+        .with_tls_config(tls());
+    let client =
+        smtp_client::SmtpClient::from_url(&env_or("PCONN_SMTP_URL", "smtp://127.0.0.1:2525"))
+            .unwrap()
+            .tls_config(tls())
+            .credentials(smtp_client::Credentials::password("pconn", "pconn-secret"))
+            .connector(proxy.connector())
+            .build()
+            .unwrap();
+    let marker = integration_tests::unique("proxy-tunnel-tls");
+    for i in 0..2 {
+        let msg = smtp_client::Message::builder()
+            .from("sender@example.com")
+            .to("rcpt@example.com")
+            .subject(&format!("{marker}-{i}"))
+            .text_body("through TLS in TLS\n")
+            .build()
+            .unwrap();
+        client.send(&msg).unwrap();
+    }
+    let stats = client.stats();
+    assert_eq!((stats.opened, stats.reused), (1, 1), "{stats:?}");
 }

@@ -65,6 +65,10 @@ impl Proxy {
             return Err(self.refusal(reply, &authority, auth.is_some()));
         }
         conn.set_deadline(None);
+        // From here the stream is the target's: TLS to an https proxy must not
+        // pass for TLS to the target (a client would skip STARTTLS, or send
+        // credentials that leave the proxy in clear).
+        conn.mark_tunnel(host.trim_start_matches('[').trim_end_matches(']'));
         tracing::debug!(proxy = %self, target = %authority, status = reply.status, early_bytes = conn.read_buf().len(), "tunnel open");
         Ok(conn)
     }
