@@ -1,0 +1,279 @@
+//! Small mails over SMTP, side by side against one Postfix `smtp-sink`:
+//! the raw-socket floor, smtp-client (one pooled session, and a connection
+//! per mail), and lettre (pooled, and a connection per mail).
+//!
+//! Run it with `run.sh`, which starts the sink and pins both to CPU 0 (see
+//! BENCHMARKING.md). Every mail is a full exchange: MAIL and RCPT (one
+//! flight, as the sink offers PIPELINING), DATA, the body and final `.`,
+//! each reply read and checked. Clients are interleaved round by round and
+//! the best round of each is reported, with ratios to the raw loop. A
+//! separate, untimed pass counts the TCP connections each client opens, from
+//! the kernel's socket table (so a pooled client that silently reconnects
+//! shows up without a sampling thread slowing the timed runs).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Instant;
+
+use lettre::address::Envelope as LEnvelope;
+use lettre::transport::smtp::PoolConfig as LPoolConfig;
+use lettre::{SmtpTransport, Transport};
+use smtp_client::{Address, Envelope, Message, SmtpClient, StartTls};
+
+const FROM: &str = "bench@example.com";
+const TO: &str = "sink@example.com";
+const CONTENT: &str = "From: bench@example.com\r\nTo: sink@example.com\r\n\
+Subject: benchmark mail\r\nMessage-ID: <bench@example.com>\r\n\r\n\
+A small mail, a few lines long,\r\nas a notification would be.\r\n";
+
+/// Client-side ports of connections to `port` seen in the kernel's socket
+/// table, sampled every 2 ms from another thread while `f` runs: the
+/// server's-eye count of connections, unaffected by other processes on the
+/// machine (which /proc/net/snmp is not). Connections that live shorter than
+/// a sample can be missed, so this is a lower bound for fast reconnecting.
+fn distinct_connections<T>(port: u16, f: impl FnOnce() -> T) -> (T, usize) {
+    use std::collections::HashSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut seen = HashSet::new();
+            let want = format!(":{port:04X}");
+            loop {
+                let done = stop.load(Ordering::Relaxed);
+                let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+                for line in table.lines().skip(1) {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    if f.len() > 3 && f[2].ends_with(&want) && f[3] == "01" {
+                        seen.insert(f[1].to_string());
+                    }
+                }
+                if done {
+                    return seen.len();
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        })
+    };
+    let out = f();
+    stop.store(true, Ordering::Relaxed);
+    (out, sampler.join().unwrap())
+}
+
+// ---- the raw-socket floor ----------------------------------------------------
+
+struct Raw {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+    line: String,
+}
+
+impl Raw {
+    fn connect(port: u16) -> Raw {
+        let w = TcpStream::connect(("127.0.0.1", port)).expect("connect sink");
+        w.set_nodelay(true).unwrap();
+        let mut raw = Raw {
+            r: BufReader::new(w.try_clone().unwrap()),
+            w,
+            line: String::new(),
+        };
+        raw.expect(220);
+        raw.w.write_all(b"EHLO bench\r\n").unwrap();
+        raw.expect(250);
+        raw
+    }
+
+    /// Reads one (multi-line) reply and checks its code.
+    fn expect(&mut self, code: u16) {
+        loop {
+            self.line.clear();
+            self.r.read_line(&mut self.line).unwrap();
+            let got: u16 = self.line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+            assert_eq!(got, code, "raw: unexpected reply {:?}", self.line);
+            if self.line.as_bytes().get(3) != Some(&b'-') {
+                return;
+            }
+        }
+    }
+
+    fn mail(&mut self, data: &[u8]) {
+        self.w
+            .write_all(b"MAIL FROM:<bench@example.com>\r\nRCPT TO:<sink@example.com>\r\n")
+            .unwrap();
+        self.expect(250);
+        self.expect(250);
+        self.w.write_all(b"DATA\r\n").unwrap();
+        self.expect(354);
+        self.w.write_all(data).unwrap();
+        self.expect(250);
+    }
+}
+
+// ---- the clients ---------------------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Raw,
+    Ours,
+    OursPerMail,
+    Lettre,
+    LettrePerMail,
+}
+
+impl Variant {
+    const ALL: [Variant; 5] = [
+        Variant::Raw,
+        Variant::Ours,
+        Variant::OursPerMail,
+        Variant::Lettre,
+        Variant::LettrePerMail,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Raw => "raw socket loop (one connection)",
+            Variant::Ours => "smtp-client, pooled session",
+            Variant::OursPerMail => "smtp-client, connection per mail",
+            Variant::Lettre => "lettre 0.11, pooled",
+            Variant::LettrePerMail => "lettre 0.11, connection per mail",
+        }
+    }
+}
+
+/// Sends `mails` mails; returns the seconds it took and, for smtp-client,
+/// the connections its pool opened (exact, where sampling may miss some).
+fn run(variant: Variant, port: u16, mails: usize) -> (f64, u64) {
+    let envelope = Envelope::new(
+        Some(Address::new(FROM).unwrap()),
+        vec![Address::new(TO).unwrap()],
+    )
+    .unwrap();
+    let message = Message::raw(envelope, CONTENT);
+    let mut raw_data = CONTENT.as_bytes().to_vec();
+    raw_data.extend_from_slice(b".\r\n");
+    let lenvelope = LEnvelope::new(Some(FROM.parse().unwrap()), vec![TO.parse().unwrap()]).unwrap();
+    let lettre = || {
+        SmtpTransport::builder_dangerous("127.0.0.1")
+            .port(port)
+            .pool_config(LPoolConfig::new().max_size(1))
+            .build()
+    };
+    let ours = |per_mail: bool| {
+        let mut b = SmtpClient::builder("127.0.0.1")
+            .port(port)
+            .starttls(StartTls::None);
+        if per_mail {
+            b = b.max_mails_per_connection(1);
+        }
+        b.build().unwrap()
+    };
+
+    // Clients are set up outside the timed loop (connections are not).
+    let client = ours(variant == Variant::OursPerMail);
+    let pooled_lettre = lettre();
+    let start = Instant::now();
+    match variant {
+        Variant::Raw => {
+            let mut raw = Raw::connect(port);
+            for _ in 0..mails {
+                raw.mail(&raw_data);
+            }
+        }
+        Variant::Ours | Variant::OursPerMail => {
+            for _ in 0..mails {
+                let sent = client.send(&message).expect("smtp-client send");
+                assert_eq!(sent.reply.code, 250);
+            }
+        }
+        Variant::Lettre => {
+            for _ in 0..mails {
+                let r = pooled_lettre
+                    .send_raw(&lenvelope, CONTENT.as_bytes())
+                    .expect("lettre send");
+                assert!(r.is_positive());
+            }
+        }
+        Variant::LettrePerMail => {
+            for _ in 0..mails {
+                let t = lettre();
+                let r = t
+                    .send_raw(&lenvelope, CONTENT.as_bytes())
+                    .expect("lettre send");
+                assert!(r.is_positive());
+            }
+        }
+    }
+    (start.elapsed().as_secs_f64(), client.stats().opened)
+}
+
+fn main() {
+    let mut port = 0u16;
+    let mut mails = 500usize;
+    let mut rounds = 3usize;
+    let mut only: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let v = args.next().expect("option value");
+        match a.as_str() {
+            "--port" => port = v.parse().expect("port"),
+            "--mails" => mails = v.parse().expect("mails"),
+            "--rounds" => rounds = v.parse().expect("rounds"),
+            // For profiling one client alone (strace -c, perf).
+            "--only" => only = Some(v.parse().expect("variant index 0-4")),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    assert!(port != 0, "--port of the smtp-sink is required");
+    if let Some(i) = only {
+        let (secs, _) = run(Variant::ALL[i], port, mails);
+        println!(
+            "{}: {:.0} mails/s",
+            Variant::ALL[i].name(),
+            mails as f64 / secs
+        );
+        return;
+    }
+
+    // Warm-up: first connections, page faults, the sink's first fork.
+    for v in Variant::ALL {
+        let _ = run(v, port, 5);
+    }
+    let mut best = [f64::MAX; 5];
+    let mut conns = [0usize; 5];
+    for round in 1..=rounds {
+        for (i, v) in Variant::ALL.into_iter().enumerate() {
+            let (secs, _) = run(v, port, mails);
+            eprintln!(
+                "round {round}: {:<36} {:>9.0} mails/s",
+                v.name(),
+                mails as f64 / secs
+            );
+            if secs < best[i] {
+                best[i] = secs;
+            }
+        }
+    }
+    const CHECK: usize = 50;
+    for (i, v) in Variant::ALL.into_iter().enumerate() {
+        let ((_, pool_opened), sampled) = distinct_connections(port, || run(v, port, CHECK));
+        conns[i] = sampled.max(pool_opened as usize);
+    }
+    let rate = |i: usize| mails as f64 / best[i];
+    println!(
+        "\n{mails} small mails per run, best of {rounds} interleaved rounds, pinned to one CPU\n"
+    );
+    println!("| client | mails/s | vs raw | vs smtp-client | TCP connections for {CHECK} mails |");
+    println!("|---|---|---|---|---|");
+    for (i, v) in Variant::ALL.into_iter().enumerate() {
+        println!(
+            "| {} | {:.0} | {:.2} | {:.2} | {} |",
+            v.name(),
+            rate(i),
+            rate(i) / rate(0),
+            rate(i) / rate(1),
+            conns[i]
+        );
+    }
+}
