@@ -169,10 +169,13 @@ impl Cmd {
     }
 
     pub(crate) fn effect(&self) -> Effect {
-        let parts: Vec<&[u8]> = (0..self.len().min(3))
-            .filter_map(|i| self.part(i))
-            .collect();
-        Effect::of(&parts)
+        // On the stack: this runs for every command of every pipeline.
+        let mut parts: [&[u8]; 3] = [b""; 3];
+        let n = self.len().min(3);
+        for (i, slot) in parts.iter_mut().enumerate().take(n) {
+            *slot = self.part(i).unwrap_or_default();
+        }
+        Effect::of(&parts[..n])
     }
 
     /// True for commands that only read, which may be re-sent once on a new

@@ -48,20 +48,24 @@ impl Pipeline {
         self.cmds.clear();
     }
 
-    fn check(&self) -> Result<Vec<Effect>> {
-        self.cmds
-            .iter()
-            .map(|c| {
-                c.check()?;
-                match c.effect() {
-                    Effect::PubSub | Effect::Unrecoverable => Err(Error::InvalidInput(format!(
+    /// Checks every command before anything is sent, and returns the
+    /// state-changing ones by index (usually none: no allocation).
+    fn check(&self) -> Result<Vec<(usize, Effect)>> {
+        let mut effects = Vec::new();
+        for (i, c) in self.cmds.iter().enumerate() {
+            c.check()?;
+            match c.effect() {
+                Effect::None => {}
+                Effect::PubSub | Effect::Unrecoverable => {
+                    return Err(Error::InvalidInput(format!(
                         "{} cannot be pipelined (its replies do not pair with commands)",
                         c.name()
-                    ))),
-                    e => Ok(e),
+                    )))
                 }
-            })
-            .collect()
+                e => effects.push((i, e)),
+            }
+        }
+        Ok(effects)
     }
 }
 
@@ -85,9 +89,12 @@ impl Connection {
         }
         conn.flush()?;
         let mut out = Vec::with_capacity(pipeline.len());
-        for effect in &effects {
+        let mut effects = effects.iter().peekable();
+        for i in 0..pipeline.len() {
             let v = read_reply(conn, state, &config.limits, pushes, false)?;
-            state.after_reply(effect, !matches!(v, Value::Error(_)));
+            if let Some((_, effect)) = effects.next_if(|(at, _)| *at == i) {
+                state.after_reply(effect, !matches!(v, Value::Error(_)));
+            }
             out.push(match v {
                 Value::Error(e) => Err(e),
                 v => Ok(v),
@@ -126,10 +133,13 @@ impl Connection {
         // Every reply is read, whatever comes, to stay in step.
         let multi = read_reply(conn, state, &config.limits, pushes, false)?;
         state.after_reply(&Effect::Multi, !matches!(multi, Value::Error(_)));
-        for effect in &effects {
+        let mut effects = effects.iter().peekable();
+        for i in 0..pipeline.len() {
             // QUEUED, or the error that will make EXEC answer EXECABORT.
             read_reply(conn, state, &config.limits, pushes, false)?;
-            state.after_reply(effect, true);
+            if let Some((_, effect)) = effects.next_if(|(at, _)| *at == i) {
+                state.after_reply(effect, true);
+            }
         }
         let exec = read_reply(conn, state, &config.limits, pushes, false)?;
         state.after_reply(&Effect::Exec, !matches!(exec, Value::Error(_)));

@@ -1,0 +1,303 @@
+//! redis-client vs redis-rs (sync) vs a raw-socket loop, side by side in one
+//! run against the same server (see shared/BENCHMARKING.md: pin everything
+//! with `taskset -c 0`, interleave, keep the best, report ratios).
+//!
+//! ```text
+//! taskset -c 0 cargo run --release -- [--url redis://127.0.0.1:6390] [--ops 20000] [--rounds 5]
+//! ```
+//!
+//! Workloads: `ops` sequential commands alternating SET and GET (each a full
+//! round trip, reply checked), and the same number of SETs in pipelines of
+//! 100. Connections are counted from the server's side
+//! (`total_connections_received`), so a client that silently reconnects shows.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use redis_client::{cmd, Commands, Pipeline};
+
+struct Opts {
+    only: Option<String>,
+    url: String,
+    ops: usize,
+    rounds: usize,
+}
+
+fn opts() -> Opts {
+    let mut o = Opts {
+        only: None,
+        url: "redis://127.0.0.1:6390".into(),
+        ops: 20_000,
+        rounds: 5,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let v = it.next().expect("value");
+        match a.as_str() {
+            "--url" => o.url = v,
+            "--ops" => o.ops = v.parse().expect("--ops"),
+            "--rounds" => o.rounds = v.parse().expect("--rounds"),
+            // Run one client alone (for profiling): a substring of its name.
+            "--only" => o.only = Some(v),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    o
+}
+
+const VALUE: &[u8] = b"0123456789abcdef0123456789abcdef";
+const PIPE: usize = 100;
+
+fn addr(url: &str) -> String {
+    url.trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+// ---- the floor: a raw socket with pre-encoded commands ---------------------
+
+struct Raw {
+    sock: TcpStream,
+    buf: Vec<u8>,
+    have: usize,
+}
+
+impl Raw {
+    fn connect(url: &str) -> Raw {
+        let sock = TcpStream::connect(addr(url)).unwrap();
+        sock.set_nodelay(true).unwrap();
+        Raw {
+            sock,
+            buf: vec![0; 1 << 20],
+            have: 0,
+        }
+    }
+
+    /// Reads until `want` bytes are buffered, then checks they equal `expect`.
+    fn expect(&mut self, expect: &[u8]) {
+        while self.have < expect.len() {
+            let n = self.sock.read(&mut self.buf[self.have..]).unwrap();
+            assert!(n > 0, "closed");
+            self.have += n;
+        }
+        assert_eq!(&self.buf[..expect.len()], expect);
+        self.buf.copy_within(expect.len()..self.have, 0);
+        self.have -= expect.len();
+    }
+}
+
+fn set_cmd(key: &[u8]) -> Vec<u8> {
+    let mut c = format!("*3\r\n$3\r\nSET\r\n${}\r\n", key.len()).into_bytes();
+    c.extend_from_slice(key);
+    c.extend_from_slice(format!("\r\n${}\r\n", VALUE.len()).as_bytes());
+    c.extend_from_slice(VALUE);
+    c.extend_from_slice(b"\r\n");
+    c
+}
+
+fn get_cmd(key: &[u8]) -> Vec<u8> {
+    let mut c = format!("*2\r\n$3\r\nGET\r\n${}\r\n", key.len()).into_bytes();
+    c.extend_from_slice(key);
+    c.extend_from_slice(b"\r\n");
+    c
+}
+
+fn raw_setget(url: &str, ops: usize) {
+    let mut r = Raw::connect(url);
+    let key = b"bench:raw";
+    let (set, get) = (set_cmd(key), get_cmd(key));
+    let mut get_reply = format!("${}\r\n", VALUE.len()).into_bytes();
+    get_reply.extend_from_slice(VALUE);
+    get_reply.extend_from_slice(b"\r\n");
+    for i in 0..ops {
+        if i % 2 == 0 {
+            r.sock.write_all(&set).unwrap();
+            r.expect(b"+OK\r\n");
+        } else {
+            r.sock.write_all(&get).unwrap();
+            r.expect(&get_reply);
+        }
+    }
+}
+
+fn raw_pipeline(url: &str, ops: usize) {
+    let mut r = Raw::connect(url);
+    let mut batch = Vec::new();
+    for i in 0..PIPE {
+        batch.extend_from_slice(&set_cmd(format!("bench:raw:{i}").as_bytes()));
+    }
+    let replies = b"+OK\r\n".repeat(PIPE);
+    for _ in 0..ops / PIPE {
+        r.sock.write_all(&batch).unwrap();
+        r.expect(&replies);
+    }
+}
+
+// ---- redis-client ----------------------------------------------------------
+
+fn ours_client(url: &str) -> redis_client::Client {
+    redis_client::Client::open(url).unwrap()
+}
+
+fn ours_setget(url: &str, ops: usize) {
+    let client = ours_client(url);
+    let mut c = client.get().unwrap();
+    for i in 0..ops {
+        if i % 2 == 0 {
+            c.set("bench:ours", VALUE).unwrap();
+        } else {
+            let v: Vec<u8> = c.get("bench:ours").unwrap();
+            assert_eq!(v, VALUE);
+        }
+    }
+}
+
+/// The pconnect model: check a connection out of the pool for every command.
+fn ours_setget_checkout(url: &str, ops: usize) {
+    let client = ours_client(url);
+    for i in 0..ops {
+        let mut c = client.get().unwrap();
+        if i % 2 == 0 {
+            c.set("bench:ours", VALUE).unwrap();
+        } else {
+            let v: Vec<u8> = c.get("bench:ours").unwrap();
+            assert_eq!(v, VALUE);
+        }
+    }
+    assert_eq!(client.stats().opened, 1);
+}
+
+fn ours_pipeline(url: &str, ops: usize) {
+    let client = ours_client(url);
+    let mut c = client.get().unwrap();
+    let mut p = Pipeline::new();
+    for i in 0..PIPE {
+        p.add(cmd("SET").arg(format!("bench:ours:{i}")).arg(VALUE));
+    }
+    for _ in 0..ops / PIPE {
+        let r = c.pipeline(&p).unwrap();
+        assert!(r.iter().all(|v| v.as_ref().is_ok_and(|v| v.is_ok())));
+    }
+}
+
+// ---- redis-rs --------------------------------------------------------------
+
+fn rs_setget(url: &str, ops: usize) {
+    let client = redis::Client::open(url).unwrap();
+    let mut c = client.get_connection().unwrap();
+    for i in 0..ops {
+        if i % 2 == 0 {
+            redis::cmd("SET")
+                .arg("bench:rs")
+                .arg(VALUE)
+                .query::<()>(&mut c)
+                .unwrap();
+        } else {
+            let v: Vec<u8> = redis::cmd("GET").arg("bench:rs").query(&mut c).unwrap();
+            assert_eq!(v, VALUE);
+        }
+    }
+}
+
+fn rs_pipeline(url: &str, ops: usize) {
+    let client = redis::Client::open(url).unwrap();
+    let mut c = client.get_connection().unwrap();
+    let mut p = redis::pipe();
+    for i in 0..PIPE {
+        p.cmd("SET").arg(format!("bench:rs:{i}")).arg(VALUE);
+    }
+    for _ in 0..ops / PIPE {
+        let r: Vec<String> = p.query(&mut c).unwrap();
+        assert!(r.iter().all(|s| s == "OK"));
+    }
+}
+
+// ---- harness ---------------------------------------------------------------
+
+fn connections_received(url: &str) -> u64 {
+    let mut c = ours_client(url).get().unwrap();
+    let info: String = c.query(&cmd("INFO").arg("stats")).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+type Run = fn(&str, usize);
+
+fn main() {
+    let o = opts();
+    let workloads: [(&str, Vec<(&str, Run)>); 2] = [
+        (
+            "SET/GET alternating, sequential",
+            vec![
+                ("raw socket", raw_setget as Run),
+                ("redis-client (held)", ours_setget),
+                ("redis-client (checkout/op)", ours_setget_checkout),
+                ("redis-rs 1.8 (sync)", rs_setget),
+            ],
+        ),
+        (
+            "pipelines of 100 SET (commands/s)",
+            vec![
+                ("raw socket", raw_pipeline as Run),
+                ("redis-client (held)", ours_pipeline),
+                ("redis-rs 1.8 (sync)", rs_pipeline),
+            ],
+        ),
+    ];
+    println!(
+        "server {} ; {} ops per run ; best of {} interleaved rounds\n",
+        o.url, o.ops, o.rounds
+    );
+    if let Some(only) = &o.only {
+        for (title, clients) in &workloads {
+            for (name, run) in clients {
+                if format!("{title}: {name}").contains(only.as_str()) {
+                    for _ in 0..o.rounds {
+                        run(&o.url, o.ops);
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for (title, clients) in &workloads {
+        let mut best = vec![0f64; clients.len()];
+        let mut conns = vec![0u64; clients.len()];
+        // Warm-up: connections, allocator, server caches.
+        for (_, run) in clients {
+            run(&o.url, o.ops / 10);
+        }
+        for _ in 0..o.rounds {
+            for (i, (_, run)) in clients.iter().enumerate() {
+                let before = connections_received(&o.url);
+                let t = Instant::now();
+                run(&o.url, o.ops);
+                let secs = t.elapsed().max(Duration::from_nanos(1)).as_secs_f64();
+                // The probe connection of connections_received itself is 1.
+                conns[i] = connections_received(&o.url) - before - 1;
+                best[i] = best[i].max(o.ops as f64 / secs);
+            }
+        }
+        println!("{title}");
+        println!(
+            "  {:<28} {:>12} {:>10} {:>10} {:>7}",
+            "client", "ops/s", "vs raw", "vs rs", "conns"
+        );
+        let raw = best[0];
+        let rs = best[clients.len() - 1];
+        for (i, (name, _)) in clients.iter().enumerate() {
+            println!(
+                "  {:<28} {:>12.0} {:>10.2} {:>10.2} {:>7}",
+                name,
+                best[i],
+                best[i] / raw,
+                best[i] / rs,
+                conns[i]
+            );
+        }
+        println!();
+    }
+}
