@@ -90,10 +90,12 @@ fn run() -> Result<bool, Box<dyn std::error::Error>> {
             "--base" => base = args.next().ok_or("--base needs a URL")?,
             "--cacert" => cacert = Some(args.next().ok_or("--cacert needs a file")?),
             "--stats" => stats = true,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown argument {other}; usage: json-api [--base URL] [--cacert PEM] [--stats]"
             )
-            .into()),
+                .into())
+            }
         }
     }
     let api = PersistentApiClient::new(&base, cacert.as_deref())?;

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use transport::{
@@ -282,6 +282,8 @@ impl ClientBuilder {
                 tunnel_http: self.proxy_tunnel_http,
                 persistent_id: self.persistent_id,
                 origins: RwLock::new(HashMap::new()),
+                last_url: Mutex::new(None),
+                last_origin: Mutex::new(None),
             }),
         })
     }
@@ -305,6 +307,12 @@ pub(crate) struct Inner {
     persistent_id: Option<String>,
     /// Origins by a hash of (https, host, port); collisions share a Vec.
     origins: RwLock<HashMap<u64, Vec<Arc<Origin>>>>,
+    /// The last URL parsed and the last origin used: a client usually talks
+    /// to one API, and re-parsing (IDNA, IPv4 forms) costs more than the
+    /// rest of a reused-connection request. Only tried with `try_lock`, so
+    /// threads never wait on them.
+    last_url: Mutex<Option<(Box<str>, url::Url)>>,
+    last_origin: Mutex<Option<Arc<Origin>>>,
 }
 
 impl fmt::Debug for Client {
@@ -399,8 +407,40 @@ impl Client {
         self.inner.pool.clear();
     }
 
+    /// Parses a URL, reusing the last parse when the text is the same.
+    pub(crate) fn parse_url(&self, text: &str) -> Result<url::Url> {
+        if let Ok(mut last) = self.inner.last_url.try_lock() {
+            if let Some((t, url)) = last.as_ref() {
+                if **t == *text {
+                    return Ok(url.clone());
+                }
+            }
+            let url = crate::request::parse_url(text)?;
+            *last = Some((text.into(), url.clone()));
+            return Ok(url);
+        }
+        crate::request::parse_url(text)
+    }
+
     /// The pool entry for an origin, created on first use.
     pub(crate) fn origin(&self, url: &url::Url) -> Result<Arc<Origin>> {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let https = url.scheme() == "https";
+        if let (Ok(last), Some(host)) = (self.inner.last_origin.try_lock(), url.host_str()) {
+            if let Some(o) = last.as_ref() {
+                if o.https == https && o.port == port && o.host == host {
+                    return Ok(Arc::clone(o));
+                }
+            }
+        }
+        let origin = self.find_origin(url)?;
+        if let Ok(mut last) = self.inner.last_origin.try_lock() {
+            *last = Some(Arc::clone(&origin));
+        }
+        Ok(origin)
+    }
+
+    fn find_origin(&self, url: &url::Url) -> Result<Arc<Origin>> {
         let https = match url.scheme() {
             "http" => false,
             "https" => true,
@@ -506,5 +546,36 @@ impl Client {
             connector,
             via_proxy,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_and_response_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Client>();
+        send::<crate::Response>();
+    }
+
+    #[test]
+    fn origins_are_shared_and_host_headers_precomputed() {
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        let a = client
+            .origin(&"http://example.com/a".parse().unwrap())
+            .unwrap();
+        let b = client
+            .origin(&"http://example.com:80/b?c".parse().unwrap())
+            .unwrap();
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(a.host_header, "example.com");
+        let c = client
+            .origin(&"http://[::1]:8080/".parse().unwrap())
+            .unwrap();
+        assert_eq!(c.host_header, "[::1]:8080");
+        assert!(!Arc::ptr_eq(&a, &c));
     }
 }

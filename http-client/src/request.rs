@@ -102,11 +102,16 @@ pub(crate) fn parse_url(text: &str) -> Result<Url> {
 
 impl<'c> RequestBuilder<'c> {
     pub(crate) fn new(client: &'c Client, method: &str, url: &str) -> RequestBuilder<'c> {
-        let error = proto::check_method(method).err().map(Error::from);
+        let method = static_method(method);
+        let error = match method {
+            // The usual methods are known tokens.
+            Cow::Borrowed(_) => None,
+            Cow::Owned(ref m) => proto::check_method(m).err().map(Error::from),
+        };
         RequestBuilder {
             client,
-            method: static_method(method),
-            url: parse_url(url),
+            method,
+            url: client.parse_url(url),
             headers: Headers::new(),
             error,
             replayable: false,

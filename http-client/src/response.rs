@@ -23,7 +23,7 @@ use crate::session::{read_body, Session, State};
 pub struct Response {
     status: u16,
     minor_version: u8,
-    reason: String,
+    reason: std::borrow::Cow<'static, str>,
     headers: Headers,
     url: Url,
     body: BodyReader,

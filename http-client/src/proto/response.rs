@@ -23,8 +23,8 @@ pub struct ResponseHead {
     pub minor_version: u8,
     /// The status code.
     pub status: u16,
-    /// The reason phrase (may be empty).
-    pub reason: String,
+    /// The reason phrase (may be empty); the usual phrases are not allocated.
+    pub reason: std::borrow::Cow<'static, str>,
     /// The header fields.
     pub headers: Headers,
 }
@@ -70,10 +70,34 @@ pub fn parse_head(
     let head = ResponseHead {
         minor_version: parsed.version.unwrap_or(1),
         status: parsed.code.unwrap_or(0),
-        reason: parsed.reason.unwrap_or("").to_string(),
+        reason: reason_phrase(parsed.reason.unwrap_or("")),
         headers,
     };
     Ok(Some((head, used)))
+}
+
+/// The reason phrase, borrowed from a static table when it is the usual one.
+fn reason_phrase(reason: &str) -> std::borrow::Cow<'static, str> {
+    const USUAL: [&str; 14] = [
+        "OK",
+        "Created",
+        "Accepted",
+        "No Content",
+        "Moved Permanently",
+        "Found",
+        "Moved Temporarily",
+        "See Other",
+        "Not Modified",
+        "Temporary Redirect",
+        "Permanent Redirect",
+        "Not Found",
+        "Internal Server Error",
+        "",
+    ];
+    match USUAL.iter().find(|u| **u == reason) {
+        Some(u) => std::borrow::Cow::Borrowed(u),
+        None => std::borrow::Cow::Owned(reason.to_string()),
+    }
 }
 
 /// How the body of a response is delimited.
@@ -215,10 +239,7 @@ mod tests {
         let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello";
         let (h, used) = parse_head(raw, 4096).unwrap().unwrap();
         assert_eq!(used, raw.len() - 5);
-        assert_eq!(
-            (h.status, h.minor_version, h.reason.as_str()),
-            (200, 1, "OK")
-        );
+        assert_eq!((h.status, h.minor_version, &*h.reason), (200, 1, "OK"));
         assert_eq!(h.headers.get("x-a"), Some("b"));
         for cut in 0..used {
             assert!(

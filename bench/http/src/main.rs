@@ -1,0 +1,411 @@
+//! Sequential small GETs against one nginx, side by side in one run:
+//! the raw-socket floor (std TcpStream + rustls by hand), http-client,
+//! ureq 3, and reqwest::blocking; over keep-alive and with a new
+//! connection per request; HTTP and HTTPS (TLS 1.3, sessions resumed).
+//!
+//! Run it with `bench/http/run.sh`, which starts a dedicated nginx pinned
+//! to CPU 0 and runs this pinned to the same CPU (see BENCHMARKING.md).
+//! Clients are interleaved (a b c d, a b c d, ...) and the best round is
+//! kept. Every request reads and checks the whole body. TCP connections
+//! opened are counted from /proc/net/snmp (ActiveOpens), so a keep-alive
+//! figure that silently reconnects shows up.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rustls::pki_types::{pem::PemObject, CertificateDer, ServerName};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
+
+const BODY: &[u8] = b"hello\n";
+
+fn active_opens() -> u64 {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut lines = snmp.lines().filter(|l| l.starts_with("Tcp:"));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "ActiveOpens")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Target {
+    https: bool,
+    host: String,
+    port: u16,
+    path: String,
+    url: String,
+    ca_pem: Vec<u8>,
+}
+
+// ---- the raw floor -------------------------------------------------------------
+
+/// What the floor does and nothing more: one write of a fixed request,
+/// reads until httparse and Content-Length say the response is complete.
+struct Raw {
+    request: Vec<u8>,
+    buf: Vec<u8>,
+    tls: Option<Arc<ClientConfig>>,
+    host: String,
+    addr: String,
+    keepalive: bool,
+    conn: Option<Box<dyn ReadWrite>>,
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+impl Raw {
+    fn new(t: &Target, keepalive: bool) -> Raw {
+        let tls = t.https.then(|| {
+            let mut roots = RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(&t.ca_pem) {
+                roots.add(cert.unwrap()).unwrap();
+            }
+            Arc::new(
+                ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+            )
+        });
+        Raw {
+            request: format!(
+                "GET {} HTTP/1.1\r\nHost: {}:{}\r\n\r\n",
+                t.path, t.host, t.port
+            )
+            .into_bytes(),
+            buf: vec![0; 16 * 1024],
+            tls,
+            host: t.host.clone(),
+            addr: format!("{}:{}", t.host, t.port),
+            keepalive,
+            conn: None,
+        }
+    }
+
+    fn connect(&self) -> Box<dyn ReadWrite> {
+        let sock = TcpStream::connect(&self.addr).unwrap();
+        sock.set_nodelay(true).unwrap();
+        match &self.tls {
+            None => Box::new(sock),
+            Some(cfg) => {
+                let name = ServerName::try_from(self.host.clone()).unwrap();
+                let conn = ClientConnection::new(Arc::clone(cfg), name).unwrap();
+                Box::new(StreamOwned::new(conn, sock))
+            }
+        }
+    }
+
+    fn get(&mut self) {
+        if self.conn.is_none() || !self.keepalive {
+            self.conn = Some(self.connect());
+        }
+        let conn = self.conn.as_mut().unwrap();
+        conn.write_all(&self.request).unwrap();
+        let mut have = 0;
+        loop {
+            let n = conn.read(&mut self.buf[have..]).unwrap();
+            assert!(n > 0, "server closed");
+            have += n;
+            let mut headers = [httparse::EMPTY_HEADER; 16];
+            let mut resp = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = resp.parse(&self.buf[..have]).unwrap() {
+                let len: usize = resp
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
+                    .unwrap();
+                if have >= head + len {
+                    assert_eq!(resp.code, Some(200));
+                    assert_eq!(&self.buf[head..head + len], BODY);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+// ---- the clients -----------------------------------------------------------------
+
+type Get = Box<dyn FnMut()>;
+
+fn raw(t: &Target, keepalive: bool) -> Get {
+    let mut raw = Raw::new(t, keepalive);
+    Box::new(move || raw.get())
+}
+
+fn ours(t: &Target, keepalive: bool) -> Get {
+    let ca = std::env::temp_dir().join(format!("bench-http-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca, &t.ca_pem).unwrap();
+    let mut b = http_client::Client::builder()
+        .proxy_from_env(false)
+        .add_ca_file(&ca);
+    if !keepalive {
+        b = b.max_idle_per_host(0);
+    }
+    let client = b.build().unwrap();
+    let url = t.url.clone();
+    Box::new(move || {
+        let body = client.get(&url).call().unwrap().bytes().unwrap();
+        assert_eq!(body, BODY);
+    })
+}
+
+fn ureq_client(t: &Target, keepalive: bool) -> Get {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig};
+    let cert = Certificate::from_pem(&t.ca_pem).unwrap().to_owned();
+    let mut cfg = ureq::Agent::config_builder().proxy(None).tls_config(
+        TlsConfig::builder()
+            .root_certs(RootCerts::Specific(Arc::new(vec![cert])))
+            .build(),
+    );
+    if !keepalive {
+        cfg = cfg.max_idle_connections(0).max_idle_connections_per_host(0);
+    }
+    let agent: ureq::Agent = cfg.build().into();
+    let url = t.url.clone();
+    Box::new(move || {
+        let body = agent
+            .get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap();
+        assert_eq!(body, BODY);
+    })
+}
+
+fn reqwest_client(t: &Target, keepalive: bool) -> Get {
+    let mut b = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .no_proxy()
+        .add_root_certificate(reqwest::Certificate::from_pem(&t.ca_pem).unwrap());
+    if !keepalive {
+        b = b.pool_max_idle_per_host(0);
+    }
+    let client = b.build().unwrap();
+    let url = t.url.clone();
+    Box::new(move || {
+        let body = client.get(&url).send().unwrap().bytes().unwrap();
+        assert_eq!(&body[..], BODY);
+    })
+}
+
+/// The transport alone (pool checkout with its probe, one write, framed
+/// read): the floor under http-client, to show where the overhead sits.
+fn transport_only(t: &Target, keepalive: bool) -> Get {
+    use http_client::transport::{
+        open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey, TlsConfig,
+    };
+    let ca = std::env::temp_dir().join(format!("bench-http-ca2-{}.pem", std::process::id()));
+    std::fs::write(&ca, &t.ca_pem).unwrap();
+    let mut endpoint = Endpoint::new(&t.host, t.port).unwrap();
+    let mut key = PoolKey::new("bench", &t.host, t.port);
+    if t.https {
+        let tls = TlsConfig::builder().add_ca_file(&ca).build().unwrap();
+        key = key.tls(tls.fingerprint());
+        endpoint = endpoint.with_tls(tls);
+    }
+    let pool: Pool<()> = Pool::new(PoolConfig {
+        max_idle: if keepalive { 4 } else { 0 },
+        ..PoolConfig::default()
+    })
+    .unwrap();
+    let kp = pool.key_pool(&key);
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}:{}\r\n\r\n",
+        t.path, t.host, t.port
+    )
+    .into_bytes();
+    Box::new(move || {
+        let mut g = kp
+            .checkout(|| -> http_client::transport::Result<_> {
+                Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
+            })
+            .unwrap();
+        let conn = g.conn();
+        conn.begin_exchange();
+        conn.write_all(&request).unwrap();
+        let len = conn
+            .read_frame(65536, |buf: &[u8]| -> http_client::transport::Result<_> {
+                let mut headers = [httparse::EMPTY_HEADER; 16];
+                let mut resp = httparse::Response::new(&mut headers);
+                Ok(match resp.parse(buf).unwrap() {
+                    httparse::Status::Complete(head) => {
+                        let len: usize = resp
+                            .headers
+                            .iter()
+                            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                            .map(|h| std::str::from_utf8(h.value).unwrap().parse().unwrap())
+                            .unwrap();
+                        (buf.len() >= head + len).then(|| {
+                            assert_eq!(&buf[head..head + len], BODY);
+                            (len, head + len)
+                        })
+                    }
+                    httparse::Status::Partial => None,
+                })
+            })
+            .unwrap();
+        assert_eq!(len, BODY.len());
+        conn.end_exchange();
+    })
+}
+
+type Make = fn(&Target, bool) -> Get;
+
+const CLIENTS: [(&str, Make); 5] = [
+    ("raw socket", raw),
+    ("transport only", transport_only),
+    ("http-client", ours),
+    ("ureq 3", ureq_client),
+    ("reqwest blocking", reqwest_client),
+];
+
+// ---- the run -----------------------------------------------------------------------
+
+fn target(url: &str, ca_pem: &[u8]) -> Target {
+    let https = url.starts_with("https://");
+    let rest = url.split_once("://").unwrap().1;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = authority.rsplit_once(':').unwrap();
+    Target {
+        https,
+        host: host.to_string(),
+        port: port.parse().unwrap(),
+        path: if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        },
+        url: url.to_string(),
+        ca_pem: ca_pem.to_vec(),
+    }
+}
+
+struct Best {
+    rate: f64,
+    opens_per_req: f64,
+}
+
+fn main() {
+    let mut http = "http://127.0.0.1:18080/small".to_string();
+    let mut https = "https://localhost:18443/small".to_string();
+    let mut ca = "../../.servers/certs/ca.pem".to_string();
+    let mut keepalive_n = 20_000u32;
+    let mut fresh_n = 2_000u32;
+    let mut rounds = 3u32;
+    let mut only: Option<String> = None;
+    let mut scenario: Option<usize> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut v = || args.next().expect("option needs a value");
+        match a.as_str() {
+            "--http" => http = v(),
+            "--https" => https = v(),
+            "--ca" => ca = v(),
+            "--requests" => keepalive_n = v().parse().unwrap(),
+            "--fresh-requests" => fresh_n = v().parse().unwrap(),
+            "--rounds" => rounds = v().parse().unwrap(),
+            "--only" => only = Some(v()),
+            "--scenario" => scenario = Some(v().parse().unwrap()),
+            other => panic!("unknown option {other}"),
+        }
+    }
+    let ca_pem = std::fs::read(&ca).unwrap_or_else(|e| panic!("{ca}: {e}"));
+    let scenarios = [
+        (
+            "HTTP GET, keep-alive",
+            target(&http, &ca_pem),
+            true,
+            keepalive_n,
+        ),
+        (
+            "HTTPS GET, keep-alive (TLS 1.3)",
+            target(&https, &ca_pem),
+            true,
+            keepalive_n,
+        ),
+        (
+            "HTTP GET, new connection each",
+            target(&http, &ca_pem),
+            false,
+            fresh_n,
+        ),
+        (
+            "HTTPS GET, new connection each (resumed sessions)",
+            target(&https, &ca_pem),
+            false,
+            (fresh_n / 4).max(100),
+        ),
+    ];
+    println!(
+        "{} rounds, interleaved, best kept; keep-alive {keepalive_n} requests, new-connection {fresh_n} (HTTPS: {})",
+        rounds,
+        (fresh_n / 4).max(100)
+    );
+    for (k, (title, t, keepalive, n)) in scenarios.iter().enumerate() {
+        if scenario.is_some_and(|s| s != k) {
+            continue;
+        }
+        let mut best: Vec<Best> = CLIENTS
+            .iter()
+            .map(|_| Best {
+                rate: 0.0,
+                opens_per_req: 0.0,
+            })
+            .collect();
+        for _ in 0..rounds {
+            for (i, (name, make)) in CLIENTS.iter().enumerate() {
+                if only.as_deref().is_some_and(|o| o != *name) {
+                    continue;
+                }
+                let mut get = make(t, *keepalive);
+                get(); // connect (keep-alive) and warm the TLS session cache outside the timing
+                let opens = active_opens();
+                let start = Instant::now();
+                for _ in 0..*n {
+                    get();
+                }
+                let secs = start.elapsed().as_secs_f64();
+                let opened = active_opens() - opens;
+                let rate = f64::from(*n) / secs;
+                if rate > best[i].rate {
+                    best[i] = Best {
+                        rate,
+                        opens_per_req: opened as f64 / f64::from(*n),
+                    };
+                }
+            }
+        }
+        println!("\n{title} ({n} sequential requests)");
+        println!(
+            "  {:<18} {:>10} {:>9} {:>14} {:>12}",
+            "client", "req/s", "vs raw", "http-client/x", "TCP opens/req"
+        );
+        for (i, (name, _)) in CLIENTS.iter().enumerate() {
+            if best[i].rate == 0.0 {
+                continue;
+            }
+            println!(
+                "  {:<18} {:>10.0} {:>9.2} {:>14.2} {:>12.3}",
+                name,
+                best[i].rate,
+                best[i].rate / best[0].rate,
+                best[2].rate / best[i].rate,
+                best[i].opens_per_req
+            );
+        }
+    }
+}
