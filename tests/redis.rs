@@ -955,3 +955,27 @@ fn bad_input_is_refused_before_anything_is_sent() {
     let s = client.stats();
     assert_eq!((s.opened, s.discarded_total()), (1, 0));
 }
+
+#[test]
+fn through_the_proxy_option() {
+    let proxy = env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128");
+    for (name, builder) in endpoints() {
+        let client = builder.proxy(&proxy).unwrap().build().unwrap();
+        assert!(client.key().to_string().contains(" via "), "{name}");
+        for _ in 0..5 {
+            let mut c = client.get().unwrap();
+            let who: String = c.query(&cmd("ACL").arg("WHOAMI")).unwrap();
+            assert_eq!(who, "default");
+            // The state rules hold through the tunnel too.
+            c.query::<()>(&cmd("SELECT").arg(4)).unwrap();
+        }
+        let s = client.stats();
+        assert_eq!(
+            (s.opened, s.reused, s.discarded_total()),
+            (1, 4, 0),
+            "{name}"
+        );
+    }
+    let err = plain().proxy("ftp://nope").unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+}

@@ -311,6 +311,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Tunnels every connection through an HTTP(S) CONNECT proxy,
+    /// `http://[user:password@]host:port` or `https://...` (the proxy's
+    /// TLS trusts the same CA file as [`ca_file`](Self::ca_file) if one is
+    /// set, else the system roots). The proxy is part of the pool identity.
+    pub fn proxy(mut self, url: &str) -> Result<ClientBuilder> {
+        let mut proxy = proxy_tunnel::Proxy::parse(url).map_err(|e| invalid(e.to_string()))?;
+        if let Some(ca) = &self.ca_file {
+            proxy = proxy.with_tls_config(TlsConfig::builder().add_ca_file(ca).build()?);
+        }
+        self.connector = proxy.connector();
+        Ok(self)
+    }
+
     /// Attempts of [`crate::Connection::watch_transaction`] before giving up.
     pub fn max_watch_attempts(mut self, n: usize) -> ClientBuilder {
         self.max_watch_attempts = n.max(1);
