@@ -979,3 +979,100 @@ fn through_the_proxy_option() {
     let err = plain().proxy("ftp://nope").unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
 }
+
+/// A scripted server for the retry rule: its first connection answers one
+/// command, then hangs up on the next one without a reply byte (the
+/// failure of a reused connection the probe could not see yet); later
+/// connections answer every command with `v2`. Returns what each connection
+/// received after the handshake.
+/// What a scripted server received: (connection number, bytes as text).
+type Received = Arc<std::sync::Mutex<Vec<(usize, String)>>>;
+
+fn hangs_up_on_reuse() -> (u16, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for (n, sock) in listener.incoming().enumerate() {
+            let Ok(mut sock) = sock else { return };
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let Ok(k) = sock.read(&mut buf) else { return };
+                assert!(buf[..k].windows(5).any(|w| w == b"HELLO"));
+                sock.write_all(b"-ERR unknown command 'HELLO'\r\n").unwrap();
+                for i in 0.. {
+                    let k = match sock.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => k,
+                    };
+                    let text = String::from_utf8_lossy(&buf[..k]).into_owned();
+                    seen.lock().unwrap().push((n, text));
+                    if n == 0 && i == 1 {
+                        return; // hang up, no reply byte
+                    }
+                    let reply: &[u8] = if n == 0 {
+                        b"$2\r\nv1\r\n"
+                    } else {
+                        b"$2\r\nv2\r\n"
+                    };
+                    sock.write_all(reply).unwrap();
+                }
+            });
+        }
+    });
+    (port, log)
+}
+
+#[test]
+fn a_read_is_retried_once_on_a_fresh_connection_a_write_never() {
+    let (port, log) = hangs_up_on_reuse();
+    let client = Client::builder()
+        .address("127.0.0.1", port)
+        .build()
+        .unwrap();
+    assert_eq!(client.get().unwrap().get::<_, String>("k").unwrap(), "v1");
+    let mut c = client.get().unwrap();
+    assert!(c.is_reused());
+    assert_eq!(
+        c.get::<_, String>("k").unwrap(),
+        "v2",
+        "GET retried on a new connection"
+    );
+    drop(c);
+    assert_eq!(client.stats().opened, 2);
+    let gets = log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, c)| c.contains("GET"))
+        .count();
+    assert_eq!(gets, 3);
+
+    let (port, log) = hangs_up_on_reuse();
+    let client = Client::builder()
+        .address("127.0.0.1", port)
+        .build()
+        .unwrap();
+    client
+        .get()
+        .unwrap()
+        .query::<Value>(&cmd("SET").arg("k").arg("1"))
+        .unwrap();
+    let mut c = client.get().unwrap();
+    assert!(c.is_reused());
+    let err = c.query::<Value>(&cmd("SET").arg("k").arg("2")).unwrap_err();
+    assert!(
+        matches!(&err, Error::Transport(e) if e.is_connection_lost()),
+        "{err:?}"
+    );
+    drop(c);
+    let sets: Vec<(usize, String)> = log.lock().unwrap().clone();
+    assert_eq!(sets.len(), 2, "the write reached the server once: {sets:?}");
+    assert!(
+        sets.iter().all(|(conn, _)| *conn == 0),
+        "never re-sent on a new connection"
+    );
+    assert_eq!(client.stats().opened, 1);
+}
