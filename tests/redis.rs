@@ -1076,3 +1076,141 @@ fn a_read_is_retried_once_on_a_fresh_connection_a_write_never() {
     );
     assert_eq!(client.stats().opened, 1);
 }
+
+/// Splits complete RESP command arrays off `buf` (the scripted server's side).
+fn take_commands(buf: &mut Vec<u8>) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    loop {
+        let text = buf.clone();
+        let mut pos = 0;
+        let line = |pos: &mut usize| -> Option<String> {
+            let end = text[*pos..].windows(2).position(|w| w == b"\r\n")? + *pos;
+            let l = String::from_utf8_lossy(&text[*pos..end]).into_owned();
+            *pos = end + 2;
+            Some(l)
+        };
+        let Some(head) = line(&mut pos) else {
+            return out;
+        };
+        let n: usize = head.trim_start_matches('*').parse().unwrap();
+        let mut parts = Vec::new();
+        for _ in 0..n {
+            let Some(len) = line(&mut pos) else {
+                return out;
+            };
+            let len: usize = len.trim_start_matches('$').parse().unwrap();
+            if text.len() < pos + len + 2 {
+                return out;
+            }
+            parts.push(String::from_utf8_lossy(&text[pos..pos + len]).into_owned());
+            pos += len + 2;
+        }
+        buf.drain(..pos);
+        out.push(parts);
+    }
+}
+
+/// A scripted server from before Redis 6: no HELLO, no RESET. Logs every
+/// command it receives, per connection.
+fn legacy_server() -> (u16, Received) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log: Received = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for (n, sock) in listener.incoming().enumerate() {
+            let Ok(mut sock) = sock else { return };
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let k = match sock.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => k,
+                    };
+                    pending.extend_from_slice(&buf[..k]);
+                    for parts in take_commands(&mut pending) {
+                        seen.lock().unwrap().push((n, parts.join(" ")));
+                        let reply: Vec<u8> = match parts[0].to_ascii_uppercase().as_str() {
+                            "HELLO" | "RESET" => b"-ERR unknown command 'HELLO'\r\n".to_vec(),
+                            "GET" => b"$-1\r\n".to_vec(),
+                            "SUBSCRIBE" => format!(
+                                "*3\r\n$9\r\nsubscribe\r\n${}\r\n{}\r\n:1\r\n",
+                                parts[1].len(),
+                                parts[1]
+                            )
+                            .into_bytes(),
+                            "QUIT" => return,
+                            _ => b"+OK\r\n".to_vec(),
+                        };
+                        sock.write_all(&reply).unwrap();
+                    }
+                }
+            });
+        }
+    });
+    (port, log)
+}
+
+#[test]
+fn servers_without_hello_or_reset_get_auth_and_a_precise_undo() {
+    let (port, log) = legacy_server();
+    let client = Client::builder()
+        .address("127.0.0.1", port)
+        .protocol(Protocol::Resp3)
+        .credentials(Some("u"), "p")
+        .db(3)
+        .client_name("legacy")
+        .build()
+        .unwrap();
+    let mut c = client.get().unwrap();
+    assert_eq!(
+        c.session().protocol(),
+        Protocol::Resp2,
+        "RESP3 asked, RESP2 spoken"
+    );
+    assert!(!c.session().has_reset());
+    let handshake: Vec<String> = log.lock().unwrap().iter().map(|(_, c)| c.clone()).collect();
+    assert_eq!(
+        handshake,
+        [
+            "HELLO 3 AUTH u p SETNAME legacy",
+            "SELECT 3",
+            "AUTH u p",
+            "CLIENT SETNAME legacy",
+            "SELECT 3"
+        ]
+    );
+    log.lock().unwrap().clear();
+    c.query::<()>(&cmd("SELECT").arg(5)).unwrap();
+    c.query::<()>(&cmd("WATCH").arg("k")).unwrap();
+    c.query::<()>(&cmd("CLIENT").arg("SETNAME").arg("other"))
+        .unwrap();
+    drop(c);
+    let undo: Vec<String> = log
+        .lock()
+        .unwrap()
+        .iter()
+        .skip(3)
+        .map(|(_, c)| c.clone())
+        .collect();
+    assert_eq!(undo, ["UNWATCH", "SELECT 3", "CLIENT SETNAME legacy"]);
+    let mut c = client.get().unwrap();
+    assert!(c.is_reused());
+    // Subscriptions cannot be undone precisely without RESET: closed.
+    c.subscribe(&["ch"]).unwrap();
+    drop(c);
+    let s = client.stats();
+    assert_eq!(
+        (s.opened, s.discarded(Discard::MustClose)),
+        (1, 1),
+        "{}",
+        s.to_json()
+    );
+    assert!(!log
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, c)| c.starts_with("RESET")));
+}

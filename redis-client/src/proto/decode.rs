@@ -183,4 +183,54 @@ mod tests {
         assert!(decode(b",notafloat\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b"=2\r\nab\r\n", Protocol::Resp3, &Limits::default()).is_err());
     }
+
+    /// Byte soup: random mutations of valid replies never panic, never
+    /// report more bytes than given, and stay within the limits.
+    #[test]
+    fn byte_soup_never_panics() {
+        let seeds: &[&[u8]] = &[
+            b"*3\r\n$3\r\nfoo\r\n:12\r\n%1\r\n+k\r\n,1.5\r\n",
+            b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n",
+            b"|1\r\n+a\r\n#t\r\n~2\r\n_\r\n(12345\r\n",
+            b"=8\r\ntxt:abcd\r\n!3\r\nERR\r\n-WRONGTYPE x\r\n",
+        ];
+        let limits = Limits {
+            max_bulk_len: 64,
+            max_aggregate_len: 8,
+            max_depth: 4,
+            max_reply_bytes: 256,
+            ..Limits::default()
+        };
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let mut buf = seeds[round % seeds.len()].to_vec();
+            for _ in 0..(rand() % 4 + 1) {
+                let at = (rand() as usize) % buf.len();
+                match rand() % 3 {
+                    0 => buf[at] = rand() as u8,
+                    1 => buf.insert(
+                        at,
+                        b"*$%>|~:+-_#,(!=\r\n0123456789?"[(rand() % 28) as usize],
+                    ),
+                    _ => {
+                        buf.remove(at);
+                    }
+                }
+                if buf.is_empty() {
+                    buf.push(b'*');
+                }
+            }
+            for protocol in [Protocol::Resp2, Protocol::Resp3] {
+                if let Ok(Some((_, used))) = decode(&buf, protocol, &limits) {
+                    assert!(used <= buf.len() && used <= limits.max_reply_bytes);
+                }
+            }
+        }
+    }
 }
