@@ -237,6 +237,11 @@ fn utf8_address_uses_smtputf8() {
     let stored = delivered(&marker);
     assert_eq!(stored.len(), 1);
     assert!(stored[0].meta.contains("SMTPUTF8"), "{}", stored[0].meta);
+    assert!(
+        stored[0].meta.contains("BODY=8BITMIME"),
+        "{}",
+        stored[0].meta
+    );
 }
 
 #[test]
@@ -369,9 +374,7 @@ type Script = Box<dyn FnOnce(&mut Peer) + Send>;
 
 /// A scripted server: each closure serves one accepted connection, in order.
 /// The handle yields each connection's command log.
-fn serve(
-    scripts: Vec<Script>,
-) -> (u16, TcpListener, JoinHandle<Vec<Vec<String>>>) {
+fn serve(scripts: Vec<Script>) -> (u16, TcpListener, JoinHandle<Vec<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let accept = listener.try_clone().unwrap();
@@ -463,6 +466,71 @@ fn pipelining_sends_mail_and_every_rcpt_in_one_flight() {
         .unwrap();
     assert_eq!(sent.accepted.len(), 1);
     assert_eq!(sent.refused[0].recipient.as_str(), "b@example.com");
+    handle.join().unwrap();
+}
+
+#[test]
+fn mails_per_connection_limit_closes_politely() {
+    let (port, _l, handle) = serve(vec![
+        Box::new(|p: &mut Peer| {
+            p.hello(&[]);
+            p.mail(1);
+            p.mail(1);
+            p.expect("QUIT");
+            p.send("221 bye\r\n");
+        }),
+        Box::new(|p: &mut Peer| {
+            p.hello(&[]);
+            p.mail(1);
+        }),
+    ]);
+    let client = peer_client(port)
+        .max_mails_per_connection(2)
+        .build()
+        .unwrap();
+    for i in 0..3 {
+        client.send(&simple(&format!("m{i}"))).unwrap();
+    }
+    assert_eq!(client.stats().opened, 2);
+    assert_eq!(client.stats().discarded(Discard::MaxUses), 1);
+    drop(client);
+    handle.join().unwrap();
+}
+
+#[test]
+fn auth_login_and_xoauth2_against_scripted_servers() {
+    let (port, _l, handle) = serve(vec![
+        Box::new(|p: &mut Peer| {
+            p.hello(&["AUTH LOGIN"]);
+            p.expect("AUTH LOGIN");
+            p.send("334 VXNlcm5hbWU6\r\n");
+            assert_eq!(p.line().unwrap(), "dXNlcg=="); // "user"
+            p.send("334 UGFzc3dvcmQ6\r\n");
+            assert_eq!(p.line().unwrap(), "cHc="); // "pw"
+            p.send("235 2.7.0 ok\r\n");
+            p.mail(1);
+        }),
+        Box::new(|p: &mut Peer| {
+            p.hello(&["AUTH XOAUTH2 PLAIN"]);
+            let line = p.expect("AUTH XOAUTH2 ");
+            // base64("user=user\x01auth=Bearer tok\x01\x01")
+            assert_eq!(line, "AUTH XOAUTH2 dXNlcj11c2VyAWF1dGg9QmVhcmVyIHRvawEB");
+            p.send("235 2.7.0 ok\r\n");
+            p.mail(1);
+        }),
+    ]);
+    for creds in [
+        Credentials::password("user", "pw"),
+        Credentials::oauth2("user", "tok"),
+    ] {
+        peer_client(port)
+            .credentials(creds)
+            .allow_plaintext_auth(true)
+            .build()
+            .unwrap()
+            .send(&simple("m"))
+            .unwrap();
+    }
     handle.join().unwrap();
 }
 
