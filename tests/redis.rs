@@ -464,7 +464,20 @@ fn a_reply_owed_after_a_timeout_never_reaches_a_later_command() {
                 .unwrap_err();
             assert!(err.is_timeout(), "{name}: {err}");
         }
-        assert_eq!(client.stats().discarded(Discard::Timeout), 2, "{name}");
+        // DEBUG SLEEP blocks the whole server: let it finish before the
+        // next handshake, which has the same short read timeout.
+        std::thread::sleep(Duration::from_millis(600));
+        {
+            // A pipeline read halfway: the first reply arrives, the rest is owed.
+            let mut c = client.get().unwrap();
+            let mut p = Pipeline::new();
+            p.add(cmd("ECHO").arg("first"))
+                .add(cmd("DEBUG").arg("SLEEP").arg("0.3"))
+                .add(cmd("ECHO").arg("owed"));
+            let err = c.pipeline(&p).unwrap_err();
+            assert!(err.is_timeout(), "{name}: {err}");
+        }
+        assert_eq!(client.stats().discarded(Discard::Timeout), 3, "{name}");
         // Give the owed replies time to arrive where they would do harm.
         std::thread::sleep(Duration::from_millis(1200));
         let mut pool_client = client.clone();
