@@ -44,7 +44,12 @@ pub fn decode(
 }
 
 fn text(buf: &[u8], r: (usize, usize)) -> String {
-    String::from_utf8_lossy(&buf[r.0..r.1]).into_owned()
+    let bytes = &buf[r.0..r.1];
+    // The common case is ASCII; the lossy path walks chunks even then.
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 fn from2(buf: &[u8], f: Frame2) -> Value {
