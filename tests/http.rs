@@ -218,9 +218,10 @@ fn thousand_gets_over_http_open_one_connection() {
     let before = status();
     thousand_gets_on_one_connection(&http_url());
     let accepted = status() - before;
-    // Ours, the status request's, and whatever other tests opened meanwhile:
-    // never one per request.
-    assert!(accepted < 100, "nginx accepted {accepted} connections");
+    // Ours, the status request's, and whatever other tests opened meanwhile
+    // (nginx counts for everyone): never one per request. The exact count is
+    // X-Connection above, which nginx sets per connection.
+    assert!(accepted < 1000, "nginx accepted {accepted} connections");
 }
 
 #[test]
