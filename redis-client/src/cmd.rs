@@ -99,7 +99,11 @@ pub fn cmd(name: &str) -> Cmd {
 impl Cmd {
     /// An empty command (add the name with [`arg`](Cmd::arg)).
     pub fn new() -> Cmd {
-        Cmd::default()
+        // Room for a typical command, so building one is two allocations.
+        Cmd {
+            args: BytesMut::with_capacity(96),
+            spans: Vec::with_capacity(4),
+        }
     }
 
     /// Adds an argument.
