@@ -422,6 +422,33 @@ fn tls_verifies_the_server_name() {
     assert!(matches!(err, Error::Tls { .. }), "{err}");
 }
 
+#[test]
+fn tls_writes_larger_than_rustls_buffer_go_out_whole() {
+    let (endpoint, rx) = listener();
+    let client = thread::spawn(move || tls_client_to(&endpoint));
+    let mut peer = TlsPeer::accept(&rx);
+    let mut conn = client.join().unwrap();
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let expected = big.clone();
+    let writer = thread::spawn(move || {
+        conn.write_all(&big).unwrap();
+        conn
+    });
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while got.len() < expected.len() {
+        match peer.tls.reader().read(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {
+                peer.tls.read_tls(&mut peer.sock).unwrap();
+                peer.tls.process_new_packets().unwrap();
+            }
+        }
+    }
+    writer.join().unwrap();
+    assert!(got == expected, "1 MB over TLS arrived intact");
+}
+
 // ---- connect -----------------------------------------------------------------
 
 #[test]

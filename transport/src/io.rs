@@ -32,8 +32,21 @@ impl Io {
         match self {
             Io::Tcp(s) => s.write_all(buf),
             Io::Tls(layer) => {
-                layer.tls.writer().write_all(buf)?;
-                layer.push_records()
+                // rustls buffers a bounded amount of plaintext: hand it what
+                // it takes, push those records down, and go on.
+                let mut rest = buf;
+                while !rest.is_empty() {
+                    let taken = layer.tls.writer().write(rest)?;
+                    layer.push_records()?;
+                    if taken == 0 && !layer.tls.wants_write() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::WriteZero,
+                            "TLS refused plaintext",
+                        ));
+                    }
+                    rest = &rest[taken..];
+                }
+                Ok(())
             }
         }
     }
