@@ -1227,3 +1227,22 @@ fn servers_without_hello_or_reset_get_auth_and_a_precise_undo() {
         .iter()
         .any(|(_, c)| c.starts_with("RESET")));
 }
+
+#[test]
+fn password_only_auth_logs_in_as_default() {
+    // `default` is `nopass` here, so any password authenticates it: the
+    // point is that a password without a user is sent as AUTH for `default`.
+    let (host, port) = integration_tests::host_port(&plain_url(), 6379);
+    let client = Client::open(&format!("redis://:any-password@{host}:{port}/1")).unwrap();
+    let mut c = client.get().unwrap();
+    let who: String = c.query(&cmd("ACL").arg("WHOAMI")).unwrap();
+    assert_eq!(who, "default");
+    assert!(client_info(&mut c).contains(" db=1 "));
+    // A user without a password is refused before connecting.
+    let err = Client::builder()
+        .url(&format!("redis://someone@{host}:{port}"))
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+}
