@@ -153,6 +153,27 @@ fn ours_setget(url: &str, ops: usize) {
     }
 }
 
+/// Without a read timeout: an armed SO_RCVTIMEO costs a kernel timer per
+/// blocking read, which redis-rs (no timeout by default) does not pay.
+fn ours_setget_no_timeout(url: &str, ops: usize) {
+    let client = redis_client::Client::builder()
+        .url(url)
+        .unwrap()
+        .read_timeout(None)
+        .write_timeout(None)
+        .build()
+        .unwrap();
+    let mut c = client.get().unwrap();
+    for i in 0..ops {
+        if i % 2 == 0 {
+            c.set("bench:ours", VALUE).unwrap();
+        } else {
+            let v: Vec<u8> = c.get("bench:ours").unwrap();
+            assert_eq!(v, VALUE);
+        }
+    }
+}
+
 /// The pconnect model: check a connection out of the pool for every command.
 fn ours_setget_checkout(url: &str, ops: usize) {
     let client = ours_client(url);
@@ -234,6 +255,7 @@ fn main() {
             vec![
                 ("raw socket", raw_setget as Run),
                 ("redis-client (held)", ours_setget),
+                ("redis-client (held, no timeout)", ours_setget_no_timeout),
                 ("redis-client (checkout/op)", ours_setget_checkout),
                 ("redis-rs 1.8 (sync)", rs_setget),
             ],
@@ -283,14 +305,14 @@ fn main() {
         }
         println!("{title}");
         println!(
-            "  {:<28} {:>12} {:>10} {:>10} {:>7}",
+            "  {:<32} {:>12} {:>10} {:>10} {:>7}",
             "client", "ops/s", "vs raw", "vs rs", "conns"
         );
         let raw = best[0];
         let rs = best[clients.len() - 1];
         for (i, (name, _)) in clients.iter().enumerate() {
             println!(
-                "  {:<28} {:>12.0} {:>10.2} {:>10.2} {:>7}",
+                "  {:<32} {:>12.0} {:>10.2} {:>10.2} {:>7}",
                 name,
                 best[i],
                 best[i] / raw,
