@@ -36,6 +36,16 @@ fn main() {
     .unwrap();
     let key_pool: KeyPool<()> = pool.key_pool(&PoolKey::new("bench", "127.0.0.1", port));
 
+    // The floor: the probe's one non-blocking recv on an idle connection, no pool.
+    let mut bare = opener().unwrap().0;
+    let probe_only = median((0..batches).map(|_| {
+        let t = Instant::now();
+        for _ in 0..per_batch {
+            assert_eq!(bare.probe(), transport::Probe::Alive);
+        }
+        t.elapsed() / per_batch
+    }));
+
     // Single thread.
     drop(key_pool.checkout(opener.clone()).unwrap());
     let single = median((0..batches).map(|_| {
@@ -83,8 +93,13 @@ fn main() {
     );
     assert_eq!(stats.discarded_total(), 0, "{stats:?}");
     println!(
-        "checkout+probe+release, 1 thread:   median {:>7.0} ns/cycle",
-        single.as_nanos()
+        "probe alone (one recv syscall):     median {:>7.0} ns",
+        probe_only.as_nanos()
+    );
+    println!(
+        "checkout+probe+release, 1 thread:   median {:>7.0} ns/cycle ({:.0} ns above the probe alone)",
+        single.as_nanos(),
+        single.as_nanos() as f64 - probe_only.as_nanos() as f64
     );
     println!(
         "checkout+probe+release, {threads} threads: median {:>7.0} ns/cycle (all threads together; {:.2}x the 1-thread throughput)",

@@ -52,6 +52,9 @@ pub struct Conn {
     broken: bool,
     in_exchange: bool,
     reply_started: bool,
+    /// How much the next buffered read asks for: grows while reads fill it,
+    /// shrinks while they use little, so small replies zero little memory.
+    read_hint: usize,
     /// TLS layers that carry the way to a proxy, not to the peer (see
     /// [`Conn::mark_tunnel`]); `is_tls` and friends look past them.
     hop_tls_layers: u8,
@@ -72,6 +75,8 @@ impl fmt::Debug for Conn {
 
 /// How much a read asks the socket for when the buffer is empty.
 const READ_CHUNK: usize = 16 * 1024;
+/// The least a single buffered read asks for.
+const MIN_READ: usize = 2 * 1024;
 /// The most a single buffered read asks for.
 const MAX_READ: usize = 64 * 1024;
 
@@ -90,6 +95,7 @@ impl Conn {
             broken: false,
             in_exchange: false,
             reply_started: false,
+            read_hint: MIN_READ * 2,
             hop_tls_layers: 0,
         }
     }
@@ -347,9 +353,10 @@ impl Conn {
     /// left raw for the caller to classify.
     fn read_to_buffer(&mut self) -> io::Result<usize> {
         let len = self.rbuf.len();
-        // Safe code cannot hand `read` uninit memory, so the room is zeroed:
-        // bounded, or one large frame would make every later read zero megabytes.
-        let room = (self.rbuf.capacity() - len).clamp(READ_CHUNK / 2, MAX_READ);
+        // Safe code cannot hand `read` uninit memory, so the room is zeroed;
+        // its size follows what reads return, so a 200-byte reply costs a
+        // small memset and a large body still reads in big gulps.
+        let room = self.read_hint;
         self.rbuf.resize(len + room, 0);
         let got = loop {
             match self.io.read(&mut self.rbuf[len..]) {
@@ -359,6 +366,11 @@ impl Conn {
         };
         let n = *got.as_ref().unwrap_or(&0);
         self.rbuf.truncate(len + n);
+        if n == room {
+            self.read_hint = (room * 2).min(MAX_READ);
+        } else if n < room / 4 {
+            self.read_hint = (room / 2).max(MIN_READ);
+        }
         match got {
             Ok(0) => self.broken = true,
             Ok(_) => self.reply_started = true,

@@ -97,20 +97,14 @@ impl TlsLayer {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 other => return other,
             }
-            // No plaintext buffered: pull whatever records have arrived.
-            let mut records = [0u8; 8192];
-            let n = self.inner.read_available(&mut records)?;
+            // No plaintext buffered: rustls pulls whatever records have
+            // arrived straight into its own buffer (`WouldBlock` if none).
+            let n = self.tls.read_tls(&mut Available(&mut self.inner))?;
+            self.process()?;
             if n == 0 {
-                // The stream below ended; rustls tells a close_notify (Ok(0))
-                // from a truncation (UnexpectedEof) on the next reader() call.
-                self.tls.read_tls(&mut io::empty())?;
-                self.process()?;
+                // The stream below ended: a close_notify reads as Ok(0), a
+                // truncation as UnexpectedEof.
                 return self.tls.reader().read(buf);
-            }
-            let mut fed = &records[..n];
-            while !fed.is_empty() {
-                self.tls.read_tls(&mut fed)?;
-                self.process()?;
             }
         }
     }
@@ -121,6 +115,15 @@ impl TlsLayer {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         // A KeyUpdate or an alert may need an answer.
         self.push_records()
+    }
+}
+
+/// The layer below, read without blocking.
+struct Available<'a>(&'a mut Io);
+
+impl Read for Available<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read_available(buf)
     }
 }
 

@@ -19,7 +19,7 @@ use super::slot::{Entry, Slot};
 ///
 /// [`status`]: Pooled::status
 pub struct Pooled<S: Recycle> {
-    entry: Option<Entry<S>>,
+    entry: Option<Box<Entry<S>>>,
     slot: Arc<Slot<S>>,
     status: Status,
     reused: bool,
@@ -37,7 +37,7 @@ impl<S: Recycle> fmt::Debug for Pooled<S> {
 }
 
 impl<S: Recycle> Pooled<S> {
-    pub(crate) fn new(entry: Entry<S>, slot: Arc<Slot<S>>, reused: bool) -> Pooled<S> {
+    pub(crate) fn new(entry: Box<Entry<S>>, slot: Arc<Slot<S>>, reused: bool) -> Pooled<S> {
         Pooled {
             entry: Some(entry),
             slot,

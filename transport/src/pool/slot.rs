@@ -20,6 +20,8 @@ use super::stats::{Counters, Discard, Stats};
 use super::PoolConfig;
 
 /// A connection and its protocol session, with the facts the limits need.
+/// Always boxed: it moves between the idle list and guards on every borrow,
+/// and a pointer moves cheaper than a connection with its buffers.
 pub(crate) struct Entry<S> {
     pub(crate) conn: Conn,
     pub(crate) session: S,
@@ -35,7 +37,7 @@ pub(crate) struct Entry<S> {
 
 struct State<S> {
     /// Idle connections, most recently released last (LIFO reuse).
-    idle: Vec<Entry<S>>,
+    idle: Vec<Box<Entry<S>>>,
     /// Idle plus borrowed.
     open: usize,
     /// Checkouts blocked on `max_open`; notify only when someone waits.
@@ -55,7 +57,11 @@ pub(crate) struct Slot<S> {
 
 /// How a connection leaves the pool: politely (the protocol's goodbye and
 /// TLS close_notify) only when its state is known to be clean and it is ours.
-fn close<S: Recycle>(mut entry: Entry<S>, reason: Discard, key: &PoolKey) {
+#[allow(
+    clippy::boxed_local,
+    reason = "entries live boxed; closing one should not copy it out"
+)]
+fn close<S: Recycle>(mut entry: Box<Entry<S>>, reason: Discard, key: &PoolKey) {
     tracing::debug!(key = %key, reason = reason.name(), uses = entry.uses, "closing connection");
     let polite = matches!(
         reason,
@@ -161,7 +167,7 @@ impl<S: Recycle> Slot<S> {
         st: &mut State<S>,
         now: Instant,
         generation: u64,
-    ) -> Vec<(Entry<S>, Discard)> {
+    ) -> Vec<(Box<Entry<S>>, Discard)> {
         let mut gone = Vec::new();
         let mut i = 0;
         while i < st.idle.len() {
@@ -178,7 +184,7 @@ impl<S: Recycle> Slot<S> {
         gone
     }
 
-    fn close_all(&self, gone: Vec<(Entry<S>, Discard)>) {
+    fn close_all(&self, gone: Vec<(Box<Entry<S>>, Discard)>) {
         for (entry, reason) in gone {
             self.counters.discard(reason);
             close(entry, reason, &self.key);
@@ -219,7 +225,7 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
-    fn discard(&self, entry: Entry<S>, reason: Discard) {
+    fn discard(&self, entry: Box<Entry<S>>, reason: Discard) {
         self.forget_one();
         self.counters.discard(reason);
         close(entry, reason, &self.key);
@@ -309,7 +315,7 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
-    fn new_entry(&self, mut conn: Conn, session: S, generation: u64) -> Entry<S> {
+    fn new_entry(&self, mut conn: Conn, session: S, generation: u64) -> Box<Entry<S>> {
         conn.remember_fresh_timeouts();
         let born = self.clock.now();
         let expires = self.config.max_lifetime.map(|life| {
@@ -320,14 +326,14 @@ impl<S: Recycle> Slot<S> {
                 .min(life / 2);
             born + life - jitter(spread)
         });
-        Entry {
+        Box::new(Entry {
             conn,
             session,
             expires,
             uses: 0,
             generation,
             idle_since: born,
-        }
+        })
     }
 
     /// The checkout check of an idle connection: the probe, then the
@@ -359,7 +365,7 @@ impl<S: Recycle> Slot<S> {
 
     /// The release path: decides whether `entry` can serve the next borrower
     /// exactly like a fresh connection, and parks or closes it.
-    pub(crate) fn release(&self, mut entry: Entry<S>, status: Status) {
+    pub(crate) fn release(&self, mut entry: Box<Entry<S>>, status: Status) {
         entry.uses += 1;
         let verdict = self.judge(&mut entry, status);
         let reason = match verdict {
