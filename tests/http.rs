@@ -1005,10 +1005,16 @@ fn through_the_proxy_http_absolute_form_and_https_tunnel() {
             "{text}"
         );
     }
-    // tinyproxy closes client connections after each absolute-form request;
-    // the probe sees that and the pool opens a new one.
+    // tinyproxy closes client connections after each absolute-form request
+    // without saying `Connection: close`. Either the probe sees the FIN before
+    // the next request, or the request meets the closed connection before
+    // any reply byte and the GET is re-sent once on a new connection: three
+    // requests make three checkouts plus at most one retry each.
     let before = client.stats();
-    assert_eq!(before.opened + before.reused, 3, "{before:?}");
+    assert!(before.opened >= 1, "{before:?}");
+    let checkouts = before.opened + before.reused;
+    assert!((3..=6).contains(&checkouts), "{before:?}");
+    assert_eq!(before.open_failures, 0, "{before:?}");
     for _ in 0..3 {
         let resp = client
             .get(&format!("{}/small", https_url()))
