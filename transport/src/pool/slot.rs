@@ -236,10 +236,9 @@ impl<S: Recycle> Slot<S> {
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
     {
-        let started = Instant::now();
-        let give_up = started + this.config.checkout_timeout;
         let generation = fork_generation();
-        let mut waited = false;
+        // Read the real clock only if the checkout has to wait.
+        let mut waiting_since: Option<Instant> = None;
         loop {
             let now = this.clock.now();
             let mut st = this.lock();
@@ -292,11 +291,12 @@ impl<S: Recycle> Slot<S> {
                 let entry = this.new_entry(conn, session, generation);
                 return Ok(Pooled::new(entry, Arc::clone(this), false));
             }
-            let left = give_up.saturating_duration_since(Instant::now());
-            if !waited {
-                waited = true;
+            let started = *waiting_since.get_or_insert_with(|| {
                 this.counters.waits.fetch_add(1, Relaxed);
-            }
+                Instant::now()
+            });
+            let left =
+                (started + this.config.checkout_timeout).saturating_duration_since(Instant::now());
             if left.is_zero() {
                 this.counters.wait_timeouts.fetch_add(1, Relaxed);
                 return Err(Error::PoolExhausted {
