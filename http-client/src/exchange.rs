@@ -9,7 +9,7 @@ use url::{Position, Url};
 
 use crate::client::{Client, Origin};
 use crate::error::{Error, Result};
-use crate::headers::Headers;
+use crate::headers::{Headers, Known};
 use crate::proto::request::{encode_chunk, encode_head, Head, LAST_CHUNK};
 use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, ResponseHead};
 use crate::request::SendBody;
@@ -115,7 +115,7 @@ impl Client {
             BodyLen::Known(n) => n > config.expect_continue_above,
             BodyLen::Chunked => false,
             BodyLen::None => false,
-        } && !headers.contains("expect");
+        } && !headers.has(Known::Expect);
 
         let mut extra: [(&str, &str); 2] = [("", ""); 2];
         let mut n_extra = 0;
@@ -127,7 +127,7 @@ impl Client {
             extra[n_extra] = ("Proxy-Authorization", auth);
             n_extra += 1;
         }
-        if cfg!(feature = "gzip") && config.decompress && !headers.contains("accept-encoding") {
+        if cfg!(feature = "gzip") && config.decompress && !headers.has(Known::AcceptEncoding) {
             extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
             n_extra += 1;
         }
@@ -184,7 +184,7 @@ impl Client {
             }
             None => read_head(conn, method, config.max_head_bytes)?,
         };
-        if headers.has_token("connection", "close") {
+        if headers.has_token_known(Known::Connection, "close") {
             plan.keep_alive = false;
         }
         Ok((head, plan))

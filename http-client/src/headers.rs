@@ -4,17 +4,63 @@ use std::fmt;
 
 /// An ordered list of header fields. Names compare case-insensitively; a
 /// name may repeat. Names and values live in one byte buffer with an index,
-/// so a response head costs two allocations however many fields it has.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// so a response head costs two allocations however many fields it has
+/// (its fields are copied in one piece, and indexed where they lie).
+#[derive(Clone, Default)]
 pub struct Headers {
     data: Vec<u8>,
     entries: Vec<Entry>,
+    /// The well-known names present (a bit per [`Known`]), so the lookups
+    /// of the hot path (framing, keep-alive, defaults) compare a byte per
+    /// field, or nothing when the name is absent.
+    known: u16,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
     name: (u32, u32),
     value: (u32, u32),
+    /// [`Known`] as a number, `OTHER` for any other name.
+    kind: u8,
+}
+
+const OTHER: u8 = u8::MAX;
+
+/// Names the client itself looks up on every exchange.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum Known {
+    Host,
+    UserAgent,
+    Connection,
+    ContentLength,
+    TransferEncoding,
+    ContentEncoding,
+    AcceptEncoding,
+    Expect,
+}
+
+/// The [`Known`] number of a name (any case), or `OTHER`.
+#[inline]
+fn classify(name: &[u8]) -> u8 {
+    let (candidate, known): (&[u8], Known) = match name.len() {
+        4 => (b"host", Known::Host),
+        6 => (b"expect", Known::Expect),
+        10 => match name[0] | 0x20 {
+            b'u' => (b"user-agent", Known::UserAgent),
+            _ => (b"connection", Known::Connection),
+        },
+        14 => (b"content-length", Known::ContentLength),
+        15 => (b"accept-encoding", Known::AcceptEncoding),
+        16 => (b"content-encoding", Known::ContentEncoding),
+        17 => (b"transfer-encoding", Known::TransferEncoding),
+        _ => return OTHER,
+    };
+    if name.eq_ignore_ascii_case(candidate) {
+        known as u8
+    } else {
+        OTHER
+    }
 }
 
 impl Headers {
@@ -28,7 +74,56 @@ impl Headers {
         Headers {
             data: Vec::with_capacity(bytes),
             entries: Vec::with_capacity(fields),
+            known: 0,
         }
+    }
+
+    /// The fields httparse found in `buf`, copied in one piece: the bytes
+    /// from the first name to the last value, indexed where they lie.
+    /// Every name and value must be a slice of `buf`.
+    pub(crate) fn from_parsed(buf: &[u8], fields: &[httparse::Header<'_>]) -> Headers {
+        let (Some(first), Some(last)) = (fields.first(), fields.last()) else {
+            return Headers::new();
+        };
+        let base = buf.as_ptr() as usize;
+        let within = |s: &[u8]| {
+            let at = s.as_ptr() as usize;
+            at >= base && at - base + s.len() <= buf.len()
+        };
+        if !fields
+            .iter()
+            .all(|f| within(f.name.as_bytes()) && within(f.value))
+        {
+            // Not slices of `buf` after all: copy them one by one.
+            let mut headers = Headers::with_capacity(fields.len(), 256);
+            for f in fields {
+                headers.push_raw(f.name.as_bytes(), f.value);
+            }
+            return headers;
+        }
+        let offset = |s: &[u8]| s.as_ptr() as usize - base;
+        let start = offset(first.name.as_bytes());
+        let end = offset(last.value) + last.value.len();
+        let mut headers = Headers {
+            data: buf[start..end].to_vec(),
+            entries: Vec::with_capacity(fields.len()),
+            known: 0,
+        };
+        for f in fields {
+            let name = f.name.as_bytes();
+            let n = (offset(name) - start) as u32;
+            let v = (offset(f.value) - start) as u32;
+            let kind = classify(name);
+            if kind != OTHER {
+                headers.known |= 1 << kind;
+            }
+            headers.entries.push(Entry {
+                name: (n, n + name.len() as u32),
+                value: (v, v + f.value.len() as u32),
+                kind,
+            });
+        }
+        headers
     }
 
     /// Appends a field without checking it (callers check names and values
@@ -39,9 +134,14 @@ impl Headers {
         let mid = self.data.len() as u32;
         self.data.extend_from_slice(value);
         let end = self.data.len() as u32;
+        let kind = classify(name);
+        if kind != OTHER {
+            self.known |= 1 << kind;
+        }
         self.entries.push(Entry {
             name: (start, mid),
             value: (mid, end),
+            kind,
         });
     }
 
@@ -51,6 +151,16 @@ impl Headers {
 
     fn value_of(&self, e: &Entry) -> &[u8] {
         &self.data[e.value.0 as usize..e.value.1 as usize]
+    }
+
+    /// True when the entry is named `name`, whose [`classify`] is `kind`.
+    #[inline]
+    fn is_named(&self, e: &Entry, name: &[u8], kind: u8) -> bool {
+        if kind == OTHER {
+            e.kind == OTHER && self.name_of(e).eq_ignore_ascii_case(name)
+        } else {
+            e.kind == kind
+        }
     }
 
     /// The number of fields.
@@ -68,11 +178,47 @@ impl Headers {
         self.get_bytes(name).is_some()
     }
 
-    /// The first value of `name` (any case) as bytes.
-    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+    /// True when a field with a well-known name is present.
+    #[inline]
+    pub(crate) fn has(&self, known: Known) -> bool {
+        self.known & (1 << known as u8) != 0
+    }
+
+    /// The first value of a well-known name.
+    pub(crate) fn get_known(&self, known: Known) -> Option<&[u8]> {
+        if !self.has(known) {
+            return None;
+        }
+        let kind = known as u8;
         self.entries
             .iter()
-            .find(|e| self.name_of(e).eq_ignore_ascii_case(name.as_bytes()))
+            .find(|e| e.kind == kind)
+            .map(|e| self.value_of(e))
+    }
+
+    /// Every value of a well-known name, in order.
+    pub(crate) fn get_all_known(&self, known: Known) -> impl Iterator<Item = &[u8]> + '_ {
+        let kind = known as u8;
+        let entries = if self.has(known) {
+            &self.entries[..]
+        } else {
+            &[]
+        };
+        entries
+            .iter()
+            .filter(move |e| e.kind == kind)
+            .map(move |e| self.value_of(e))
+    }
+
+    /// The first value of `name` (any case) as bytes.
+    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
+        let kind = classify(name.as_bytes());
+        if kind != OTHER && self.known & (1 << kind) == 0 {
+            return None;
+        }
+        self.entries
+            .iter()
+            .find(|e| self.is_named(e, name.as_bytes(), kind))
             .map(|e| self.value_of(e))
     }
 
@@ -84,9 +230,15 @@ impl Headers {
 
     /// Every value of `name` (any case), in order, as bytes.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.entries
+        let kind = classify(name.as_bytes());
+        let entries = if kind == OTHER || self.known & (1 << kind) != 0 {
+            &self.entries[..]
+        } else {
+            &[]
+        };
+        entries
             .iter()
-            .filter(move |e| self.name_of(e).eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |e| self.is_named(e, name.as_bytes(), kind))
             .map(move |e| self.value_of(e))
     }
 
@@ -102,10 +254,20 @@ impl Headers {
     /// Removes every field named `name` (any case); true if any was there.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.entries.len();
+        let kind = classify(name.as_bytes());
         let data = &self.data;
         self.entries.retain(|e| {
-            !data[e.name.0 as usize..e.name.1 as usize].eq_ignore_ascii_case(name.as_bytes())
+            if kind == OTHER {
+                e.kind != OTHER
+                    || !data[e.name.0 as usize..e.name.1 as usize]
+                        .eq_ignore_ascii_case(name.as_bytes())
+            } else {
+                e.kind != kind
+            }
         });
+        if kind != OTHER {
+            self.known &= !(1 << kind);
+        }
         // The bytes stay in `data`: dropping them would move every index.
         before != self.entries.len()
     }
@@ -113,12 +275,29 @@ impl Headers {
     /// True when any value of `name` holds `token` in its comma-separated
     /// list (any case): `Connection: keep-alive, close` has `close`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {
-        self.get_all(name).any(|v| {
-            v.split(|b| *b == b',')
-                .any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes()))
-        })
+        self.get_all(name).any(|v| list_has(v, token))
+    }
+
+    /// [`Headers::has_token`] for a well-known name.
+    pub(crate) fn has_token_known(&self, known: Known, token: &str) -> bool {
+        self.get_all_known(known).any(|v| list_has(v, token))
     }
 }
+
+/// True when the comma-separated list `v` holds `token` (any case).
+fn list_has(v: &[u8], token: &str) -> bool {
+    v.split(|b| *b == b',')
+        .any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes()))
+}
+
+impl PartialEq for Headers {
+    /// The same fields in the same order (names compared as written).
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
 
 /// Trims optional whitespace (SP, HTAB) from both ends.
 pub(crate) fn trim(mut v: &[u8]) -> &[u8] {
@@ -174,6 +353,39 @@ mod tests {
         assert!(h.has_token("connection", "close"));
         assert!(h.has_token("connection", "keep-alive"));
         assert!(!h.has_token("connection", "upgrade"));
+    }
+
+    #[test]
+    fn parsed_fields_are_indexed_in_place() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-LENGTH: 5\r\nX-Empty:\r\nconnection: a, Close\r\nUser-Agentx: u\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 8];
+        let mut resp = httparse::Response::new(&mut fields);
+        resp.parse(raw).unwrap();
+        let h = Headers::from_parsed(raw, resp.headers);
+        assert_eq!(h.len(), 4);
+        assert_eq!(h.get("content-length"), Some("5"));
+        assert_eq!(h.get_known(Known::ContentLength), Some(&b"5"[..]));
+        assert_eq!(h.get("x-empty"), Some(""));
+        assert!(h.has_token_known(Known::Connection, "close"));
+        assert!(h.has_token("Connection", "close"));
+        assert!(!h.has(Known::UserAgent));
+        assert_eq!(h.get("user-agentx"), Some("u"));
+        assert_eq!(h.get("user-agent"), None);
+        let names: Vec<_> = h.iter().map(|(n, _)| n).collect();
+        assert_eq!(
+            names,
+            ["Content-LENGTH", "X-Empty", "connection", "User-Agentx"]
+        );
+        let mut copy = Headers::new();
+        for (n, v) in h.iter() {
+            copy.push_raw(n.as_bytes(), v);
+        }
+        assert_eq!(copy, h);
+        let mut h = h;
+        assert!(h.remove("CONNECTION"));
+        assert!(!h.has(Known::Connection));
+        assert!(!h.contains("connection"));
+        assert_ne!(copy, h);
     }
 
     #[test]

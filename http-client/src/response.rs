@@ -8,7 +8,7 @@ use transport::{Pooled, Status};
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::headers::Headers;
+use crate::headers::{Headers, Known};
 use crate::proto::ResponseHead;
 use crate::session::{read_body, Session, State};
 
@@ -108,7 +108,8 @@ impl Response {
     pub fn into_reader(self) -> ResponseReader {
         let coding = self
             .headers
-            .get("content-encoding")
+            .get_known(Known::ContentEncoding)
+            .and_then(|c| std::str::from_utf8(c).ok())
             .map(|c| c.trim().to_ascii_lowercase());
         crate::decode::wrap(self.body, coding.as_deref(), self.decompress)
     }
@@ -122,7 +123,9 @@ impl Response {
     /// The whole body (decoded), refusing more than `limit` bytes.
     pub fn bytes_limited(self, limit: u64) -> Result<Vec<u8>> {
         let hint = self
-            .header("content-length")
+            .headers
+            .get_known(Known::ContentLength)
+            .and_then(|v| std::str::from_utf8(v).ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .unwrap_or(0)
             .min(limit)

@@ -207,11 +207,7 @@ impl BodyDecoder {
                     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
                     match httparse::parse_headers(rest, &mut fields) {
                         Ok(httparse::Status::Complete((used, parsed))) => {
-                            let mut trailers = Headers::with_capacity(parsed.len(), 64);
-                            for f in parsed {
-                                trailers.push_raw(f.name.as_bytes(), f.value);
-                            }
-                            self.trailers = Some(trailers);
+                            self.trailers = Some(Headers::from_parsed(rest, parsed));
                             skip += used;
                             self.state = State::Done;
                         }

@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::headers::Headers;
+use crate::headers::{Headers, Known};
 
 /// Caller input that must not reach the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,11 +129,11 @@ pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
     buf.put_u8(b' ');
     buf.put_slice(head.target.as_bytes());
     buf.put_slice(b" HTTP/1.1\r\n");
-    if !head.headers.contains("host") {
+    if !head.headers.has(Known::Host) {
         field(buf, b"Host", head.host.as_bytes());
     }
     if let Some(ua) = head.user_agent {
-        if !head.headers.contains("user-agent") {
+        if !head.headers.has(Known::UserAgent) {
             field(buf, b"User-Agent", ua.as_bytes());
         }
     }

@@ -1,7 +1,7 @@
 //! Response heads: parsing (httparse) with limits, and the framing and
 //! keep-alive decision the head implies (RFC 9112 section 6.3).
 
-use crate::headers::{trim, Headers};
+use crate::headers::{trim, Headers, Known};
 
 /// The peer broke the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,9 +38,16 @@ pub fn parse_head(
     max_bytes: usize,
 ) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
     let too_large = || ProtocolError::new(format!("response head larger than {max_bytes} bytes"));
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut fields);
-    let used = match parsed.parse(buf) {
+    // Left uninitialised: httparse writes only the fields it finds.
+    let mut fields =
+        [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let parse = httparse::ParserConfig::default().parse_response_with_uninit_headers(
+        &mut parsed,
+        buf,
+        &mut fields,
+    );
+    let used = match parse {
         Ok(httparse::Status::Complete(n)) if n > max_bytes => return Err(too_large()),
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() >= max_bytes => return Err(too_large()),
@@ -58,15 +65,7 @@ pub fn parse_head(
             )));
         }
     };
-    let bytes: usize = parsed
-        .headers
-        .iter()
-        .map(|h| h.name.len() + h.value.len())
-        .sum();
-    let mut headers = Headers::with_capacity(parsed.headers.len(), bytes);
-    for h in parsed.headers.iter() {
-        headers.push_raw(h.name.as_bytes(), h.value);
-    }
+    let headers = Headers::from_parsed(buf, parsed.headers);
     let head = ResponseHead {
         minor_version: parsed.version.unwrap_or(1),
         status: parsed.code.unwrap_or(0),
@@ -129,9 +128,9 @@ pub struct BodyPlan {
 pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, ProtocolError> {
     let h = &head.headers;
     let mut keep_alive = if head.minor_version == 0 {
-        h.has_token("connection", "keep-alive")
+        h.has_token_known(Known::Connection, "keep-alive")
     } else {
-        !h.has_token("connection", "close")
+        !h.has_token_known(Known::Connection, "close")
     };
     if head.status == 101 {
         // We never ask to switch protocols; what follows is not HTTP/1.1.
@@ -142,7 +141,7 @@ pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, Pr
     }
     let no_body = head_request || head.status == 204 || head.status == 304;
     let content_length = content_length(h)?;
-    let transfer_encoding = h.contains("transfer-encoding");
+    let transfer_encoding = h.has(Known::TransferEncoding);
     if no_body {
         return Ok(BodyPlan {
             framing: Framing::Empty,
@@ -179,7 +178,7 @@ pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, Pr
 
 fn last_coding_is_chunked(h: &Headers) -> bool {
     let mut last: &[u8] = b"";
-    for v in h.get_all("transfer-encoding") {
+    for v in h.get_all_known(Known::TransferEncoding) {
         for coding in v.split(|b| *b == b',') {
             let coding = trim(coding);
             if !coding.is_empty() {
@@ -195,7 +194,7 @@ fn last_coding_is_chunked(h: &Headers) -> bool {
 /// is anything but digits.
 fn content_length(h: &Headers) -> Result<Option<u64>, ProtocolError> {
     let mut found: Option<u64> = None;
-    for v in h.get_all("content-length") {
+    for v in h.get_all_known(Known::ContentLength) {
         for part in v.split(|b| *b == b',') {
             let part = trim(part);
             if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
