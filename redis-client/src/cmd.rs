@@ -74,10 +74,19 @@ impl ToArg for f64 {
 /// ```
 #[derive(Clone, Default)]
 pub struct Cmd {
+    /// `HEAD` bytes of room for the array header `*<count>\r\n`, written
+    /// right-aligned so that header and arguments are one contiguous wire
+    /// form (one copy into the write buffer), then the arguments as RESP
+    /// bulk strings. Empty until the first argument.
     args: BytesMut,
-    /// (start, end) of each argument's payload inside `args`.
-    spans: Vec<(usize, usize)>,
+    /// Where the header starts inside the first `HEAD` bytes.
+    head: usize,
+    /// Number of parts, name included.
+    count: usize,
 }
+
+/// Room for `*` + 20 digits + `\r\n`.
+const HEAD: usize = 23;
 
 impl std::fmt::Debug for Cmd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -96,14 +105,56 @@ pub fn cmd(name: &str) -> Cmd {
     Cmd::new().arg(name)
 }
 
+/// Walks the bulk strings `$<len>\r\n<payload>\r\n` of an encoded command,
+/// yielding each payload. Stops at anything that is not such a bulk string
+/// (a foreign [`ToArg`] that wrote something else).
+struct Parts<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Parts<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest;
+        if rest.first() != Some(&b'$') {
+            return None;
+        }
+        let mut len = 0usize;
+        let mut i = 1;
+        while let Some(d @ b'0'..=b'9') = rest.get(i) {
+            len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+            i += 1;
+        }
+        if rest.get(i..i + 2) != Some(b"\r\n") {
+            return None;
+        }
+        let start = i + 2;
+        let end = start.checked_add(len)?;
+        let payload = rest.get(start..end)?;
+        self.rest = rest.get(end + 2..).unwrap_or_default();
+        Some(payload)
+    }
+}
+
 impl Cmd {
     /// An empty command (add the name with [`arg`](Cmd::arg)).
     pub fn new() -> Cmd {
-        // Room for a typical command, so building one is two allocations.
+        // Room for a typical command, so building one is one allocation.
+        let mut args = BytesMut::with_capacity(128);
+        args.extend_from_slice(&[0; HEAD]);
         Cmd {
-            args: BytesMut::with_capacity(96),
-            spans: Vec::with_capacity(4),
+            args,
+            head: HEAD,
+            count: 0,
         }
+    }
+
+    /// Empties the command, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.args.truncate(HEAD);
+        self.head = HEAD;
+        self.count = 0;
     }
 
     /// Adds an argument.
@@ -114,14 +165,28 @@ impl Cmd {
 
     /// Adds an argument in place.
     pub fn push<A: ToArg>(&mut self, arg: A) -> &mut Cmd {
-        let before = self.args.len();
+        if self.args.is_empty() {
+            // A `Cmd::default()`: make room for the header first.
+            self.args.extend_from_slice(&[0; HEAD]);
+        }
         arg.write_arg(&mut self.args);
-        // The payload starts after "$<len>\r\n" and ends before "\r\n".
-        let header = self.args[before..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(0, |i| i + 1);
-        self.spans.push((before + header, self.args.len() - 2));
+        self.count += 1;
+        // Rewrite the header for the new count, right-aligned before the
+        // arguments.
+        let mut n = self.count;
+        let mut i = HEAD - 2;
+        self.args[i..HEAD].copy_from_slice(b"\r\n");
+        loop {
+            i -= 1;
+            self.args[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        i -= 1;
+        self.args[i] = b'*';
+        self.head = i;
         self
     }
 
@@ -139,17 +204,26 @@ impl Cmd {
 
     /// Number of parts, name included.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.count
     }
 
     /// True when not even a name was given.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.count == 0
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            rest: self.args.get(HEAD..).unwrap_or_default(),
+        }
     }
 
     /// The `i`-th part (0 is the name).
     pub fn part(&self, i: usize) -> Option<&[u8]> {
-        self.spans.get(i).map(|(s, e)| &self.args[*s..*e])
+        if i >= self.count {
+            return None;
+        }
+        self.parts().nth(i)
     }
 
     /// The command name, upper-cased for display.
@@ -159,8 +233,12 @@ impl Cmd {
             .unwrap_or_default()
     }
 
-    pub(crate) fn encoded(&self) -> &[u8] {
-        &self.args
+    /// The whole command as sent: the RESP array header and the arguments.
+    pub(crate) fn wire(&self) -> &[u8] {
+        if self.count == 0 {
+            return b"*0\r\n";
+        }
+        &self.args[self.head..]
     }
 
     /// Refuses what must never reach the server: no command, an empty name.
@@ -175,9 +253,14 @@ impl Cmd {
     pub(crate) fn effect(&self) -> Effect {
         // On the stack: this runs for every command of every pipeline.
         let mut parts: [&[u8]; 3] = [b""; 3];
-        let n = self.len().min(3);
-        for (i, slot) in parts.iter_mut().enumerate().take(n) {
-            *slot = self.part(i).unwrap_or_default();
+        let mut n = 0;
+        for (slot, p) in parts.iter_mut().zip(self.parts().take(self.count)) {
+            if n == 0 && !Effect::may_change_state(p) {
+                // Most commands: decided by the name's length alone.
+                return Effect::None;
+            }
+            *slot = p;
+            n += 1;
         }
         Effect::of(&parts[..n])
     }
@@ -272,6 +355,30 @@ mod tests {
         assert_eq!(c.name(), "SET");
         assert!(!c.is_read_only());
         assert!(cmd("get").arg("x").is_read_only());
+    }
+
+    #[test]
+    fn wire_form_is_one_contiguous_array() {
+        let c = cmd("SET").arg("k").arg(b"v\r\n");
+        assert_eq!(c.wire(), b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\n");
+        let mut d = Cmd::default();
+        assert_eq!(d.wire(), b"*0\r\n");
+        for i in 0..12 {
+            d.push(i);
+        }
+        assert!(d.wire().starts_with(b"*12\r\n$1\r\n0\r\n"));
+        assert_eq!(d.part(11), Some(&b"11"[..]));
+        assert_eq!(d.part(12), None);
+        d.clear();
+        assert!(d.is_empty());
+        d.push("PING");
+        assert_eq!(d.wire(), b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(d.effect(), Effect::None);
+        assert_eq!(cmd("multi").effect(), Effect::Multi);
+        assert_eq!(
+            cmd("CLIENT").arg("TRACKING").arg("on").effect(),
+            Effect::Tracking(true)
+        );
     }
 
     #[test]

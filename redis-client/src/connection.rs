@@ -9,7 +9,7 @@ use crate::client::Inner;
 use crate::cmd::Cmd;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
-use crate::proto::{encode_command, Effect};
+use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::Value;
 use crate::wire::read_reply;
@@ -109,7 +109,7 @@ impl Connection {
         } = session;
         state.before_send(effect);
         conn.begin_exchange();
-        encode_command(conn.write_buf(), cmd.len(), cmd.encoded());
+        conn.write_buf().extend_from_slice(cmd.wire());
         conn.flush()?;
         if is_reply_off(cmd) {
             // The server sends no reply; the session is already marked lost.

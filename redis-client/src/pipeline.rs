@@ -4,7 +4,7 @@ use crate::cmd::Cmd;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
-use crate::proto::{encode_command, Effect};
+use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::{ServerError, Value};
 use crate::wire::{encode_parts, read_reply};
@@ -85,7 +85,7 @@ impl Connection {
         } = session;
         conn.begin_exchange();
         for c in &pipeline.cmds {
-            encode_command(conn.write_buf(), c.len(), c.encoded());
+            conn.write_buf().extend_from_slice(c.wire());
         }
         conn.flush()?;
         let mut out = Vec::with_capacity(pipeline.len());
@@ -126,7 +126,7 @@ impl Connection {
         conn.begin_exchange();
         encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
         for c in &pipeline.cmds {
-            encode_command(conn.write_buf(), c.len(), c.encoded());
+            conn.write_buf().extend_from_slice(c.wire());
         }
         encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);
         conn.flush()?;

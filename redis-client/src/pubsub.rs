@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use crate::cmd::{cmd, Cmd, ToArg};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
-use crate::proto::encode_command;
 use crate::session::Session;
 use crate::value::Value;
 use crate::wire::{is_confirmation, read_reply, read_value};
@@ -103,7 +102,7 @@ impl Connection {
             current.max(1)
         };
         conn.begin_exchange();
-        encode_command(conn.write_buf(), c.len(), c.encoded());
+        conn.write_buf().extend_from_slice(c.wire());
         conn.flush()?;
         let mut confirmations = Vec::with_capacity(expected);
         for _ in 0..expected {

@@ -24,11 +24,10 @@ pub(crate) fn read_value(conn: &mut Conn, protocol: Protocol, limits: &Limits) -
 
 /// Appends a command given as raw parts to `out`.
 pub(crate) fn encode_parts<P: AsRef<[u8]>>(out: &mut BytesMut, parts: &[P]) {
-    let mut args = BytesMut::new();
+    encode_command(out, parts.len(), b"");
     for p in parts {
-        write_bulk(&mut args, p.as_ref());
+        write_bulk(out, p.as_ref());
     }
-    encode_command(out, parts.len(), &args);
 }
 
 /// True for a published message (not a subscribe confirmation), RESP2 or RESP3.

@@ -2,31 +2,34 @@
 //! accepts from clients. Small enough that building frames for
 //! redis-protocol's encoder would cost more than it saves.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
+/// Appends `<prefix><len>\r\n` in one copy.
 fn put_len(out: &mut BytesMut, prefix: u8, len: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
+    // prefix + 20 digits + CRLF
+    let mut line = [0u8; 23];
+    let mut i = line.len() - 2;
+    line[i..].copy_from_slice(b"\r\n");
     let mut n = len;
     loop {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
+        line[i] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
             break;
         }
     }
-    out.put_u8(prefix);
-    out.put_slice(&digits[i..]);
-    out.put_slice(b"\r\n");
+    i -= 1;
+    line[i] = prefix;
+    out.extend_from_slice(&line[i..]);
 }
 
 /// Appends one bulk string `$len\r\ndata\r\n`.
 pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
     out.reserve(data.len() + 16);
     put_len(out, b'$', data.len());
-    out.put_slice(data);
-    out.put_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends a command whose arguments are already encoded as bulk strings
@@ -34,7 +37,7 @@ pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
 pub fn encode_command(out: &mut BytesMut, count: usize, args: &[u8]) {
     out.reserve(args.len() + 16);
     put_len(out, b'*', count);
-    out.put_slice(args);
+    out.extend_from_slice(args);
 }
 
 #[cfg(test)]

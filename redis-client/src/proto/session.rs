@@ -48,15 +48,20 @@ fn eq(a: &[u8], b: &str) -> bool {
 }
 
 impl Effect {
+    /// False when a command of this name certainly has no effect (the
+    /// names of those that may are 4 to 12 bytes long).
+    pub fn may_change_state(name: &[u8]) -> bool {
+        (4..=12).contains(&name.len())
+    }
+
     /// The effect of a command given its arguments (name first).
     pub fn of(args: &[&[u8]]) -> Effect {
         let Some(name) = args.first() else {
             return Effect::None;
         };
         let arg = |i: usize| args.get(i).copied().unwrap_or(b"");
-        match name.len() {
-            4..=12 => {}
-            _ => return Effect::None,
+        if !Effect::may_change_state(name) {
+            return Effect::None;
         }
         if eq(name, "MULTI") {
             Effect::Multi
