@@ -311,7 +311,7 @@ pub(crate) struct Inner {
     /// to one API, and re-parsing (IDNA, IPv4 forms) costs more than the
     /// rest of a reused-connection request. Only tried with `try_lock`, so
     /// threads never wait on them.
-    last_url: Mutex<Option<(Box<str>, url::Url)>>,
+    last_url: Mutex<Option<(Box<str>, Arc<url::Url>)>>,
     last_origin: Mutex<Option<Arc<Origin>>>,
 }
 
@@ -407,19 +407,20 @@ impl Client {
         self.inner.pool.clear();
     }
 
-    /// Parses a URL, reusing the last parse when the text is the same.
-    pub(crate) fn parse_url(&self, text: &str) -> Result<url::Url> {
+    /// Parses a URL, reusing the last parse when the text is the same
+    /// (shared, not copied: a request that changes it copies it first).
+    pub(crate) fn parse_url(&self, text: &str) -> Result<Arc<url::Url>> {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
             if let Some((t, url)) = last.as_ref() {
                 if **t == *text {
-                    return Ok(url.clone());
+                    return Ok(Arc::clone(url));
                 }
             }
-            let url = crate::request::parse_url(text)?;
-            *last = Some((text.into(), url.clone()));
+            let url = Arc::new(crate::request::parse_url(text)?);
+            *last = Some((text.into(), Arc::clone(&url)));
             return Ok(url);
         }
-        crate::request::parse_url(text)
+        crate::request::parse_url(text).map(Arc::new)
     }
 
     /// The pool entry for an origin, created on first use.

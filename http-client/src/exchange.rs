@@ -2,6 +2,7 @@
 //! stale-connection retry rule (DESIGN.md) around it.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Instant;
 
 use transport::Pooled;
@@ -58,7 +59,7 @@ impl Client {
         &self,
         origin: &Origin,
         method: &str,
-        url: Url,
+        url: Arc<Url>,
         headers: &Headers,
         body: &mut SendBody<'_>,
         replayable: bool,
@@ -195,7 +196,7 @@ impl Client {
         mut guard: Pooled<Session>,
         head: ResponseHead,
         plan: BodyPlan,
-        url: Url,
+        url: Arc<Url>,
     ) -> Response {
         let decoder = BodyDecoder::new(plan.framing);
         let (conn, session) = guard.parts();

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -44,7 +45,7 @@ impl SendBody<'_> {
 pub struct RequestBuilder<'c> {
     client: &'c Client,
     method: Cow<'static, str>,
-    url: Result<Url>,
+    url: Result<Arc<Url>>,
     headers: Headers,
     error: Option<Error>,
     replayable: bool,
@@ -57,7 +58,7 @@ impl std::fmt::Debug for RequestBuilder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestBuilder")
             .field("method", &self.method)
-            .field("url", &self.url.as_ref().map(Url::as_str))
+            .field("url", &self.url.as_ref().map(|u| u.as_str()))
             .field("headers", &self.headers)
             .finish()
     }
@@ -148,7 +149,9 @@ impl<'c> RequestBuilder<'c> {
     /// Appends `name=value` to the query string (percent-encoded).
     pub fn query(mut self, name: &str, value: &str) -> Self {
         if let Ok(url) = &mut self.url {
-            url.query_pairs_mut().append_pair(name, value);
+            Arc::make_mut(url)
+                .query_pairs_mut()
+                .append_pair(name, value);
         }
         self
     }
@@ -300,7 +303,7 @@ impl<'c> RequestBuilder<'c> {
                         headers.remove("cookie");
                     }
                     drop(response); // drains a small body, keeping the connection
-                    url = next;
+                    url = Arc::new(next);
                     followed += 1;
                     continue;
                 }

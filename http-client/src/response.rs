@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use transport::{Pooled, Status};
 use url::Url;
@@ -25,7 +26,7 @@ pub struct Response {
     minor_version: u8,
     reason: std::borrow::Cow<'static, str>,
     headers: Headers,
-    url: Url,
+    url: Arc<Url>,
     body: BodyReader,
     max_body: u64,
     decompress: bool,
@@ -44,7 +45,7 @@ impl fmt::Debug for Response {
 impl Response {
     pub(crate) fn new(
         head: ResponseHead,
-        url: Url,
+        url: Arc<Url>,
         guard: Option<Pooled<Session>>,
         max_body: u64,
         decompress: bool,
@@ -130,8 +131,12 @@ impl Response {
             .unwrap_or(0)
             .min(limit)
             .min(16 * 1024 * 1024) as usize;
+        if !self.headers.has(Known::ContentEncoding) {
+            // No decoder in front: read straight from the body.
+            return read_limited(self.body, hint, limit);
+        }
         let mut out = Vec::with_capacity(hint);
-        let mut reader = self.into_reader().take(limit + 1);
+        let mut reader = self.into_reader().take(limit.saturating_add(1));
         reader.read_to_end(&mut out).map_err(from_io)?;
         if out.len() as u64 > limit {
             return Err(Error::BodyTooLarge { limit });
@@ -154,6 +159,33 @@ impl Response {
         let bytes = self.bytes()?;
         serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
     }
+}
+
+/// Reads a raw body to its end into a buffer that starts at `hint` bytes,
+/// refusing more than `limit` bytes (it reads at most one byte more).
+fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>> {
+    let cap = limit.saturating_add(1);
+    let mut out = vec![0u8; hint];
+    let mut filled = 0usize;
+    while !body.is_done() {
+        if filled == out.len() {
+            if filled as u64 >= cap {
+                break;
+            }
+            let room = usize::try_from(cap - filled as u64).unwrap_or(usize::MAX);
+            out.resize(filled + out.len().max(8192).min(room), 0);
+        }
+        let n = body.read_inner(&mut out[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    out.truncate(filled);
+    if filled as u64 > limit {
+        return Err(Error::BodyTooLarge { limit });
+    }
+    Ok(out)
 }
 
 /// Gets our error back out of an `io::Error` from a body reader.
@@ -265,5 +297,63 @@ impl ResponseReader {
 impl Read for ResponseReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         self.inner.read(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+
+    use crate::{Client, Error};
+
+    /// Serves `replies` in order on one connection, one per request head.
+    fn serve(replies: Vec<&'static [u8]>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            for reply in replies {
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap() == 0 {
+                        return;
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                stream.write_all(reply).unwrap();
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[test]
+    fn whole_bodies_up_to_a_limit() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n0123\r\n6\r\n456789\r\n0\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n0123\r\n6\r\n456789\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
+        ]);
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        let get = || client.get(&url).call().unwrap();
+        assert_eq!(get().bytes_limited(10).unwrap(), b"0123456789");
+        assert_eq!(get().bytes_limited(10).unwrap(), b"0123456789");
+        assert_eq!(get().bytes_limited(0).unwrap(), b"");
+        assert!(matches!(
+            get().bytes_limited(9),
+            Err(Error::BodyTooLarge { limit: 9 })
+        ));
+        assert!(matches!(
+            get().bytes_limited(9),
+            Err(Error::BodyTooLarge { limit: 9 })
+        ));
+        assert_eq!(client.stats().opened, 1);
     }
 }
