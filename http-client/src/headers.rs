@@ -56,10 +56,49 @@ fn classify(name: &[u8]) -> u8 {
         17 => (b"transfer-encoding", Known::TransferEncoding),
         _ => return OTHER,
     };
-    if name.eq_ignore_ascii_case(candidate) {
+    if eq_lower(name, candidate) {
         known as u8
     } else {
         OTHER
+    }
+}
+
+/// `name.eq_ignore_ascii_case(lower)` for a `lower` of the same length,
+/// at least 4 bytes, of lowercase letters and `-` only, a word at a time:
+/// a letter of `lower` matches either case, a `-` only itself.
+#[inline]
+fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
+    debug_assert_eq!(name.len(), lower.len());
+    debug_assert!(lower.len() >= 4);
+    debug_assert!(lower.iter().all(|b| b.is_ascii_lowercase() || *b == b'-'));
+    // Letters (0x61..=0x7a) have bit 0x40, `-` (0x2d) has not: shifted
+    // down it is the case bit of exactly the letter positions.
+    fn word8(b: &[u8], at: usize) -> u64 {
+        u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or([0; 8]))
+    }
+    fn word4(b: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or([0; 4]))
+    }
+    let len = lower.len();
+    if len >= 8 {
+        let eq = |at: usize| {
+            let l = word8(lower, at);
+            word8(name, at) | ((l & 0x4040_4040_4040_4040) >> 1) == l
+        };
+        let mut at = 0;
+        while at + 8 < len {
+            if !eq(at) {
+                return false;
+            }
+            at += 8;
+        }
+        eq(len - 8)
+    } else {
+        let eq = |at: usize| {
+            let l = word4(lower, at);
+            word4(name, at) | ((l & 0x4040_4040) >> 1) == l
+        };
+        eq(0) && eq(len - 4)
     }
 }
 
@@ -85,43 +124,52 @@ impl Headers {
         let (Some(first), Some(last)) = (fields.first(), fields.last()) else {
             return Headers::new();
         };
+        // Where each slice lies in `buf`, checked, relative to the first name.
         let base = buf.as_ptr() as usize;
-        let within = |s: &[u8]| {
-            let at = s.as_ptr() as usize;
-            at >= base && at - base + s.len() <= buf.len()
-        };
-        if !fields
-            .iter()
-            .all(|f| within(f.name.as_bytes()) && within(f.value))
-        {
-            // Not slices of `buf` after all: copy them one by one.
-            let mut headers = Headers::with_capacity(fields.len(), 256);
-            for f in fields {
-                headers.push_raw(f.name.as_bytes(), f.value);
-            }
-            return headers;
+        let start = (first.name.as_ptr() as usize).wrapping_sub(base);
+        let end = (last.value.as_ptr() as usize)
+            .wrapping_sub(base)
+            .wrapping_add(last.value.len());
+        if start > end || end > buf.len() || end - start > u32::MAX as usize {
+            return Headers::copied(fields);
         }
-        let offset = |s: &[u8]| s.as_ptr() as usize - base;
-        let start = offset(first.name.as_bytes());
-        let end = offset(last.value) + last.value.len();
-        let mut headers = Headers {
-            data: buf[start..end].to_vec(),
-            entries: Vec::with_capacity(fields.len()),
-            known: 0,
+        let range = |s: &[u8]| -> Option<(u32, u32)> {
+            let at = (s.as_ptr() as usize).wrapping_sub(base);
+            let to = at.checked_add(s.len())?;
+            if at < start || to > end {
+                return None;
+            }
+            Some(((at - start) as u32, (to - start) as u32))
         };
+        let mut entries = Vec::with_capacity(fields.len());
+        let mut known = 0;
         for f in fields {
             let name = f.name.as_bytes();
-            let n = (offset(name) - start) as u32;
-            let v = (offset(f.value) - start) as u32;
+            let (Some(n), Some(v)) = (range(name), range(f.value)) else {
+                return Headers::copied(fields);
+            };
             let kind = classify(name);
             if kind != OTHER {
-                headers.known |= 1 << kind;
+                known |= 1 << kind;
             }
-            headers.entries.push(Entry {
-                name: (n, n + name.len() as u32),
-                value: (v, v + f.value.len() as u32),
+            entries.push(Entry {
+                name: n,
+                value: v,
                 kind,
             });
+        }
+        Headers {
+            data: buf[start..end].to_vec(),
+            entries,
+            known,
+        }
+    }
+
+    /// The fields copied one by one (when they are not all slices of one buffer).
+    fn copied(fields: &[httparse::Header<'_>]) -> Headers {
+        let mut headers = Headers::with_capacity(fields.len(), 256);
+        for f in fields {
+            headers.push_raw(f.name.as_bytes(), f.value);
         }
         headers
     }
@@ -386,6 +434,38 @@ mod tests {
         assert!(!h.has(Known::Connection));
         assert!(!h.contains("connection"));
         assert_ne!(copy, h);
+    }
+
+    #[test]
+    fn well_known_names_match_exactly_in_any_case() {
+        let names: [&[u8]; 8] = [
+            b"host",
+            b"expect",
+            b"user-agent",
+            b"connection",
+            b"content-length",
+            b"accept-encoding",
+            b"content-encoding",
+            b"transfer-encoding",
+        ];
+        for name in names {
+            let kind = classify(name);
+            assert_ne!(kind, OTHER, "{name:?}");
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(classify(&upper), kind);
+            // Every single-byte change either still matches case-insensitively
+            // or is not the name.
+            for i in 0..name.len() {
+                for b in 0..=255u8 {
+                    let mut other = name.to_vec();
+                    other[i] = b;
+                    let same = other.eq_ignore_ascii_case(name);
+                    assert_eq!(classify(&other) == kind, same, "{other:?}");
+                }
+            }
+        }
+        assert_eq!(classify(b"content-type"), OTHER);
+        assert_eq!(classify(b"date"), OTHER);
     }
 
     #[test]
