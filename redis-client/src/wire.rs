@@ -7,7 +7,9 @@ use bytes::BytesMut;
 use transport::Conn;
 
 use crate::error::{Error, Result};
-use crate::proto::{decode, encode_command, write_bulk, Limits, Protocol, SessionState};
+use crate::proto::{
+    decode_with, encode_command, write_bulk, Limits, Protocol, Scanner, SessionState,
+};
 use crate::value::Value;
 
 /// Read buffer room beyond the largest reply: a read may bring the start of
@@ -16,9 +18,11 @@ const SLACK: usize = 64 * 1024;
 
 /// Reads one RESP value.
 pub(crate) fn read_value(conn: &mut Conn, protocol: Protocol, limits: &Limits) -> Result<Value> {
+    // One scanner for this reply: what arrived earlier is not rescanned.
+    let mut scanner = Scanner::default();
     conn.read_frame(
         limits.max_reply_bytes.saturating_add(SLACK),
-        |buf: &[u8]| decode(buf, protocol, limits).map_err(Error::from),
+        |buf: &[u8]| decode_with(&mut scanner, buf, protocol, limits).map_err(Error::from),
     )
 }
 

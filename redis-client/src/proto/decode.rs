@@ -6,7 +6,7 @@ use redis_protocol::resp2::types::RangeFrame as Frame2;
 use redis_protocol::resp3::decode::complete as resp3;
 use redis_protocol::resp3::types::{RangeFrame as Frame3, VerbatimStringFormat};
 
-use super::limits::{scan, Limits, Protocol};
+use super::limits::{Limits, Protocol, Scanner};
 use super::ProtoError;
 use crate::value::{ServerError, Value};
 
@@ -18,7 +18,19 @@ pub fn decode(
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<Option<(Value, usize)>, ProtoError> {
-    let Some(len) = scan(buf, protocol, limits)? else {
+    decode_with(&mut Scanner::default(), buf, protocol, limits)
+}
+
+/// [`decode`] with a scanner kept across calls for one frame, so a reply
+/// that arrives in pieces is scanned once, not once per piece. Call it
+/// again with the same buffer grown by the bytes that arrived.
+pub fn decode_with(
+    scanner: &mut Scanner,
+    buf: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Result<Option<(Value, usize)>, ProtoError> {
+    let Some(len) = scanner.scan(buf, protocol, limits)? else {
         return Ok(None);
     };
     let frame = &buf[..len];

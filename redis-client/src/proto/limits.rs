@@ -95,6 +95,7 @@ fn bad_number(digits: &[u8]) -> ProtoError {
 
 /// One open aggregate: elements still to come, and whether its completion
 /// counts as an element of its parent (an attribute map does not).
+#[derive(Debug)]
 struct Open {
     remaining: u64,
     counts: bool,
@@ -105,9 +106,65 @@ struct Open {
 /// needed (and those buffered are within the limits); `Err`: the peer broke
 /// the protocol or a limit.
 pub fn scan(buf: &[u8], protocol: Protocol, limits: &Limits) -> Result<Option<usize>, ProtoError> {
-    let mut pos = 0usize;
-    let mut stack: Vec<Open> = Vec::new();
+    Scanner::default().scan(buf, protocol, limits)
+}
+
+/// A [`scan`] that can be resumed: when a frame arrives in pieces, each
+/// call continues after the last whole element it saw instead of starting
+/// over, so a large reply read in many pieces is scanned once.
+///
+/// Feed it the same growing buffer (bytes are only ever appended) until it
+/// returns `Ok(Some(n))`; it is then ready for the next frame at the start
+/// of the buffer with those `n` bytes removed.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    /// Where the next element starts (all before it is whole and checked).
+    pos: usize,
+    /// The aggregates open at `pos`.
+    stack: Vec<Open>,
+}
+
+impl Scanner {
+    /// Scans on from where the last call stopped; see [`scan`].
+    pub fn scan(
+        &mut self,
+        buf: &[u8],
+        protocol: Protocol,
+        limits: &Limits,
+    ) -> Result<Option<usize>, ProtoError> {
+        let result = self.scan_inner(buf, protocol, limits);
+        if !matches!(result, Ok(None)) {
+            // A whole frame, or an error: either way start afresh.
+            self.pos = 0;
+            self.stack.clear();
+        }
+        result
+    }
+
+    fn scan_inner(
+        &mut self,
+        buf: &[u8],
+        protocol: Protocol,
+        limits: &Limits,
+    ) -> Result<Option<usize>, ProtoError> {
+        let Scanner { pos, stack } = self;
+        scan_from(buf, protocol, limits, pos, stack)
+    }
+}
+
+/// The scan proper. `pos` and `stack` are advanced only past whole
+/// elements, so `Ok(None)` leaves them where the next call resumes.
+fn scan_from(
+    buf: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+    start: &mut usize,
+    stack: &mut Vec<Open>,
+) -> Result<Option<usize>, ProtoError> {
+    let mut pos = *start;
     loop {
+        // Everything before `pos` is whole elements: resume here next time.
+        *start = pos;
         if pos >= buf.len() {
             return Ok(None);
         }
@@ -349,6 +406,66 @@ mod tests {
             s2(deep.as_bytes()),
             Err(ProtoError::TooDeep { .. })
         ));
+    }
+
+    #[test]
+    fn resumed_scan_agrees_with_a_fresh_one_at_every_split() {
+        let frames: &[(&[u8], Protocol)] = &[
+            (b"+OK\r\n", Protocol::Resp2),
+            (b"$5\r\na\r\nb\0\r\n", Protocol::Resp2),
+            (
+                b"*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n*0\r\n",
+                Protocol::Resp2,
+            ),
+            (b"*2\r\n-ERR x\r\n*-1\r\n", Protocol::Resp2),
+            (b"%2\r\n+z\r\n:1\r\n+a\r\n,1.5\r\n", Protocol::Resp3),
+            (
+                b"|1\r\n+k\r\n:2\r\n*2\r\n|0\r\n#t\r\n_\r\n",
+                Protocol::Resp3,
+            ),
+            (
+                b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n=7\r\ntxt:abc\r\n",
+                Protocol::Resp3,
+            ),
+            (b"*2\r\n$3\r\nfooXY", Protocol::Resp2),
+            (b"*2\r\n?x\r\n", Protocol::Resp2),
+        ];
+        let limits = Limits::default();
+        for (frame, protocol) in frames {
+            let mut resumed = Scanner::default();
+            for end in 0..=frame.len() {
+                let fresh = scan(&frame[..end], *protocol, &limits);
+                let again = resumed.scan(&frame[..end], *protocol, &limits);
+                assert_eq!(
+                    fresh,
+                    again,
+                    "{:?} cut at {end}",
+                    String::from_utf8_lossy(frame)
+                );
+                if !matches!(again, Ok(None)) {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resumed_scan_does_not_go_back() {
+        let mut big = b"*3\r\n".to_vec();
+        big.extend_from_slice(b"$3\r\nabc\r\n$3\r\ndef\r\n");
+        let mut s = Scanner::default();
+        assert_eq!(s.scan(&big, Protocol::Resp2, &Limits::default()), Ok(None));
+        // Past the header and two whole elements, one aggregate open.
+        assert_eq!((s.pos, s.stack.len()), (big.len(), 1));
+        big.extend_from_slice(b"$1\r\n");
+        assert_eq!(s.scan(&big, Protocol::Resp2, &Limits::default()), Ok(None));
+        assert_eq!(s.pos, big.len() - 4);
+        big.extend_from_slice(b"x\r\n");
+        assert_eq!(
+            s.scan(&big, Protocol::Resp2, &Limits::default()),
+            Ok(Some(big.len()))
+        );
+        assert_eq!((s.pos, s.stack.len()), (0, 0));
     }
 
     #[test]

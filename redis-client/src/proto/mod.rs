@@ -6,9 +6,9 @@ mod encode;
 mod limits;
 mod session;
 
-pub use decode::decode;
+pub use decode::{decode, decode_with};
 pub use encode::{encode_command, write_bulk};
-pub use limits::{scan, Limits, Protocol};
+pub use limits::{scan, Limits, Protocol, Scanner};
 pub use session::{Effect, SessionState};
 
 /// The peer broke RESP or one of our limits.
