@@ -57,6 +57,8 @@
 //! # Ok::<(), transport::Error>(())
 //! ```
 #![deny(missing_docs)]
+// All unsafe code is the two syscalls in `sys`, each with a SAFETY note.
+#![deny(unsafe_code)]
 
 mod clock;
 mod conn;
@@ -68,6 +70,7 @@ mod pool;
 mod recycle;
 pub mod registry;
 mod status;
+#[allow(unsafe_code, reason = "recv(MSG_DONTWAIT) and pthread_atfork have no safe std wrapper")]
 mod sys;
 mod timeouts;
 mod tls;
