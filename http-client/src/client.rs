@@ -333,6 +333,9 @@ pub(crate) struct Origin {
     pub(crate) port: u16,
     pub(crate) endpoint: Endpoint,
     pub(crate) host_header: String,
+    /// `" HTTP/1.1\r\nHost: ...\r\nUser-Agent: ...\r\n"`: what follows the
+    /// target in a request that sets neither field itself, in one piece.
+    pub(crate) head_defaults: Box<[u8]>,
     pub(crate) key_pool: KeyPool<Session>,
     pub(crate) connector: Arc<dyn Connector>,
     /// Plain http sent in absolute form to a proxy.
@@ -537,12 +540,15 @@ impl Client {
         } else {
             format!("{bracketed}:{port}")
         };
+        let head_defaults =
+            crate::proto::request::head_defaults(&host_header, inner.config.user_agent.as_deref());
         Ok(Origin {
             https,
             host: host.to_string(),
             port,
             endpoint,
             host_header,
+            head_defaults,
             key_pool: inner.pool.key_pool(&key),
             connector,
             via_proxy,

@@ -11,7 +11,7 @@ use url::{Position, Url};
 use crate::client::{Client, Origin};
 use crate::error::{Error, Result};
 use crate::headers::{Headers, Known};
-use crate::proto::request::{encode_chunk, encode_head, Head, LAST_CHUNK};
+use crate::proto::request::{encode_chunk, encode_head_with, Head, LAST_CHUNK};
 use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, ResponseHead};
 use crate::request::SendBody;
 use crate::response::Response;
@@ -132,7 +132,7 @@ impl Client {
             extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
             n_extra += 1;
         }
-        encode_head(
+        encode_head_with(
             conn.write_buf(),
             &Head {
                 method,
@@ -144,6 +144,7 @@ impl Client {
                 body: framing,
                 expect_continue,
             },
+            Some(&origin.head_defaults),
         );
 
         let mut early = None;

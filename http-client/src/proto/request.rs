@@ -124,17 +124,43 @@ pub struct Head<'a> {
 
 /// Encodes the request head into `buf` (which the connection sends in one write).
 pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
+    encode_head_with(buf, head, None);
+}
+
+/// What follows the target in a request head that sets neither `Host`
+/// nor `User-Agent` itself: the version and those two fields, as
+/// [`encode_head`] writes them for `host` and `user_agent`.
+pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
+    let mut out = Vec::with_capacity(64 + host.len());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    field(&mut out, b"Host", host.as_bytes());
+    if let Some(ua) = user_agent {
+        field(&mut out, b"User-Agent", ua.as_bytes());
+    }
+    out.into_boxed_slice()
+}
+
+/// [`encode_head`], with the bytes [`head_defaults`] made for `head.host`
+/// and `head.user_agent` when the caller has them: fewer, larger copies.
+pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Option<&[u8]>) {
     buf.reserve(128 + head.target.len());
     buf.put_slice(head.method.as_bytes());
     buf.put_u8(b' ');
     buf.put_slice(head.target.as_bytes());
-    buf.put_slice(b" HTTP/1.1\r\n");
-    if !head.headers.has(Known::Host) {
-        field(buf, b"Host", head.host.as_bytes());
-    }
-    if let Some(ua) = head.user_agent {
-        if !head.headers.has(Known::UserAgent) {
-            field(buf, b"User-Agent", ua.as_bytes());
+    match defaults {
+        Some(defaults) if !head.headers.has(Known::Host) && !head.headers.has(Known::UserAgent) => {
+            buf.put_slice(defaults);
+        }
+        _ => {
+            buf.put_slice(b" HTTP/1.1\r\n");
+            if !head.headers.has(Known::Host) {
+                field(buf, b"Host", head.host.as_bytes());
+            }
+            if let Some(ua) = head.user_agent {
+                if !head.headers.has(Known::UserAgent) {
+                    field(buf, b"User-Agent", ua.as_bytes());
+                }
+            }
         }
     }
     for (name, value) in head.headers.iter() {
@@ -159,7 +185,7 @@ pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
     buf.put_slice(b"\r\n");
 }
 
-fn field(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
+fn field(buf: &mut impl BufMut, name: &[u8], value: &[u8]) {
     buf.put_slice(name);
     buf.put_slice(b": ");
     buf.put_slice(value);
@@ -206,6 +232,36 @@ mod tests {
             h.push_raw(n.as_bytes(), v.as_bytes());
         }
         h
+    }
+
+    #[test]
+    fn precomputed_defaults_encode_the_same_head() {
+        for fields in [
+            &[][..],
+            &[("Accept", "*/*")][..],
+            &[("host", "other")][..],
+            &[("User-Agent", "mine/1"), ("X-A", "b")][..],
+        ] {
+            for ua in [None, Some("ua/1")] {
+                let h = headers(fields);
+                let head = Head {
+                    method: "PUT",
+                    target: "/a?b=c",
+                    host: "example.com:8080",
+                    headers: &h,
+                    user_agent: ua,
+                    extra: &[("Accept-Encoding", "gzip")],
+                    body: BodyLen::Known(3),
+                    expect_continue: false,
+                };
+                let mut plain = BytesMut::new();
+                encode_head(&mut plain, &head);
+                let mut fast = BytesMut::new();
+                let defaults = head_defaults(head.host, ua);
+                encode_head_with(&mut fast, &head, Some(&defaults));
+                assert_eq!(plain, fast, "{fields:?} {ua:?}");
+            }
+        }
     }
 
     #[test]
