@@ -47,16 +47,69 @@ impl ToArg for String {
     }
 }
 
-macro_rules! int_args {
+/// Appends an integer argument, formatted on the stack.
+fn write_int(out: &mut BytesMut, negative: bool, magnitude: u128) {
+    // '-' + 39 digits of u128::MAX
+    let mut text = [0u8; 40];
+    let mut i = text.len();
+    if let Ok(mut n) = u64::try_from(magnitude) {
+        // The common case, without 128-bit division.
+        loop {
+            i -= 1;
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+    } else {
+        let mut n = magnitude;
+        while n > 0 {
+            i -= 1;
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    }
+    if negative {
+        i -= 1;
+        text[i] = b'-';
+    }
+    write_bulk(out, &text[i..])
+}
+
+macro_rules! signed_args {
     ($($t:ty),*) => {$(
         impl ToArg for $t {
             fn write_arg(&self, out: &mut BytesMut) {
-                write_bulk(out, self.to_string().as_bytes())
+                write_int(out, *self < 0, u128::from(self.unsigned_abs()))
             }
         }
     )*};
 }
-int_args!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
+signed_args!(i8, i16, i32, i64, i128);
+
+impl ToArg for isize {
+    fn write_arg(&self, out: &mut BytesMut) {
+        (*self as i64).write_arg(out)
+    }
+}
+
+macro_rules! unsigned_args {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn write_arg(&self, out: &mut BytesMut) {
+                write_int(out, false, u128::from(*self))
+            }
+        }
+    )*};
+}
+unsigned_args!(u16, u32, u64, u128);
+
+impl ToArg for usize {
+    fn write_arg(&self, out: &mut BytesMut) {
+        (*self as u64).write_arg(out)
+    }
+}
 
 impl ToArg for f64 {
     fn write_arg(&self, out: &mut BytesMut) {
@@ -155,6 +208,11 @@ impl Cmd {
         self.args.truncate(HEAD);
         self.head = HEAD;
         self.count = 0;
+    }
+
+    /// Bytes allocated for the encoded command.
+    pub(crate) fn capacity(&self) -> usize {
+        self.args.capacity()
     }
 
     /// Adds an argument.
@@ -355,6 +413,32 @@ mod tests {
         assert_eq!(c.name(), "SET");
         assert!(!c.is_read_only());
         assert!(cmd("get").arg("x").is_read_only());
+    }
+
+    #[test]
+    fn integers_format_like_display() {
+        let c = cmd("X")
+            .arg(0u16)
+            .arg(i64::MIN)
+            .arg(u64::MAX)
+            .arg(i128::MIN)
+            .arg(u128::MAX)
+            .arg(-7i8)
+            .arg(42usize)
+            .arg(-3isize);
+        let want = [
+            "0".to_string(),
+            i64::MIN.to_string(),
+            u64::MAX.to_string(),
+            i128::MIN.to_string(),
+            u128::MAX.to_string(),
+            "-7".into(),
+            "42".into(),
+            "-3".into(),
+        ];
+        for (i, w) in want.iter().enumerate() {
+            assert_eq!(c.part(i + 1), Some(w.as_bytes()));
+        }
     }
 
     #[test]

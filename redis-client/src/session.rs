@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use transport::{BoxError, Conn, Recycle, Reuse};
 
+use crate::cmd::Cmd;
 use crate::config::Handshake;
 use crate::error::{Error, Result};
 use crate::proto::{Limits, Protocol, SessionState};
@@ -27,9 +28,22 @@ pub struct Session {
     pub(crate) pushes: Pushes,
     pub(crate) config: Arc<SessionConfig>,
     nonce: u64,
+    /// The buffer of the last helper command, lent to the next one.
+    pub(crate) scratch: Cmd,
 }
 
+/// A helper command buffer larger than this is not kept with the session.
+const MAX_SCRATCH: usize = 16 * 1024;
+
 impl Session {
+    /// Keeps a helper command's buffer for the next one, unless it grew
+    /// large (a big value must not stay allocated with an idle connection).
+    pub(crate) fn keep_scratch(&mut self, cmd: Cmd) {
+        if cmd.capacity() <= MAX_SCRATCH {
+            self.scratch = cmd;
+        }
+    }
+
     /// The RESP version this connection speaks.
     pub fn protocol(&self) -> Protocol {
         self.state.protocol
@@ -157,6 +171,7 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
         pushes: Pushes::default(),
         config,
         nonce: 0,
+        scratch: Cmd::new(),
     })
 }
 
