@@ -136,6 +136,9 @@ pub struct Cmd {
     head: usize,
     /// Number of parts, name included.
     count: usize,
+    /// Where the name's payload lies in `args` (empty until pushed), so
+    /// the checks every command goes through need not parse.
+    name: (usize, usize),
 }
 
 /// Room for `*` + 20 digits + `\r\n`.
@@ -165,27 +168,36 @@ struct Parts<'a> {
     rest: &'a [u8],
 }
 
+/// The bulk string at the start of `rest`: where its payload starts and
+/// ends, and where the next one starts.
+fn bulk_at(rest: &[u8]) -> Option<(usize, usize, usize)> {
+    if rest.first() != Some(&b'$') {
+        return None;
+    }
+    let mut len = 0usize;
+    let mut i = 1;
+    while let Some(d @ b'0'..=b'9') = rest.get(i) {
+        len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
+        i += 1;
+    }
+    if rest.get(i..i + 2) != Some(b"\r\n") {
+        return None;
+    }
+    let start = i + 2;
+    let end = start.checked_add(len)?;
+    if end > rest.len() {
+        return None;
+    }
+    Some((start, end, end + 2))
+}
+
 impl<'a> Iterator for Parts<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
-        let rest = self.rest;
-        if rest.first() != Some(&b'$') {
-            return None;
-        }
-        let mut len = 0usize;
-        let mut i = 1;
-        while let Some(d @ b'0'..=b'9') = rest.get(i) {
-            len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
-            i += 1;
-        }
-        if rest.get(i..i + 2) != Some(b"\r\n") {
-            return None;
-        }
-        let start = i + 2;
-        let end = start.checked_add(len)?;
-        let payload = rest.get(start..end)?;
-        self.rest = rest.get(end + 2..).unwrap_or_default();
+        let (start, end, next) = bulk_at(self.rest)?;
+        let payload = &self.rest[start..end];
+        self.rest = self.rest.get(next..).unwrap_or_default();
         Some(payload)
     }
 }
@@ -200,6 +212,7 @@ impl Cmd {
             args,
             head: HEAD,
             count: 0,
+            name: (0, 0),
         }
     }
 
@@ -208,6 +221,7 @@ impl Cmd {
         self.args.truncate(HEAD);
         self.head = HEAD;
         self.count = 0;
+        self.name = (0, 0);
     }
 
     /// Bytes allocated for the encoded command.
@@ -228,6 +242,11 @@ impl Cmd {
             self.args.extend_from_slice(&[0; HEAD]);
         }
         arg.write_arg(&mut self.args);
+        if self.count == 0 {
+            if let Some((start, end, _)) = bulk_at(&self.args[HEAD..]) {
+                self.name = (HEAD + start, HEAD + end);
+            }
+        }
         self.count += 1;
         // Rewrite the header for the new count, right-aligned before the
         // arguments.
@@ -281,6 +300,9 @@ impl Cmd {
         if i >= self.count {
             return None;
         }
+        if i == 0 {
+            return Some(&self.args[self.name.0..self.name.1]);
+        }
         self.parts().nth(i)
     }
 
@@ -310,13 +332,14 @@ impl Cmd {
 
     pub(crate) fn effect(&self) -> Effect {
         // On the stack: this runs for every command of every pipeline.
+        match self.part(0) {
+            // Most commands: decided by the name's length alone.
+            Some(name) if Effect::may_change_state(name) => {}
+            _ => return Effect::None,
+        }
         let mut parts: [&[u8]; 3] = [b""; 3];
         let mut n = 0;
         for (slot, p) in parts.iter_mut().zip(self.parts().take(self.count)) {
-            if n == 0 && !Effect::may_change_state(p) {
-                // Most commands: decided by the name's length alone.
-                return Effect::None;
-            }
             *slot = p;
             n += 1;
         }

@@ -4,29 +4,46 @@
 
 use bytes::BytesMut;
 
-/// Appends `<prefix><len>\r\n` in one copy.
+/// Room for `<prefix><len>\r\n`: prefix + 20 digits + CRLF, rounded up.
+const LINE: usize = 24;
+
+/// Appends `<prefix><len>\r\n`. The line is built left-aligned in a
+/// fixed-size array that is copied whole (a copy of constant size compiles
+/// to a few moves, not a `memcpy` call) and the tail cut off again.
 fn put_len(out: &mut BytesMut, prefix: u8, len: usize) {
-    // prefix + 20 digits + CRLF
-    let mut line = [0u8; 23];
-    let mut i = line.len() - 2;
-    line[i..].copy_from_slice(b"\r\n");
-    let mut n = len;
-    loop {
-        i -= 1;
-        line[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    // Most lengths and counts have one or two digits.
+    if len < 10 {
+        out.extend_from_slice(&[prefix, b'0' + len as u8, b'\r', b'\n']);
+        return;
     }
-    i -= 1;
-    line[i] = prefix;
-    out.extend_from_slice(&line[i..]);
+    if len < 100 {
+        let (tens, ones) = ((len / 10) as u8, (len % 10) as u8);
+        out.extend_from_slice(&[prefix, b'0' + tens, b'0' + ones, b'\r', b'\n']);
+        return;
+    }
+    let mut digits = 1;
+    let mut rest = len;
+    while rest >= 10 {
+        rest /= 10;
+        digits += 1;
+    }
+    let mut line = [0u8; LINE];
+    line[0] = prefix;
+    let mut n = len;
+    for slot in line[1..=digits].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    line[digits + 1] = b'\r';
+    line[digits + 2] = b'\n';
+    let at = out.len();
+    out.extend_from_slice(&line);
+    out.truncate(at + digits + 3);
 }
 
 /// Appends one bulk string `$len\r\ndata\r\n`.
 pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
-    out.reserve(data.len() + 16);
+    out.reserve(data.len() + LINE + 2);
     put_len(out, b'$', data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
@@ -35,7 +52,7 @@ pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
 /// Appends a command whose arguments are already encoded as bulk strings
 /// (`args`, `count` of them).
 pub fn encode_command(out: &mut BytesMut, count: usize, args: &[u8]) {
-    out.reserve(args.len() + 16);
+    out.reserve(args.len() + LINE);
     put_len(out, b'*', count);
     out.extend_from_slice(args);
 }
@@ -55,6 +72,12 @@ mod tests {
         assert_eq!(&out[..], b"*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$0\r\n\r\n");
         let mut big = BytesMut::new();
         write_bulk(&mut big, &[7u8; 1234]);
-        assert!(big.starts_with(b"$1234\r\n"));
+        assert!(big.starts_with(b"$1234\r\n\x07"));
+        assert_eq!(big.len(), 1234 + 9);
+        for n in [0, 9, 10, 99, 100, 12345, usize::MAX] {
+            let mut line = BytesMut::new();
+            put_len(&mut line, b'*', n);
+            assert_eq!(line, format!("*{n}\r\n").as_bytes());
+        }
     }
 }

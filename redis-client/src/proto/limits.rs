@@ -76,14 +76,32 @@ fn line_end(buf: &[u8], start: usize, max: usize) -> Result<Option<usize>, Proto
     }
 }
 
-/// Parses a length or integer line strictly: optional '-', then digits.
+/// Parses a length or integer line strictly: optional '-', then digits,
+/// within `i64`.
 fn parse_number(digits: &[u8]) -> Result<i64, ProtoError> {
-    let text = std::str::from_utf8(digits).map_err(|_| bad_number(digits))?;
-    let unsigned = text.strip_prefix('-').unwrap_or(text);
-    if unsigned.is_empty() || !unsigned.bytes().all(|b| b.is_ascii_digit()) {
+    let (negative, unsigned) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if unsigned.is_empty() {
         return Err(bad_number(digits));
     }
-    text.parse::<i64>().map_err(|_| bad_number(digits))
+    // Accumulated negative, so that i64::MIN fits.
+    let mut n: i64 = 0;
+    for &d in unsigned {
+        if !d.is_ascii_digit() {
+            return Err(bad_number(digits));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_sub(i64::from(d - b'0')))
+            .ok_or_else(|| bad_number(digits))?;
+    }
+    if negative {
+        Ok(n)
+    } else {
+        n.checked_neg().ok_or_else(|| bad_number(digits))
+    }
 }
 
 fn bad_number(digits: &[u8]) -> ProtoError {
@@ -466,6 +484,33 @@ mod tests {
             Ok(Some(big.len()))
         );
         assert_eq!((s.pos, s.stack.len()), (0, 0));
+    }
+
+    #[test]
+    fn numbers_parse_strictly() {
+        for ok in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
+            assert_eq!(parse_number(ok.as_bytes()), Ok(ok.parse::<i64>().unwrap()));
+        }
+        for bad in [
+            "",
+            "-",
+            "+1",
+            "1-",
+            "12a",
+            " 1",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "--1",
+        ] {
+            assert!(parse_number(bad.as_bytes()).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
