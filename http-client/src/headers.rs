@@ -258,6 +258,20 @@ impl Headers {
             .map(move |e| self.value_of(e))
     }
 
+    /// Every field with a well-known name, in order, as (its [`Known`]
+    /// number, value): one pass for everything the framing depends on.
+    pub(crate) fn known_values(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
+        let entries = if self.known != 0 {
+            &self.entries[..]
+        } else {
+            &[]
+        };
+        entries
+            .iter()
+            .filter(|e| e.kind != OTHER)
+            .map(move |e| (e.kind, self.value_of(e)))
+    }
+
     /// The first value of `name` (any case) as bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
         let kind = classify(name.as_bytes());
@@ -333,7 +347,11 @@ impl Headers {
 }
 
 /// True when the comma-separated list `v` holds `token` (any case).
-fn list_has(v: &[u8], token: &str) -> bool {
+pub(crate) fn list_has(v: &[u8], token: &str) -> bool {
+    if !v.contains(&b',') {
+        // The usual single value.
+        return trim(v).eq_ignore_ascii_case(token.as_bytes());
+    }
     v.split(|b| *b == b',')
         .any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes()))
 }

@@ -123,6 +123,13 @@ impl Response {
 
     /// The whole body (decoded), refusing more than `limit` bytes.
     pub fn bytes_limited(self, limit: u64) -> Result<Vec<u8>> {
+        if !self.headers.has(Known::ContentEncoding) {
+            // No decoder in front: read straight from the body, whose
+            // framing already knows the length when there is one.
+            let hint = self.body.known_remaining().unwrap_or(0);
+            let hint = hint.min(limit).min(16 * 1024 * 1024) as usize;
+            return read_limited(self.body, hint, limit);
+        }
         let hint = self
             .headers
             .get_known(Known::ContentLength)
@@ -131,10 +138,6 @@ impl Response {
             .unwrap_or(0)
             .min(limit)
             .min(16 * 1024 * 1024) as usize;
-        if !self.headers.has(Known::ContentEncoding) {
-            // No decoder in front: read straight from the body.
-            return read_limited(self.body, hint, limit);
-        }
         let mut out = Vec::with_capacity(hint);
         let mut reader = self.into_reader().take(limit.saturating_add(1));
         reader.read_to_end(&mut out).map_err(from_io)?;
@@ -215,6 +218,14 @@ impl BodyReader {
     /// The trailer fields of a chunked body, once it has been read to its end.
     pub fn trailers(&self) -> Option<&Headers> {
         self.trailers.as_ref()
+    }
+
+    /// The body bytes still to come, when the framing says (Content-Length).
+    fn known_remaining(&self) -> Option<u64> {
+        match &self.guard.as_ref()?.session_ref().state {
+            State::Body { decoder, .. } => decoder.known_remaining(),
+            _ => None,
+        }
     }
 
     /// True once the body has been read to its end (or failed).

@@ -1,7 +1,7 @@
 //! Response heads: parsing (httparse) with limits, and the framing and
 //! keep-alive decision the head implies (RFC 9112 section 6.3).
 
-use crate::headers::{trim, Headers, Known};
+use crate::headers::{list_has, trim, Headers, Known};
 
 /// The peer broke the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,12 +126,33 @@ pub struct BodyPlan {
 /// Decides framing and keep-alive for a final (non-1xx) response head.
 /// `head_request` is true when the request was HEAD.
 pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, ProtocolError> {
-    let h = &head.headers;
-    let mut keep_alive = if head.minor_version == 0 {
-        h.has_token_known(Known::Connection, "keep-alive")
-    } else {
-        !h.has_token_known(Known::Connection, "close")
-    };
+    // One pass over the fields that matter here.
+    let http10 = head.minor_version == 0;
+    let mut connection_token = false;
+    let mut content_length: Result<Option<u64>, ProtocolError> = Ok(None);
+    let mut transfer_encoding = false;
+    let mut last_coding: &[u8] = b"";
+    for (kind, v) in head.headers.known_values() {
+        if kind == Known::Connection as u8 {
+            connection_token |= list_has(v, if http10 { "keep-alive" } else { "close" });
+        } else if kind == Known::ContentLength as u8 {
+            if let Ok(found) = &mut content_length {
+                if let Err(e) = add_content_length(found, v) {
+                    content_length = Err(e);
+                }
+            }
+        } else if kind == Known::TransferEncoding as u8 {
+            transfer_encoding = true;
+            for coding in v.split(|b| *b == b',') {
+                let coding = trim(coding);
+                if !coding.is_empty() {
+                    last_coding = coding;
+                }
+            }
+        }
+    }
+    // HTTP/1.0 keeps the connection only when asked to, 1.1 unless told not to.
+    let mut keep_alive = connection_token == http10;
     if head.status == 101 {
         // We never ask to switch protocols; what follows is not HTTP/1.1.
         return Ok(BodyPlan {
@@ -140,8 +161,7 @@ pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, Pr
         });
     }
     let no_body = head_request || head.status == 204 || head.status == 304;
-    let content_length = content_length(h)?;
-    let transfer_encoding = h.has(Known::TransferEncoding);
+    let content_length = content_length?;
     if no_body {
         return Ok(BodyPlan {
             framing: Framing::Empty,
@@ -154,7 +174,7 @@ pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, Pr
             // crafted to desynchronise: do not reuse the connection.
             keep_alive = false;
         }
-        if last_coding_is_chunked(h) {
+        if last_coding.eq_ignore_ascii_case(b"chunked") {
             Framing::Chunked
         } else {
             keep_alive = false;
@@ -176,47 +196,31 @@ pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, Pr
     })
 }
 
-fn last_coding_is_chunked(h: &Headers) -> bool {
-    let mut last: &[u8] = b"";
-    for v in h.get_all_known(Known::TransferEncoding) {
-        for coding in v.split(|b| *b == b',') {
-            let coding = trim(coding);
-            if !coding.is_empty() {
-                last = coding;
-            }
+/// Adds one Content-Length field to what the earlier ones said. Repeated
+/// equal values (also in one comma-separated field) are one value;
+/// different ones are an error, as is anything but digits.
+fn add_content_length(found: &mut Option<u64>, v: &[u8]) -> Result<(), ProtocolError> {
+    for part in v.split(|b| *b == b',') {
+        let part = trim(part);
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return Err(ProtocolError::new(format!(
+                "invalid Content-Length {:?}",
+                String::from_utf8_lossy(v)
+            )));
         }
-    }
-    last.eq_ignore_ascii_case(b"chunked")
-}
-
-/// The Content-Length, if any. Repeated equal values (also in one
-/// comma-separated field) are one value; different ones are an error, as
-/// is anything but digits.
-fn content_length(h: &Headers) -> Result<Option<u64>, ProtocolError> {
-    let mut found: Option<u64> = None;
-    for v in h.get_all_known(Known::ContentLength) {
-        for part in v.split(|b| *b == b',') {
-            let part = trim(part);
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+        let n = part
+            .iter()
+            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
+        match *found {
+            Some(prev) if prev != n => {
                 return Err(ProtocolError::new(format!(
-                    "invalid Content-Length {:?}",
-                    String::from_utf8_lossy(v)
-                )));
+                    "conflicting Content-Length values {prev} and {n}"
+                )))
             }
-            let n = part
-                .iter()
-                .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-            match found {
-                Some(prev) if prev != n => {
-                    return Err(ProtocolError::new(format!(
-                        "conflicting Content-Length values {prev} and {n}"
-                    )))
-                }
-                _ => found = Some(n),
-            }
+            _ => *found = Some(n),
         }
     }
-    Ok(found)
+    Ok(())
 }
 
 #[cfg(test)]
