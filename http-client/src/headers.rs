@@ -133,30 +133,34 @@ impl Headers {
         if start > end || end > buf.len() || end - start > u32::MAX as usize {
             return Headers::copied(fields);
         }
-        let range = |s: &[u8]| -> Option<(u32, u32)> {
-            let at = (s.as_ptr() as usize).wrapping_sub(base);
-            let to = at.checked_add(s.len())?;
-            if at < start || to > end {
-                return None;
-            }
-            Some(((at - start) as u32, (to - start) as u32))
+        // Offsets relative to the first name; any slice not within the
+        // span copied below sets `bad` (checked once, after the loop).
+        let first_at = base + start;
+        let span = end - start;
+        let mut bad = false;
+        let mut known = 0u16;
+        let mut range = |s: &[u8]| {
+            let at = (s.as_ptr() as usize).wrapping_sub(first_at);
+            bad |= (at > span) | (s.len() > span.wrapping_sub(at));
+            (at as u32, at.wrapping_add(s.len()) as u32)
         };
-        let mut entries = Vec::with_capacity(fields.len());
-        let mut known = 0;
-        for f in fields {
-            let name = f.name.as_bytes();
-            let (Some(n), Some(v)) = (range(name), range(f.value)) else {
-                return Headers::copied(fields);
-            };
-            let kind = classify(name);
-            if kind != OTHER {
-                known |= 1 << kind;
-            }
-            entries.push(Entry {
-                name: n,
-                value: v,
-                kind,
-            });
+        let entries: Vec<Entry> = fields
+            .iter()
+            .map(|f| {
+                let name = f.name.as_bytes();
+                let kind = classify(name);
+                if kind != OTHER {
+                    known |= 1 << kind;
+                }
+                Entry {
+                    name: range(name),
+                    value: range(f.value),
+                    kind,
+                }
+            })
+            .collect();
+        if bad {
+            return Headers::copied(fields);
         }
         Headers {
             data: buf[start..end].to_vec(),
@@ -348,11 +352,18 @@ impl Headers {
 
 /// True when the comma-separated list `v` holds `token` (any case).
 pub(crate) fn list_has(v: &[u8], token: &str) -> bool {
-    if !v.contains(&b',') {
-        // The usual single value.
-        return trim(v).eq_ignore_ascii_case(token.as_bytes());
+    let t = token.as_bytes();
+    let whole = trim(v);
+    // No shorter list holds the token; one of its length holds it only
+    // as its single element.
+    if whole.len() <= t.len() {
+        return whole.eq_ignore_ascii_case(t);
     }
-    v.split(|b| *b == b',')
+    if !whole.contains(&b',') {
+        return false;
+    }
+    whole
+        .split(|b| *b == b',')
         .any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes()))
 }
 

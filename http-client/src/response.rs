@@ -168,7 +168,17 @@ impl Response {
 /// refusing more than `limit` bytes (it reads at most one byte more).
 fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>> {
     let cap = limit.saturating_add(1);
-    let mut out = vec![0u8; hint];
+    #[allow(
+        clippy::slow_vector_initialization,
+        reason = "for a small body, calloc costs more than malloc and a short memset"
+    )]
+    let mut out = if hint <= 16 * 1024 {
+        let mut v = Vec::with_capacity(hint);
+        v.resize(hint, 0);
+        v
+    } else {
+        vec![0u8; hint]
+    };
     let mut filled = 0usize;
     while !body.is_done() {
         if filled == out.len() {
