@@ -311,7 +311,7 @@ pub(crate) struct Inner {
     /// to one API, and re-parsing (IDNA, IPv4 forms) costs more than the
     /// rest of a reused-connection request. Only tried with `try_lock`, so
     /// threads never wait on them.
-    last_url: Mutex<Option<(Box<str>, Arc<url::Url>)>>,
+    last_url: Mutex<Option<LastUrl>>,
     last_origin: Mutex<Option<Arc<Origin>>>,
 }
 
@@ -322,6 +322,15 @@ impl fmt::Debug for Client {
             .field("stats", &self.inner.pool.stats())
             .finish()
     }
+}
+
+/// The last URL text parsed, its parse, and (once a request used it) its
+/// origin: a request to the same URL as the last one finds both without
+/// parsing or comparing hosts.
+struct LastUrl {
+    text: Box<str>,
+    url: Arc<url::Url>,
+    origin: Option<Arc<Origin>>,
 }
 
 /// One origin (scheme, host, port) and how to reach it: its slice of the
@@ -414,16 +423,47 @@ impl Client {
     /// (shared, not copied: a request that changes it copies it first).
     pub(crate) fn parse_url(&self, text: &str) -> Result<Arc<url::Url>> {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
-            if let Some((t, url)) = last.as_ref() {
-                if **t == *text {
-                    return Ok(Arc::clone(url));
+            if let Some(l) = last.as_ref() {
+                if *l.text == *text {
+                    return Ok(Arc::clone(&l.url));
                 }
             }
             let url = Arc::new(crate::request::parse_url(text)?);
-            *last = Some((text.into(), Arc::clone(&url)));
+            *last = Some(LastUrl {
+                text: text.into(),
+                url: Arc::clone(&url),
+                origin: None,
+            });
             return Ok(url);
         }
         crate::request::parse_url(text).map(Arc::new)
+    }
+
+    /// [`Client::origin`] for a URL from [`Client::parse_url`]: the very
+    /// parse of the last URL (the same `Arc`, so unchanged) has its origin
+    /// remembered with it.
+    pub(crate) fn origin_of(&self, url: &Arc<url::Url>) -> Result<Arc<Origin>> {
+        if let Ok(last) = self.inner.last_url.try_lock() {
+            if let Some(LastUrl {
+                url: u,
+                origin: Some(o),
+                ..
+            }) = last.as_ref()
+            {
+                if Arc::ptr_eq(u, url) {
+                    return Ok(Arc::clone(o));
+                }
+            }
+        }
+        let origin = self.origin(url)?;
+        if let Ok(mut last) = self.inner.last_url.try_lock() {
+            if let Some(l) = last.as_mut() {
+                if Arc::ptr_eq(&l.url, url) {
+                    l.origin = Some(Arc::clone(&origin));
+                }
+            }
+        }
+        Ok(origin)
     }
 
     /// The pool entry for an origin, created on first use.

@@ -45,9 +45,11 @@ impl SendBody<'_> {
 pub struct RequestBuilder<'c> {
     client: &'c Client,
     method: Cow<'static, str>,
-    url: Result<Arc<Url>>,
+    // Errors boxed: the builder moves through every call, and an error
+    // is the rare case.
+    url: std::result::Result<Arc<Url>, Box<Error>>,
     headers: Headers,
-    error: Option<Error>,
+    error: Option<Box<Error>>,
     replayable: bool,
     timeout: Option<Option<Duration>>,
     error_for_status: bool,
@@ -107,12 +109,14 @@ impl<'c> RequestBuilder<'c> {
         let error = match method {
             // The usual methods are known tokens.
             Cow::Borrowed(_) => None,
-            Cow::Owned(ref m) => proto::check_method(m).err().map(Error::from),
+            Cow::Owned(ref m) => proto::check_method(m)
+                .err()
+                .map(|e| Box::new(Error::from(e))),
         };
         RequestBuilder {
             client,
             method,
-            url: client.parse_url(url),
+            url: client.parse_url(url).map_err(Box::new),
             headers: Headers::new(),
             error,
             replayable: false,
@@ -124,7 +128,7 @@ impl<'c> RequestBuilder<'c> {
 
     fn fail(&mut self, e: Error) {
         if self.error.is_none() {
-            self.error = Some(e);
+            self.error = Some(Box::new(e));
         }
     }
 
@@ -229,9 +233,9 @@ impl<'c> RequestBuilder<'c> {
 
     fn send(self, mut body: SendBody<'_>) -> Result<Response> {
         if let Some(e) = self.error {
-            return Err(e);
+            return Err(*e);
         }
-        let mut url = self.url?;
+        let mut url = self.url.map_err(|e| *e)?;
         let client = self.client;
         let config = &client.inner.config;
         let timeout = self.timeout.unwrap_or(config.timeout);
@@ -241,7 +245,7 @@ impl<'c> RequestBuilder<'c> {
         let mut headers = self.headers;
         let mut followed = 0;
         loop {
-            let origin = client.origin(&url)?;
+            let origin = client.origin_of(&url)?;
             let response = client
                 .execute(
                     &origin,
