@@ -192,6 +192,7 @@ impl Client {
         Ok((head, plan))
     }
 
+    #[inline]
     fn finish(
         &self,
         mut guard: Pooled<Session>,
@@ -223,6 +224,7 @@ impl Client {
 }
 
 /// Reads the final response head, skipping interim (1xx) responses.
+#[inline]
 fn read_head(
     conn: &mut transport::Conn,
     method: &str,
