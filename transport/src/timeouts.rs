@@ -33,7 +33,12 @@ impl Timeouts {
         Ok(Some(per_op.map_or(left, |t| t.min(left))))
     }
 
+    #[inline]
     pub(crate) fn before_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+        // The common case: no deadline, and the socket already has the timeout.
+        if self.deadline.is_none() && self.read == self.applied_read {
+            return Ok(());
+        }
         let want = self.effective(self.read, phase)?;
         if differs(want, self.applied_read) {
             socket.set_read_timeout(want)?;
@@ -42,7 +47,11 @@ impl Timeouts {
         Ok(())
     }
 
+    #[inline]
     pub(crate) fn before_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+        if self.deadline.is_none() && self.write == self.applied_write {
+            return Ok(());
+        }
         let want = self.effective(self.write, phase)?;
         if differs(want, self.applied_write) {
             socket.set_write_timeout(want)?;
