@@ -70,7 +70,10 @@ mod pool;
 mod recycle;
 pub mod registry;
 mod status;
-#[allow(unsafe_code, reason = "recv(MSG_DONTWAIT) and pthread_atfork have no safe std wrapper")]
+#[allow(
+    unsafe_code,
+    reason = "recv(MSG_DONTWAIT) and pthread_atfork have no safe std wrapper"
+)]
 mod sys;
 mod timeouts;
 mod tls;

@@ -218,8 +218,7 @@ impl<S: Recycle> Shared<S> {
 
     /// Closes expired idle connections of every key, at most once per
     /// [`SWEEP_EVERY`]: expiry needs no background thread.
-    fn maybe_sweep(&self) {
-        let now = self.clock.now();
+    fn maybe_sweep(&self, now: Instant) {
         {
             let Ok(mut last) = self.last_sweep.try_lock() else {
                 return;
@@ -282,8 +281,10 @@ impl<S: Recycle> KeyPool<S> {
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
     {
-        self.shared.maybe_sweep();
-        Slot::checkout(&self.slot, open, false)
+        // One clock reading serves the sweep and the checkout's expiry rules.
+        let now = self.shared.clock.now();
+        self.shared.maybe_sweep(now);
+        Slot::checkout(&self.slot, open, false, now)
     }
 
     /// Borrows a newly opened connection, never an idle one: for the retry
@@ -294,7 +295,7 @@ impl<S: Recycle> KeyPool<S> {
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
     {
-        Slot::checkout(&self.slot, open, true)
+        Slot::checkout(&self.slot, open, true, self.shared.clock.now())
     }
 
     /// The key.

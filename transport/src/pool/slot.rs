@@ -231,7 +231,13 @@ impl<S: Recycle> Slot<S> {
         close(entry, reason, &self.key);
     }
 
-    pub(crate) fn checkout<E, F>(this: &Arc<Self>, open: F, fresh: bool) -> Result<Pooled<S>, E>
+    /// `now` is the pool clock at the start; re-read only after a wait.
+    pub(crate) fn checkout<E, F>(
+        this: &Arc<Self>,
+        open: F,
+        fresh: bool,
+        mut now: Instant,
+    ) -> Result<Pooled<S>, E>
     where
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
@@ -240,7 +246,6 @@ impl<S: Recycle> Slot<S> {
         // Read the real clock only if the checkout has to wait.
         let mut waiting_since: Option<Instant> = None;
         loop {
-            let now = this.clock.now();
             let mut st = this.lock();
             let gone = this.take_expired(&mut st, now, generation);
             if !gone.is_empty() {
@@ -312,6 +317,7 @@ impl<S: Recycle> Slot<S> {
                 .wait_timeout(st, left)
                 .unwrap_or_else(|p| p.into_inner());
             st.waiters -= 1;
+            now = this.clock.now();
         }
     }
 
