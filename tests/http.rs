@@ -123,10 +123,13 @@ enum Step {
     Close,
 }
 
+/// What a scripted server saw: (connection number, request head) in arrival order.
+type Seen = Arc<Mutex<Vec<(usize, String)>>>;
+
 /// A scripted peer: connection `i` gets `scripts[i]`, one step per request,
 /// then the connection is closed. Returns the URL and the requests seen, as
 /// (connection index, request text).
-fn scripted(scripts: Vec<Vec<Step>>) -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
+fn scripted(scripts: Vec<Vec<Step>>) -> (String, Seen) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -271,7 +274,7 @@ fn requests_spaced_beyond_keepalive_timeout_succeed() {
 /// Connection 0 answers a GET, then reads the next request and closes
 /// without a byte: a server that timed the connection out just as the
 /// request arrived. Connection 1 answers normally.
-fn closes_after_first() -> (String, Arc<Mutex<Vec<(usize, String)>>>) {
+fn closes_after_first() -> (String, Seen) {
     scripted(vec![
         vec![ok("first"), Step::Close],
         vec![ok("second"), ok("third")],
