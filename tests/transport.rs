@@ -822,7 +822,10 @@ fn pool_with_timeout(max_open: usize, checkout_timeout: Duration) -> Pool<()> {
 }
 
 /// A pool on a manual clock over an in-test server, for the expiry rules.
-#[allow(clippy::type_complexity, reason = "the opener is an unnameable closure; tests destructure the tuple")]
+#[allow(
+    clippy::type_complexity,
+    reason = "the opener is an unnameable closure; tests destructure the tuple"
+)]
 fn clocked(
     config: PoolConfig,
 ) -> (
