@@ -693,6 +693,26 @@ fn a_borrowers_deadline_and_timeouts_do_not_reach_the_next_borrower() {
 }
 
 #[test]
+fn unsent_bytes_at_release_close_the_connection() {
+    let ep = redis_endpoint();
+    let pool: Pool<()> = pool(PoolConfig::default());
+    let key = redis_pool_key("unsent");
+    let opener = || -> transport::Result<_> { Ok((connect(&ep), ())) };
+    {
+        let mut g = pool.checkout(&key, opener).unwrap();
+        // Encoded, never flushed: must not ride along with the next borrower.
+        g.conn()
+            .write_buf()
+            .extend_from_slice(b"*2\r\n$4\r\nECHO\r\n$6\r\nleaked\r\n");
+    }
+    assert_eq!(pool.stats().discarded(Discard::Unsent), 1);
+    let mut g = pool.checkout(&key, opener).unwrap();
+    assert!(!g.is_reused());
+    assert_eq!(g.conn().unsent(), 0);
+    assert_eq!(redis(g.conn(), &["ECHO", "clean"]).unwrap(), "clean");
+}
+
+#[test]
 fn unread_bytes_at_release_close_the_connection() {
     let ep = redis_endpoint();
     let pool: Pool<()> = pool(PoolConfig::default());

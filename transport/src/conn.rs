@@ -487,6 +487,11 @@ impl Conn {
         &mut self.wbuf
     }
 
+    /// Bytes encoded into the write buffer and not yet sent.
+    pub fn unsent(&self) -> usize {
+        self.wbuf.len()
+    }
+
     /// Sends everything in the write buffer.
     pub fn flush(&mut self) -> Result<()> {
         if self.wbuf.is_empty() {

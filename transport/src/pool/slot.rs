@@ -425,6 +425,11 @@ impl<S: Recycle> Slot<S> {
         if !entry.conn.read_buf().is_empty() {
             return Err(Discard::UnexpectedData);
         }
+        // Left in the write buffer, they would go out with the next
+        // borrower's first flush.
+        if entry.conn.unsent() > 0 {
+            return Err(Discard::Unsent);
+        }
         Ok(())
     }
 

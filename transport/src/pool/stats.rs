@@ -25,6 +25,8 @@ pub enum Discard {
     MaxUses,
     /// Bytes were left unread in the buffer at release.
     UnexpectedData,
+    /// Bytes were encoded into the write buffer but never sent.
+    Unsent,
     /// The probe found the peer had closed it.
     ProbeClosed,
     /// The probe found a socket error (reset).
@@ -43,7 +45,7 @@ pub enum Discard {
     PoolClosed,
 }
 
-const REASONS: usize = 17;
+const REASONS: usize = 18;
 
 impl Discard {
     /// Every reason, in a fixed order.
@@ -57,6 +59,7 @@ impl Discard {
         Discard::Lifetime,
         Discard::MaxUses,
         Discard::UnexpectedData,
+        Discard::Unsent,
         Discard::ProbeClosed,
         Discard::ProbeError,
         Discard::ProbeUnexpected,
@@ -79,6 +82,7 @@ impl Discard {
             Discard::Lifetime => "lifetime",
             Discard::MaxUses => "max_uses",
             Discard::UnexpectedData => "unexpected_data",
+            Discard::Unsent => "unsent",
             Discard::ProbeClosed => "probe_closed",
             Discard::ProbeError => "probe_error",
             Discard::ProbeUnexpected => "probe_unexpected",
