@@ -1,6 +1,9 @@
 //! The reply value type, covering RESP2 and RESP3, and server errors.
 
+use std::borrow::Borrow;
 use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 
 /// One reply from the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,8 +15,11 @@ pub enum Value {
     Int(i64),
     /// A bulk (blob) string: binary-safe bytes.
     Bulk(Vec<u8>),
-    /// A simple status string such as `OK`.
-    Simple(String),
+    /// A simple status string such as `OK`, `QUEUED` or `PONG`: a
+    /// [`SimpleString`], which keeps short text inline (no allocation).
+    /// Build one with `Value::Simple("OK".into())`; it compares with `&str`
+    /// and `String`, derefs to `str` and converts into `String`.
+    Simple(SimpleString),
     /// An error inside an aggregate (an `EXEC` or pipeline result). A
     /// top-level error reply is returned as [`crate::Error::Server`].
     Error(ServerError),
@@ -84,7 +90,7 @@ impl Value {
                 let _ = write!(out, "(integer) {i}");
             }
             Value::Bulk(b) => quote(out, b),
-            Value::Simple(s) => out.push_str(s),
+            Value::Simple(s) => out.push_str(s.as_str()),
             Value::Error(e) => {
                 let _ = write!(out, "(error) {e}");
             }
@@ -138,6 +144,189 @@ impl Value {
                 }
             }
         }
+    }
+}
+
+/// The text of a simple-string reply (`+OK`, `+QUEUED`, a `TYPE` name).
+///
+/// Up to [`SimpleString::INLINE`] bytes are stored inside the value itself,
+/// so the usual status replies cost no heap allocation (a pipeline of
+/// `SET`s gets one `+OK` per command); longer text is boxed. It behaves as
+/// a `str`: `Deref<Target = str>`, `as_str`, comparisons with `str`,
+/// `&str` and `String`, `Display`, and conversions from `&str`/`String`
+/// and into `String`/`Vec<u8>`. Its `Debug` form is the string's.
+#[derive(Clone)]
+pub struct SimpleString(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Always valid UTF-8: only ever filled from a `str`.
+    Inline {
+        len: u8,
+        bytes: [u8; SimpleString::INLINE],
+    },
+    Heap(Box<str>),
+}
+
+impl SimpleString {
+    /// The longest text kept inline, in bytes.
+    pub const INLINE: usize = 22;
+
+    /// Copies `s` (inline when it is short).
+    pub fn new(s: &str) -> SimpleString {
+        if s.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            SimpleString(Repr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            SimpleString(Repr::Heap(s.into()))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Inline bytes were copied whole from a `str`, so this never
+            // fails; the check is a few instructions on such short text and
+            // keeps the crate free of `unsafe`.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
+        }
+    }
+
+    /// The text's bytes (no UTF-8 check).
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Heap(s) => s.as_bytes(),
+        }
+    }
+
+    /// The text as an owned `String`.
+    pub fn into_string(self) -> String {
+        match self.0 {
+            Repr::Inline { .. } => self.as_str().to_owned(),
+            Repr::Heap(s) => s.into_string(),
+        }
+    }
+
+    /// The text's bytes as an owned `Vec`.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.into_string().into_bytes()
+    }
+}
+
+impl Default for SimpleString {
+    fn default() -> SimpleString {
+        SimpleString::new("")
+    }
+}
+
+impl Deref for SimpleString {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for SimpleString {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for SimpleString {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Borrow<str> for SimpleString {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for SimpleString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for SimpleString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq for SimpleString {
+    fn eq(&self, other: &SimpleString) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for SimpleString {}
+
+impl PartialOrd for SimpleString {
+    fn partial_cmp(&self, other: &SimpleString) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SimpleString {
+    fn cmp(&self, other: &SimpleString) -> std::cmp::Ordering {
+        // Byte order is `str` order.
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl Hash for SimpleString {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As `str` hashes, so `Borrow<str>` lookups work.
+        self.as_str().hash(state)
+    }
+}
+
+macro_rules! simple_string_eq {
+    ($($t:ty),*) => {$(
+        impl PartialEq<$t> for SimpleString {
+            fn eq(&self, other: &$t) -> bool {
+                self.as_bytes() == AsRef::<[u8]>::as_ref(other)
+            }
+        }
+        impl PartialEq<SimpleString> for $t {
+            fn eq(&self, other: &SimpleString) -> bool {
+                other == self
+            }
+        }
+    )*};
+}
+simple_string_eq!(str, &str, String);
+
+impl From<&str> for SimpleString {
+    fn from(s: &str) -> SimpleString {
+        SimpleString::new(s)
+    }
+}
+
+impl From<String> for SimpleString {
+    fn from(s: String) -> SimpleString {
+        if s.len() <= SimpleString::INLINE {
+            SimpleString::new(&s)
+        } else {
+            SimpleString(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl From<SimpleString> for String {
+    fn from(s: SimpleString) -> String {
+        s.into_string()
     }
 }
 
@@ -325,5 +514,35 @@ mod tests {
             "1) (integer) 1\n2) 1) x\n   2) (nil)"
         );
         assert_eq!(Value::Array(vec![]).to_cli_string(), "(empty array)");
+    }
+
+    #[test]
+    fn simple_string() {
+        let ok = SimpleString::from("OK");
+        assert!(matches!(ok.0, Repr::Inline { .. }));
+        assert_eq!(ok, "OK");
+        assert_eq!("OK", ok);
+        assert_eq!(ok, String::from("OK"));
+        assert_ne!(ok, "OKAY");
+        assert_eq!(ok.as_str(), "OK");
+        assert_eq!(ok.len(), 2);
+        assert_eq!(format!("{ok} {ok:?}"), "OK \"OK\"");
+        assert!(Value::Simple("OK".into()).is_ok());
+        assert!(!Value::Simple("QUEUED".into()).is_ok());
+        let long = "Background saving started, and more";
+        let heap = SimpleString::from(long.to_string());
+        assert!(matches!(heap.0, Repr::Heap(_)));
+        assert_eq!(heap, long);
+        assert_eq!(heap.clone().into_string(), long);
+        let edge = "é".repeat(SimpleString::INLINE / 2);
+        let inline = SimpleString::from(edge.as_str());
+        assert!(matches!(inline.0, Repr::Inline { .. }));
+        assert_eq!(inline.as_str(), edge);
+        assert_eq!(String::from(inline), edge);
+        assert_eq!(SimpleString::default(), "");
+        assert_eq!(
+            std::collections::HashSet::from([SimpleString::from("PONG")]).get("PONG"),
+            Some(&SimpleString::from("PONG"))
+        );
     }
 }
