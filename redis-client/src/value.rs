@@ -158,7 +158,7 @@ impl Value {
 #[derive(Clone)]
 pub struct SimpleString(Repr);
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 enum Repr {
     /// Always valid UTF-8: only ever filled from a `str`.
     Inline {
@@ -166,6 +166,8 @@ enum Repr {
         bytes: [u8; SimpleString::INLINE],
     },
     Heap(Box<str>),
+    /// One of the common replies (`OK`, `QUEUED`, `PONG`): no copy at all.
+    Static(&'static str),
 }
 
 impl SimpleString {
@@ -186,9 +188,35 @@ impl SimpleString {
         }
     }
 
+    /// From a reply's bytes: the common replies without a copy, other short
+    /// ASCII text inline without a UTF-8 pass, the rest checked (invalid
+    /// UTF-8 replaced, as `String::from_utf8_lossy` does).
+    pub(crate) fn from_reply(bytes: &[u8]) -> SimpleString {
+        match bytes {
+            b"OK" => return SimpleString(Repr::Static("OK")),
+            b"QUEUED" => return SimpleString(Repr::Static("QUEUED")),
+            b"PONG" => return SimpleString(Repr::Static("PONG")),
+            _ => {}
+        }
+        if bytes.len() <= Self::INLINE && bytes.is_ascii() {
+            // ASCII is UTF-8: the inline invariant holds.
+            let mut inline = [0; Self::INLINE];
+            inline[..bytes.len()].copy_from_slice(bytes);
+            return SimpleString(Repr::Inline {
+                len: bytes.len() as u8,
+                bytes: inline,
+            });
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => SimpleString::new(s),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned().into(),
+        }
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         match &self.0 {
+            Repr::Static(s) => s,
             // Inline bytes were copied whole from a `str`, so this never
             // fails; the check is a few instructions on such short text and
             // keeps the crate free of `unsafe`.
@@ -204,6 +232,7 @@ impl SimpleString {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..*len as usize],
             Repr::Heap(s) => s.as_bytes(),
+            Repr::Static(s) => s.as_bytes(),
         }
     }
 
@@ -212,6 +241,7 @@ impl SimpleString {
         match self.0 {
             Repr::Inline { .. } => self.as_str().to_owned(),
             Repr::Heap(s) => s.into_string(),
+            Repr::Static(s) => s.to_owned(),
         }
     }
 
@@ -540,6 +570,18 @@ mod tests {
         assert_eq!(inline.as_str(), edge);
         assert_eq!(String::from(inline), edge);
         assert_eq!(SimpleString::default(), "");
+        for (wire, repr) in [("OK", "Static"), ("PONG", "Static"), ("string", "Inline")] {
+            let s = SimpleString::from_reply(wire.as_bytes());
+            assert_eq!(s, wire);
+            assert_eq!(s.as_str(), wire);
+            assert_eq!(s, SimpleString::from(wire));
+            assert!(format!("{:?}", s.0).starts_with(repr), "{wire}");
+        }
+        let lossy = SimpleString::from_reply(b"caf\xe9");
+        assert_eq!(lossy, "caf\u{fffd}");
+        let long = SimpleString::from_reply(long.as_bytes());
+        assert!(matches!(long.0, Repr::Heap(_)));
+        assert_eq!(long, heap);
         assert_eq!(
             std::collections::HashSet::from([SimpleString::from("PONG")]).get("PONG"),
             Some(&SimpleString::from("PONG"))

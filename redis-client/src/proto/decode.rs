@@ -64,18 +64,9 @@ fn text(buf: &[u8], r: (usize, usize)) -> String {
     }
 }
 
-/// A simple string: short text is kept inline in the value (no allocation).
-fn simple(buf: &[u8], r: (usize, usize)) -> SimpleString {
-    let bytes = &buf[r.0..r.1];
-    match std::str::from_utf8(bytes) {
-        Ok(s) => SimpleString::new(s),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned().into(),
-    }
-}
-
 fn from2(buf: &[u8], f: Frame2) -> Value {
     match f {
-        Frame2::SimpleString(r) => Value::Simple(simple(buf, r)),
+        Frame2::SimpleString(r) => Value::Simple(SimpleString::from_reply(&buf[r.0..r.1])),
         Frame2::Error(r) => Value::Error(ServerError::parse(&text(buf, r))),
         Frame2::Integer(i) => Value::Int(i),
         Frame2::BulkString(r) => Value::Bulk(buf[r.0..r.1].to_vec()),
@@ -96,7 +87,9 @@ fn from3(buf: &[u8], f: Frame3) -> Result<Value, ProtoError> {
         Frame3::BlobError { data, .. } | Frame3::SimpleError { data, .. } => {
             Value::Error(ServerError::parse(&text(buf, data)))
         }
-        Frame3::SimpleString { data, .. } => Value::Simple(simple(buf, data)),
+        Frame3::SimpleString { data, .. } => {
+            Value::Simple(SimpleString::from_reply(&buf[data.0..data.1]))
+        }
         Frame3::Boolean { data, .. } => Value::Boolean(data),
         Frame3::Null => Value::Nil,
         Frame3::Number { data, .. } => Value::Int(data),
