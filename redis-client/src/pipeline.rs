@@ -53,6 +53,14 @@ impl Pipeline {
     fn check(&self) -> Result<Vec<(usize, Effect)>> {
         let mut effects = Vec::new();
         for (i, c) in self.cmds.iter().enumerate() {
+            // The common case in one look at the name: present, not empty,
+            // and of a length no state-changing command has. Anything else
+            // takes the full check and the effect lookup below.
+            if let Some(name) = c.part(0) {
+                if !name.is_empty() && !Effect::may_change_state(name) {
+                    continue;
+                }
+            }
             c.check()?;
             match c.effect() {
                 Effect::None => {}
@@ -189,5 +197,34 @@ impl Connection {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmd::cmd;
+
+    #[test]
+    fn check_refuses_and_records_as_the_full_lookup_does() {
+        let mut p = Pipeline::new();
+        p.add(cmd("SET").arg("k").arg(1))
+            .add(cmd("multi"))
+            .add(cmd("GET").arg("k"))
+            .add(cmd("SELECT").arg(2));
+        assert_eq!(
+            p.check().unwrap(),
+            vec![(1, Effect::Multi), (3, Effect::Select(2))]
+        );
+        for bad in [
+            Cmd::new(),
+            cmd(""),
+            cmd("SUBSCRIBE").arg("c"),
+            cmd("MONITOR"),
+        ] {
+            let mut p = Pipeline::new();
+            p.add(cmd("PING")).add(bad);
+            assert!(matches!(p.check(), Err(Error::InvalidInput(_))));
+        }
     }
 }
