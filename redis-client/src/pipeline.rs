@@ -7,7 +7,7 @@ use crate::from_value::FromValue;
 use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::{ServerError, Value};
-use crate::wire::{encode_parts, read_reply};
+use crate::wire::{encode_parts, read_replies, read_reply};
 
 /// Commands sent together and answered together.
 ///
@@ -97,6 +97,20 @@ impl Connection {
         }
         conn.flush()?;
         let mut out = Vec::with_capacity(pipeline.len());
+        if effects.is_empty() {
+            // The usual pipeline: nothing in it changes the session, so the
+            // replies are taken as many at a time as the buffer holds.
+            read_replies(
+                conn,
+                state,
+                &config.limits,
+                pushes,
+                pipeline.len(),
+                &mut out,
+            )?;
+            conn.end_exchange();
+            return Ok(out);
+        }
         let mut effects = effects.iter().peekable();
         for i in 0..pipeline.len() {
             let v = read_reply(conn, state, &config.limits, pushes, false)?;

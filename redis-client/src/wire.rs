@@ -90,6 +90,64 @@ pub(crate) fn read_reply(
     }
 }
 
+/// Reads up to `want` replies of a pipeline whose commands change nothing
+/// in the session (so protocol and subscription state hold for the whole
+/// batch), appending them to `out`: every reply already complete in the
+/// read buffer is taken in one pass, not one buffer round per reply. Each
+/// reply is scanned against `limits` on its own, exactly as [`read_reply`]
+/// does, and out-of-band pushes are set aside the same way. Returns once
+/// at least one value was decoded (possibly only pushes); call again while
+/// replies are missing.
+pub(crate) fn read_replies(
+    conn: &mut Conn,
+    state: &SessionState,
+    limits: &Limits,
+    pushes: &mut Pushes,
+    want: usize,
+    out: &mut Vec<std::result::Result<Value, crate::value::ServerError>>,
+) -> Result<()> {
+    // One scanner: a reply cut off at the end of one batch keeps its place
+    // (it becomes the start of the buffer the next call sees).
+    let mut scanner = Scanner::default();
+    let protocol = state.protocol;
+    let subscribed = state.subscriptions() > 0;
+    let mut got = 0;
+    while got < want {
+        conn.read_frame(
+            limits.max_reply_bytes.saturating_add(SLACK),
+            |buf: &[u8]| -> Result<Option<((), usize)>> {
+                let mut used = 0;
+                let mut decoded = false;
+                while got < want {
+                    let Some((v, len)) = decode_with(&mut scanner, &buf[used..], protocol, limits)?
+                    else {
+                        break;
+                    };
+                    used += len;
+                    decoded = true;
+                    let out_of_band = match &v {
+                        // As `read_reply` with `pubsub: false`.
+                        Value::Push(_) => true,
+                        Value::Array(_) => subscribed && is_message(&v),
+                        _ => false,
+                    };
+                    if out_of_band {
+                        pushes.keep(v, limits)?;
+                        continue;
+                    }
+                    got += 1;
+                    out.push(match v {
+                        Value::Error(e) => Err(e),
+                        v => Ok(v),
+                    });
+                }
+                Ok(decoded.then_some(((), used)))
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// True for a (un)subscribe confirmation: `[kind, channel, count]`.
 pub(crate) fn is_confirmation(v: &Value) -> bool {
     let (Value::Array(items) | Value::Push(items)) = v else {
