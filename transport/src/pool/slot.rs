@@ -435,12 +435,12 @@ impl<S: Recycle> Slot<S> {
 
     fn reset(&self, entry: &mut Entry<S>) -> Result<(), Discard> {
         let deadline = Instant::now() + self.config.reset_timeout;
-        let saved = entry.conn.deadline();
+        // No need to restore the old deadline: parking clears it, and every
+        // other outcome closes the connection.
         entry.conn.set_deadline(Some(deadline));
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             entry.session.reset(&mut entry.conn, deadline)
         }));
-        entry.conn.set_deadline(saved);
         let conn = &entry.conn;
         match outcome {
             Ok(Ok(()))
