@@ -308,6 +308,7 @@ fn main() {
     let mut rounds = 3u32;
     let mut only: Option<String> = None;
     let mut scenario: Option<usize> = None;
+    let mut verbose = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut v = || args.next().expect("option needs a value");
@@ -320,6 +321,7 @@ fn main() {
             "--rounds" => rounds = v().parse().unwrap(),
             "--only" => only = Some(v()),
             "--scenario" => scenario = Some(v().parse().unwrap()),
+            "--verbose" => verbose = true,
             other => panic!("unknown option {other}"),
         }
     }
@@ -368,7 +370,10 @@ fn main() {
             .collect();
         for _ in 0..rounds {
             for (i, (name, make)) in CLIENTS.iter().enumerate() {
-                if only.as_deref().is_some_and(|o| o != *name) {
+                if only
+                    .as_deref()
+                    .is_some_and(|o| !o.split(',').any(|o| o == *name))
+                {
                     continue;
                 }
                 let mut get = make(t, *keepalive);
@@ -381,6 +386,9 @@ fn main() {
                 let secs = start.elapsed().as_secs_f64();
                 let opened = active_opens() - opens;
                 let rate = f64::from(*n) / secs;
+                if verbose {
+                    eprintln!("  round: {name:<18} {rate:>10.0}");
+                }
                 if rate > best[i].rate {
                     best[i] = Best {
                         rate,
