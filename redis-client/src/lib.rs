@@ -71,4 +71,4 @@ pub use pubsub::Message;
 pub use scan::ScanIter;
 pub use script::Script;
 pub use session::Session;
-pub use value::{ServerError, ServerErrorKind, SimpleString, Value};
+pub use value::{ServerError, ServerErrorKind, SimpleString, Value, VerbatimFormat};

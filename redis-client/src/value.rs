@@ -37,13 +37,33 @@ pub enum Value {
     BigNumber(String),
     /// A RESP3 verbatim string with its format (`txt`, `mkd`).
     Verbatim {
-        /// The three-letter format.
-        format: String,
+        /// The format the server tagged the text with.
+        format: VerbatimFormat,
         /// The text.
         text: String,
     },
     /// A RESP3 out-of-band push (pub/sub message, invalidation).
     Push(Vec<Value>),
+}
+
+/// The format tag of a [`Value::Verbatim`] string. A closed set: these
+/// are the two RESP3 defines, and the decoder refuses any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VerbatimFormat {
+    /// `txt`: plain text.
+    Text,
+    /// `mkd`: Markdown.
+    Markdown,
+}
+
+impl VerbatimFormat {
+    /// The three letters on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerbatimFormat::Text => "txt",
+            VerbatimFormat::Markdown => "mkd",
+        }
+    }
 }
 
 impl Value {
@@ -381,10 +401,26 @@ fn quote(out: &mut String, bytes: &[u8]) {
 
 /// An error reply: the code (first word, e.g. `ERR`, `WRONGTYPE`, `MOVED`)
 /// and the rest of the message. A normal reply: it never closes the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerError {
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerError(
+    // Boxed: errors are rare, and a pipeline result (`Result<Value,
+    // ServerError>`) then stays the size of a `Value`.
+    Box<ErrorText>,
+);
+
+#[derive(Clone, PartialEq, Eq)]
+struct ErrorText {
     code: String,
     message: String,
+}
+
+impl fmt::Debug for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerError")
+            .field("code", &self.0.code)
+            .field("message", &self.0.message)
+            .finish()
+    }
 }
 
 /// What kind of error the server reported, from its code.
@@ -435,31 +471,31 @@ impl ServerError {
     /// Splits `CODE message` as Redis sends it.
     pub fn parse(line: &str) -> ServerError {
         let (code, message) = line.split_once(' ').unwrap_or((line, ""));
-        ServerError {
+        ServerError(Box::new(ErrorText {
             code: code.to_string(),
             message: message.to_string(),
-        }
+        }))
     }
 
     /// The error code (first word).
     pub fn code(&self) -> &str {
-        &self.code
+        &self.0.code
     }
 
     /// The message after the code.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 
     /// The typed kind of the code.
     pub fn kind(&self) -> ServerErrorKind {
         let redirect = || {
-            let mut parts = self.message.split_whitespace();
+            let mut parts = self.0.message.split_whitespace();
             let slot = parts.next()?.parse().ok()?;
             let addr = parts.next()?.to_string();
             Some((slot, addr))
         };
-        match self.code.as_str() {
+        match self.0.code.as_str() {
             "ERR" => ServerErrorKind::Generic,
             "WRONGTYPE" => ServerErrorKind::WrongType,
             "NOAUTH" => ServerErrorKind::NoAuth,
@@ -483,16 +519,16 @@ impl ServerError {
 
     /// True for "unknown command" errors (servers without HELLO).
     pub fn is_unknown_command(&self) -> bool {
-        self.code == "ERR" && self.message.starts_with("unknown command")
+        self.0.code == "ERR" && self.0.message.starts_with("unknown command")
     }
 }
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            f.write_str(&self.code)
+        if self.0.message.is_empty() {
+            f.write_str(&self.0.code)
         } else {
-            write!(f, "{} {}", self.code, self.message)
+            write!(f, "{} {}", self.0.code, self.0.message)
         }
     }
 }

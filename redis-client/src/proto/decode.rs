@@ -1,14 +1,24 @@
-//! Bytes to [`Value`]s: the limit scan first, then redis-protocol's range
-//! decoder on exactly one frame, then one copy of each payload into the value.
+//! Bytes to [`Value`]s: redis-protocol's range decoder frames every reply,
+//! and the limits are enforced on the raw bytes before anything is built.
+//!
+//! Two paths, one set of rules. An aggregate (or anything arriving in
+//! pieces) is scanned first ([`Scanner`]) and decoded only once the scan
+//! says a whole frame within the limits is buffered, because the decoder
+//! would reserve room for whatever element count a header claims. A
+//! one-line or bulk reply (`+ - : $`) costs the decoder no allocation
+//! whatever it claims, so it is decoded first and then held to the scan's
+//! rules ([`leaf_passes_scan_rules`]); anything those rules doubt goes the
+//! scan path, which gives the precise error. For pipelines of `+OK` this
+//! halves the work per reply; a test checks both paths agree.
 
 use redis_protocol::resp2::decode as resp2;
 use redis_protocol::resp2::types::RangeFrame as Frame2;
 use redis_protocol::resp3::decode::complete as resp3;
 use redis_protocol::resp3::types::{RangeFrame as Frame3, VerbatimStringFormat};
 
-use super::limits::{Limits, Protocol, Scanner};
+use super::limits::{parse_number, Limits, Protocol, Scanner, MAX_NUMBER_LINE};
 use super::ProtoError;
-use crate::value::{ServerError, SimpleString, Value};
+use crate::value::{ServerError, SimpleString, Value, VerbatimFormat};
 
 /// Decodes the first reply in `buf`: `Ok(None)` until a whole reply is
 /// buffered, then the value and the bytes it used. Limits are checked on
@@ -25,6 +35,24 @@ pub fn decode(
 /// that arrives in pieces is scanned once, not once per piece. Call it
 /// again with the same buffer grown by the bytes that arrived.
 pub fn decode_with(
+    scanner: &mut Scanner,
+    buf: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Result<Option<(Value, usize)>, ProtoError> {
+    // Only on a frame's first look: a reply trickling in is left to the
+    // resumable scan, so no byte is searched twice per piece.
+    if !scanner.is_midway() {
+        if let Some(done) = decode_leaf(buf, protocol, limits) {
+            return Ok(Some(done));
+        }
+    }
+    decode_scanned(scanner, buf, protocol, limits)
+}
+
+/// The scan-first path: limits on the raw bytes, then the decoder on
+/// exactly the frame the scan measured.
+fn decode_scanned(
     scanner: &mut Scanner,
     buf: &[u8],
     protocol: Protocol,
@@ -55,6 +83,62 @@ pub fn decode_with(
     Ok(Some((value, used)))
 }
 
+/// The decode-first path for a whole leaf reply at the start of `buf`;
+/// `None` sends the caller down the scan path (not a leaf, not whole yet,
+/// or not something the scan would accept as it is).
+fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value, usize)> {
+    let kind = *buf.first()?;
+    // `$?` is a streamed string, which the scan refuses by name.
+    if !matches!(kind, b'+' | b'-' | b':' | b'$') || buf.get(1) == Some(&b'?') {
+        return None;
+    }
+    match protocol {
+        Protocol::Resp2 => {
+            let (frame, used) = resp2::decode_range(buf).ok()??;
+            leaf_passes_scan_rules(&buf[..used], kind, limits).then(|| (leaf2(buf, frame), used))
+        }
+        Protocol::Resp3 => {
+            let (frame, used) = resp3::decode_range(buf).ok()??;
+            if !leaf_passes_scan_rules(&buf[..used], kind, limits) {
+                return None;
+            }
+            Some((from3(buf, frame).ok()?, used))
+        }
+    }
+}
+
+/// Whether the scan would accept `frame`, a whole `+ - : $` reply the
+/// decoder framed: the scan's line, length and number rules, which are
+/// stricter than the decoder's (no bare CR in a line, no `+` sign or
+/// overlong number, CRLF after a bulk payload) and carry the limits.
+fn leaf_passes_scan_rules(frame: &[u8], kind: u8, limits: &Limits) -> bool {
+    if frame.len() > limits.max_reply_bytes {
+        return false;
+    }
+    // The first CR ends the header line (the scan refuses a bare one).
+    let Some(cr) = frame.iter().position(|&b| b == b'\r') else {
+        return false;
+    };
+    let line = &frame[1..cr];
+    let one_line = cr + 2 == frame.len();
+    match kind {
+        b'+' | b'-' => one_line && line.len() <= limits.max_bulk_len,
+        b':' => one_line && line.len() <= MAX_NUMBER_LINE && parse_number(line).is_ok(),
+        _ => {
+            if line.len() > MAX_NUMBER_LINE {
+                return false;
+            }
+            match parse_number(line) {
+                Ok(-1) => one_line,
+                Ok(len) if len >= 0 && len as u64 <= limits.max_bulk_len as u64 => {
+                    cr + 2 + len as usize + 2 == frame.len() && frame.ends_with(b"\r\n")
+                }
+                _ => false,
+            }
+        }
+    }
+}
+
 fn text(buf: &[u8], r: (usize, usize)) -> String {
     let bytes = &buf[r.0..r.1];
     // The common case is ASCII; the lossy path walks chunks even then.
@@ -66,12 +150,22 @@ fn text(buf: &[u8], r: (usize, usize)) -> String {
 
 fn from2(buf: &[u8], f: Frame2) -> Value {
     match f {
+        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
+        leaf => leaf2(buf, leaf),
+    }
+}
+
+/// [`from2`] for everything but arrays: not recursive, so it inlines into
+/// the decode-first path.
+#[inline]
+fn leaf2(buf: &[u8], f: Frame2) -> Value {
+    match f {
         Frame2::SimpleString(r) => Value::Simple(SimpleString::from_reply(&buf[r.0..r.1])),
         Frame2::Error(r) => Value::Error(ServerError::parse(&text(buf, r))),
         Frame2::Integer(i) => Value::Int(i),
         Frame2::BulkString(r) => Value::Bulk(buf[r.0..r.1].to_vec()),
-        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
         Frame2::Null => Value::Nil,
+        Frame2::Array(_) => from2(buf, f),
     }
 }
 
@@ -97,10 +191,9 @@ fn from3(buf: &[u8], f: Frame3) -> Result<Value, ProtoError> {
         Frame3::BigNumber { data, .. } => Value::BigNumber(text(buf, data)),
         Frame3::VerbatimString { data, format, .. } => Value::Verbatim {
             format: match format {
-                VerbatimStringFormat::Text => "txt",
-                VerbatimStringFormat::Markdown => "mkd",
-            }
-            .to_string(),
+                VerbatimStringFormat::Text => VerbatimFormat::Text,
+                VerbatimStringFormat::Markdown => VerbatimFormat::Markdown,
+            },
             text: text(buf, data),
         },
         Frame3::Array { data, .. } => Value::Array(all3(buf, data)?),
@@ -173,7 +266,7 @@ mod tests {
         assert_eq!(
             d3(b"=7\r\ntxt:abc\r\n").unwrap().0,
             Value::Verbatim {
-                format: "txt".into(),
+                format: VerbatimFormat::Text,
                 text: "abc".into()
             }
         );
@@ -198,6 +291,63 @@ mod tests {
     }
 
     #[test]
+    fn leaf_replies_keep_the_scan_rules() {
+        let small = Limits {
+            max_bulk_len: 4,
+            ..Limits::default()
+        };
+        let d = |b: &[u8], l: &Limits| decode(b, Protocol::Resp2, l);
+        // What the decoder alone would let through, refused as the scan does.
+        assert!(d(b"+OK\rX\r\n", &small).is_err());
+        assert!(d(b":+5\r\n", &small).is_err());
+        assert!(d(b"$+3\r\nfoo\r\n", &small).is_err());
+        assert!(d(b"$3\r\nfooXY", &small).is_err());
+        assert!(d(b":0000000000000000000000000000001\r\n", &small).is_err());
+        assert!(matches!(
+            d(b"+abcdefgh\r\n", &small),
+            Err(ProtoError::LineTooLong { limit: 4 })
+        ));
+        assert!(matches!(
+            d(b"$5\r\nabcde\r\n", &small),
+            Err(ProtoError::BulkTooLong { len: 5, limit: 4 })
+        ));
+        let tiny = Limits {
+            max_reply_bytes: 8,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            d(b"$4\r\nabcd\r\n", &tiny),
+            Err(ProtoError::ReplyTooLarge { limit: 8 })
+        ));
+        // Within the limits they take the decode-first path.
+        assert_eq!(
+            decode_leaf(b"$4\r\nabcd\r\n+OK\r\n", Protocol::Resp2, &small),
+            Some((Value::Bulk(b"abcd".to_vec()), 10))
+        );
+        assert_eq!(
+            decode_leaf(b"+OK\r\n", Protocol::Resp3, &small),
+            Some((Value::Simple("OK".into()), 5))
+        );
+        // Not aggregates, and not a reply still arriving.
+        assert_eq!(decode_leaf(b"*1\r\n:1\r\n", Protocol::Resp2, &small), None);
+        let mut scanner = Scanner::default();
+        let big = b"+a long status line\r\n";
+        assert_eq!(
+            decode_with(&mut scanner, &big[..6], Protocol::Resp2, &Limits::default()),
+            Ok(None)
+        );
+        assert!(scanner.is_midway());
+        assert_eq!(
+            decode_with(&mut scanner, big, Protocol::Resp2, &Limits::default()),
+            Ok(Some((
+                Value::Simple("a long status line".into()),
+                big.len()
+            )))
+        );
+        assert!(!scanner.is_midway());
+    }
+
+    #[test]
     fn decoder_errors_are_protocol_errors() {
         assert!(decode(b",notafloat\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b"=2\r\nab\r\n", Protocol::Resp3, &Limits::default()).is_err());
@@ -208,6 +358,11 @@ mod tests {
     #[test]
     fn byte_soup_never_panics() {
         let seeds: &[&[u8]] = &[
+            b"+OK\r\n",
+            b":-42\r\n",
+            b"$5\r\nhel\rl\r\n",
+            b"$-1\r\n",
+            b"-ERR unknown\r\n",
             b"*3\r\n$3\r\nfoo\r\n:12\r\n%1\r\n+k\r\n,1.5\r\n",
             b">3\r\n$7\r\nmessage\r\n$1\r\nc\r\n$2\r\nhi\r\n",
             b"|1\r\n+a\r\n#t\r\n~2\r\n_\r\n(12345\r\n",
@@ -227,6 +382,7 @@ mod tests {
             state ^= state << 17;
             state
         };
+        let mut leaf_hits = 0;
         for round in 0..20_000 {
             let mut buf = seeds[round % seeds.len()].to_vec();
             for _ in 0..(rand() % 4 + 1) {
@@ -249,7 +405,20 @@ mod tests {
                 if let Ok(Some((_, used))) = decode(&buf, protocol, &limits) {
                     assert!(used <= buf.len() && used <= limits.max_reply_bytes);
                 }
+                // The decode-first path accepts nothing the scan would
+                // refuse, and decodes what it accepts the same way.
+                if let Some(fast) = decode_leaf(&buf, protocol, &limits) {
+                    leaf_hits += 1;
+                    let scanned = decode_scanned(&mut Scanner::default(), &buf, protocol, &limits);
+                    assert_eq!(
+                        scanned,
+                        Ok(Some(fast)),
+                        "{:?}",
+                        String::from_utf8_lossy(&buf)
+                    );
+                }
             }
         }
+        assert!(leaf_hits > 1000, "the soup hardly reached the leaf path");
     }
 }

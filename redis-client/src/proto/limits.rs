@@ -51,7 +51,7 @@ pub enum Protocol {
 }
 
 /// The longest line that can hold a length or an integer: sign + 20 digits.
-const MAX_NUMBER_LINE: usize = 24;
+pub(super) const MAX_NUMBER_LINE: usize = 24;
 
 /// Finds the `\r\n` ending the line at `start`; `None` if not buffered yet.
 /// A line longer than `max` is refused even before its end arrives.
@@ -78,7 +78,7 @@ fn line_end(buf: &[u8], start: usize, max: usize) -> Result<Option<usize>, Proto
 
 /// Parses a length or integer line strictly: optional '-', then digits,
 /// within `i64`.
-fn parse_number(digits: &[u8]) -> Result<i64, ProtoError> {
+pub(super) fn parse_number(digits: &[u8]) -> Result<i64, ProtoError> {
     let (negative, unsigned) = match digits.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, digits),
@@ -140,6 +140,8 @@ pub struct Scanner {
     pos: usize,
     /// The aggregates open at `pos`.
     stack: Vec<Open>,
+    /// The last call needed more bytes: a frame is under way.
+    midway: bool,
 }
 
 impl Scanner {
@@ -151,12 +153,19 @@ impl Scanner {
         limits: &Limits,
     ) -> Result<Option<usize>, ProtoError> {
         let result = self.scan_inner(buf, protocol, limits);
-        if !matches!(result, Ok(None)) {
+        self.midway = matches!(result, Ok(None));
+        if !self.midway {
             // A whole frame, or an error: either way start afresh.
             self.pos = 0;
             self.stack.clear();
         }
         result
+    }
+
+    /// True between a call that needed more bytes and the one that
+    /// finishes the frame (or fails).
+    pub fn is_midway(&self) -> bool {
+        self.midway
     }
 
     fn scan_inner(
@@ -165,7 +174,7 @@ impl Scanner {
         protocol: Protocol,
         limits: &Limits,
     ) -> Result<Option<usize>, ProtoError> {
-        let Scanner { pos, stack } = self;
+        let Scanner { pos, stack, .. } = self;
         scan_from(buf, protocol, limits, pos, stack)
     }
 }
