@@ -12,13 +12,17 @@ use crate::client::{Client, Origin};
 use crate::error::{Error, Result};
 use crate::headers::{Headers, Known};
 use crate::proto::request::{encode_chunk, encode_head_with, Head, LAST_CHUNK};
-use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, ResponseHead};
+use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, Framing, ResponseHead};
 use crate::request::SendBody;
-use crate::response::Response;
+use crate::response::{BodyReader, Response};
 use crate::session::{Session, State};
 
 /// Bodies up to this size are appended to the head: one write per request.
 const INLINE_BODY: usize = 16 * 1024;
+
+/// Response bodies up to this size that arrived with the head are copied
+/// out with it (see `finish`).
+const SMALL_BODY: u64 = 16 * 1024;
 
 impl Client {
     fn checkout(
@@ -200,26 +204,41 @@ impl Client {
         plan: BodyPlan,
         url: Arc<Url>,
     ) -> Response {
-        let decoder = BodyDecoder::new(plan.framing);
         let (conn, session) = guard.parts();
-        let guard = if decoder.is_done() {
-            session.state = if plan.keep_alive {
-                State::Idle
-            } else {
-                State::Close
-            };
-            conn.end_exchange();
-            drop(guard); // back to the pool now: nothing more to read
-            None
-        } else {
-            session.state = State::Body {
-                decoder,
-                keep_alive: plan.keep_alive,
-            };
-            Some(guard)
+        // A small body that arrived whole with the head is taken out of the
+        // read buffer now: the exchange is complete and the connection goes
+        // back to the pool before the caller reads the body.
+        let whole = match plan.framing {
+            Framing::Empty => Some(Vec::new()),
+            Framing::Length(n) if n <= SMALL_BODY && conn.read_buf().len() as u64 >= n => {
+                let n = n as usize;
+                let bytes = conn.read_buf()[..n].to_vec();
+                conn.consume(n);
+                Some(bytes)
+            }
+            _ => None,
+        };
+        let body = match whole {
+            Some(bytes) => {
+                session.state = if plan.keep_alive {
+                    State::Idle
+                } else {
+                    State::Close
+                };
+                conn.end_exchange();
+                drop(guard); // back to the pool now: nothing more to read
+                BodyReader::buffered(bytes)
+            }
+            None => {
+                session.state = State::Body {
+                    decoder: BodyDecoder::new(plan.framing),
+                    keep_alive: plan.keep_alive,
+                };
+                BodyReader::streaming(guard)
+            }
         };
         let config = &self.inner.config;
-        Response::new(head, url, guard, config.max_body_bytes, config.decompress)
+        Response::new(head, url, body, config.max_body_bytes, config.decompress)
     }
 }
 

@@ -139,26 +139,28 @@ impl Headers {
         let span = end - start;
         let mut bad = false;
         let mut known = 0u16;
-        let mut range = |s: &[u8]| {
-            let at = (s.as_ptr() as usize).wrapping_sub(first_at);
-            bad |= (at > span) | (s.len() > span.wrapping_sub(at));
-            (at as u32, at.wrapping_add(s.len()) as u32)
-        };
-        let entries: Vec<Entry> = fields
-            .iter()
-            .map(|f| {
-                let name = f.name.as_bytes();
-                let kind = classify(name);
-                if kind != OTHER {
-                    known |= 1 << kind;
-                }
-                Entry {
-                    name: range(name),
-                    value: range(f.value),
-                    kind,
-                }
-            })
-            .collect();
+        let mut entries = Vec::with_capacity(fields.len());
+        for f in fields {
+            let name = f.name.as_bytes();
+            let name_at = (name.as_ptr() as usize).wrapping_sub(first_at);
+            let value_at = (f.value.as_ptr() as usize).wrapping_sub(first_at);
+            let name_end = name_at.wrapping_add(name.len());
+            let value_end = value_at.wrapping_add(f.value.len());
+            // Ends beyond the span, or wrapped below a start.
+            bad |= (name_end > span)
+                | (name_at > name_end)
+                | (value_end > span)
+                | (value_at > value_end);
+            let kind = classify(name);
+            if kind != OTHER {
+                known |= 1 << kind;
+            }
+            entries.push(Entry {
+                name: (name_at as u32, name_end as u32),
+                value: (value_at as u32, value_end as u32),
+                kind,
+            });
+        }
         if bad {
             return Headers::copied(fields);
         }

@@ -9,6 +9,8 @@
 //!   response was read to its end and neither side said close
 //!   (`Connection: close`, HTTP/1.0 without keep-alive, a body delimited by
 //!   the connection closing, or Content-Length together with chunked).
+//!   A small body that arrived whole with its head is taken with it, so
+//!   its connection is free before the caller reads it.
 //!   A response dropped with its body unread is drained up to a bounded
 //!   size and time, then reused; beyond that the connection is closed.
 //! * **Stale connections.** A request that fails on a *reused* connection

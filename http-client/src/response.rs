@@ -17,7 +17,9 @@ use crate::session::{read_body, Session, State};
 /// ([`Response::body_mut`], [`Response::into_reader`]) or all at once
 /// ([`Response::bytes`], [`Response::text`], `json`).
 ///
-/// Reading the body to its end returns the connection to the pool at once.
+/// Reading the body to its end returns the connection to the pool at once;
+/// a small body that arrived whole with the head was read with it, so its
+/// connection is back in the pool before the caller reads the body.
 /// Dropping a response with its body unread drains a small rest (see
 /// [`crate::ClientBuilder::drain_limit`]) and reuses the connection, or
 /// closes it.
@@ -46,7 +48,7 @@ impl Response {
     pub(crate) fn new(
         head: ResponseHead,
         url: Arc<Url>,
-        guard: Option<Pooled<Session>>,
+        body: BodyReader,
         max_body: u64,
         decompress: bool,
     ) -> Response {
@@ -56,10 +58,7 @@ impl Response {
             reason: head.reason,
             headers: head.headers,
             url,
-            body: BodyReader {
-                guard,
-                trailers: None,
-            },
+            body,
             max_body,
             decompress,
         }
@@ -122,8 +121,14 @@ impl Response {
     }
 
     /// The whole body (decoded), refusing more than `limit` bytes.
-    pub fn bytes_limited(self, limit: u64) -> Result<Vec<u8>> {
+    pub fn bytes_limited(mut self, limit: u64) -> Result<Vec<u8>> {
         if !self.headers.has(Known::ContentEncoding) {
+            if let Some(whole) = self.body.take_unread() {
+                if whole.len() as u64 > limit {
+                    return Err(Error::BodyTooLarge { limit });
+                }
+                return Ok(whole);
+            }
             // No decoder in front: read straight from the body, whose
             // framing already knows the length when there is one.
             let hint = self.body.known_remaining().unwrap_or(0);
@@ -212,40 +217,101 @@ pub(crate) fn from_io(e: io::Error) -> Error {
 /// The raw body of a [`Response`], read from the connection as it is
 /// consumed. It holds the pooled connection until the body ends.
 pub struct BodyReader {
-    guard: Option<Pooled<Session>>,
-    trailers: Option<Headers>,
+    source: Source,
+    // Boxed: trailers are rare, and the reader moves with every response.
+    trailers: Option<Box<Headers>>,
+}
+
+/// Where the rest of a body comes from.
+enum Source {
+    /// The connection, held until the body ends.
+    Conn(Pooled<Session>),
+    /// A body that arrived whole with the head, its connection already
+    /// back in the pool; `at` bytes of it have been read.
+    Buffered { bytes: Vec<u8>, at: usize },
+    /// Read to its end, or failed.
+    Done,
 }
 
 impl fmt::Debug for BodyReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BodyReader")
-            .field("done", &self.guard.is_none())
+            .field("done", &self.is_done())
             .finish()
     }
 }
 
 impl BodyReader {
+    /// A body still to be read from the connection (its session is in the body state).
+    pub(crate) fn streaming(guard: Pooled<Session>) -> BodyReader {
+        BodyReader {
+            source: Source::Conn(guard),
+            trailers: None,
+        }
+    }
+
+    /// A body already read whole (possibly empty).
+    pub(crate) fn buffered(bytes: Vec<u8>) -> BodyReader {
+        let source = if bytes.is_empty() {
+            Source::Done
+        } else {
+            Source::Buffered { bytes, at: 0 }
+        };
+        BodyReader {
+            source,
+            trailers: None,
+        }
+    }
+
+    /// The whole body when it was buffered and none of it has been read yet.
+    fn take_unread(&mut self) -> Option<Vec<u8>> {
+        match &mut self.source {
+            Source::Buffered { bytes, at: 0 } => {
+                let whole = std::mem::take(bytes);
+                self.source = Source::Done;
+                Some(whole)
+            }
+            Source::Done => Some(Vec::new()),
+            _ => None,
+        }
+    }
+
     /// The trailer fields of a chunked body, once it has been read to its end.
     pub fn trailers(&self) -> Option<&Headers> {
-        self.trailers.as_ref()
+        self.trailers.as_deref()
     }
 
     /// The body bytes still to come, when the framing says (Content-Length).
     fn known_remaining(&self) -> Option<u64> {
-        match &self.guard.as_ref()?.session_ref().state {
-            State::Body { decoder, .. } => decoder.known_remaining(),
-            _ => None,
+        match &self.source {
+            Source::Conn(guard) => match &guard.session_ref().state {
+                State::Body { decoder, .. } => decoder.known_remaining(),
+                _ => None,
+            },
+            Source::Buffered { bytes, at } => Some((bytes.len() - at) as u64),
+            Source::Done => Some(0),
         }
     }
 
     /// True once the body has been read to its end (or failed).
     pub fn is_done(&self) -> bool {
-        self.guard.is_none()
+        matches!(self.source, Source::Done)
     }
 
     fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        let Some(guard) = self.guard.as_mut() else {
-            return Ok(0);
+        let guard = match &mut self.source {
+            Source::Conn(guard) => guard,
+            Source::Buffered { bytes, at } => {
+                let rest = &bytes[*at..];
+                let n = rest.len().min(out.len());
+                out[..n].copy_from_slice(&rest[..n]);
+                *at += n;
+                if *at == bytes.len() {
+                    self.source = Source::Done;
+                }
+                return Ok(n);
+            }
+            Source::Done => return Ok(0),
         };
         let (conn, session) = guard.parts();
         let State::Body {
@@ -260,20 +326,20 @@ impl BodyReader {
                 if n == 0 || decoder.known_remaining() == Some(0) {
                     // The end: release the connection now, not when the
                     // response is dropped.
-                    self.trailers = decoder.take_trailers();
+                    self.trailers = decoder.take_trailers_boxed();
                     session.state = if *keep_alive {
                         State::Idle
                     } else {
                         State::Close
                     };
                     conn.end_exchange();
-                    self.guard = None;
+                    self.source = Source::Done;
                 }
                 Ok(n)
             }
             Err(e) => {
                 guard.mark(Status::ABORTED);
-                self.guard = None;
+                self.source = Source::Done;
                 Err(e)
             }
         }
@@ -289,7 +355,7 @@ impl Read for BodyReader {
 
 impl Drop for BodyReader {
     fn drop(&mut self) {
-        if let Some(mut guard) = self.guard.take() {
+        if let Source::Conn(guard) = &mut self.source {
             // The session is in its body state: the release path drains the
             // rest within its limits, or closes the connection.
             guard.conn().end_exchange();
@@ -351,6 +417,25 @@ mod tests {
             }
         });
         format!("http://{addr}/")
+    }
+
+    #[test]
+    fn a_small_body_that_came_with_the_head_frees_the_connection_at_once() {
+        let url = serve(vec![
+            b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond",
+        ]);
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        let mut first = client.get(&url).call().unwrap();
+        // The first body is still unread, yet its connection serves the second request.
+        let second = client.get(&url).call().unwrap();
+        assert_eq!(second.bytes_limited(6).unwrap(), b"second");
+        let mut two = [0u8; 2];
+        std::io::Read::read_exact(first.body_mut(), &mut two).unwrap();
+        assert_eq!(&two, b"fi");
+        assert!(!first.body_mut().is_done());
+        assert_eq!(first.text().unwrap(), "rst");
+        assert_eq!(client.stats().opened, 1);
     }
 
     #[test]

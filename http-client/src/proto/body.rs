@@ -52,7 +52,8 @@ pub enum Poll {
 #[derive(Debug, Clone)]
 pub struct BodyDecoder {
     state: State,
-    trailers: Option<Headers>,
+    // Boxed: trailers are rare, and the decoder moves with every response.
+    trailers: Option<Box<Headers>>,
     /// Body bytes delivered so far (for error messages and drain limits).
     delivered: u64,
 }
@@ -94,6 +95,11 @@ impl BodyDecoder {
 
     /// The trailer fields of a chunked body, once it is done.
     pub fn take_trailers(&mut self) -> Option<Headers> {
+        self.trailers.take().map(|t| *t)
+    }
+
+    /// [`BodyDecoder::take_trailers`], still boxed.
+    pub(crate) fn take_trailers_boxed(&mut self) -> Option<Box<Headers>> {
         self.trailers.take()
     }
 
@@ -207,7 +213,7 @@ impl BodyDecoder {
                     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
                     match httparse::parse_headers(rest, &mut fields) {
                         Ok(httparse::Status::Complete((used, parsed))) => {
-                            self.trailers = Some(Headers::from_parsed(rest, parsed));
+                            self.trailers = Some(Box::new(Headers::from_parsed(rest, parsed)));
                             skip += used;
                             self.state = State::Done;
                         }
