@@ -1055,6 +1055,84 @@ fn bad_input_is_a_clear_error_at_construction() {
 }
 
 #[allow(dead_code)]
+#[test]
+fn a_fresh_connection_carries_only_its_own_timeouts() {
+    // The connect is bounded by a send timeout on the socket (Linux); what
+    // the caller asked for must replace it before the first write.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let endpoint = Endpoint::new("127.0.0.1", addr.port()).unwrap();
+    for write_timeout in [None, Some(Duration::from_secs(7))] {
+        let opts = ConnectOptions {
+            connect_timeout: Duration::from_secs(3),
+            write_timeout,
+            ..ConnectOptions::default()
+        };
+        let mut conn = open(&endpoint, &Direct, &opts).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert_eq!(conn.peer_addr(), Some(addr));
+        conn.write_all(b"ping").unwrap();
+        let mut got = [0; 4];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+        assert_eq!(conn.socket().write_timeout().unwrap(), write_timeout);
+    }
+    // The plain-socket entry point hands back a socket with no timeouts.
+    let stream = transport::tcp_connect(
+        "127.0.0.1",
+        addr.port(),
+        &ConnectOptions::default(),
+        Instant::now() + Duration::from_secs(3),
+    )
+    .unwrap();
+    assert_eq!(stream.write_timeout().unwrap(), None);
+    assert_eq!(stream.read_timeout().unwrap(), None);
+}
+
+#[test]
+fn connect_gives_up_at_its_timeout_when_the_server_never_answers() {
+    // A listener that never accepts, with a backlog of one: once its queue
+    // is full the kernel drops further SYNs, so a connect can only time out.
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut queued = Vec::new();
+    let full =
+        (0..16).any(
+            |_| match TcpStream::connect_timeout(&addr, Duration::from_millis(200)) {
+                Ok(s) => {
+                    queued.push(s);
+                    false
+                }
+                Err(_) => true,
+            },
+        );
+    assert!(full, "the backlog never filled");
+    let endpoint = Endpoint::new("127.0.0.1", addr.port()).unwrap();
+    let opts = ConnectOptions {
+        connect_timeout: Duration::from_millis(300),
+        ..ConnectOptions::default()
+    };
+    let started = Instant::now();
+    let err = open(&endpoint, &Direct, &opts).unwrap_err();
+    assert!(matches!(err, Error::Timeout(Phase::Connect)), "{err}");
+    // Not the kernel giving up on its SYN retries (minutes), nor at once.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(20),
+        "{took:?}"
+    );
+}
+
 fn _assert_send_sync() {
     fn is<T: Send + Sync>() {}
     is::<Pool<()>>();

@@ -83,8 +83,13 @@ const MAX_READ: usize = 64 * 1024;
 impl Conn {
     /// Wraps a connected TCP stream. `host` is the name it was opened for.
     pub fn from_tcp(stream: TcpStream, host: &str) -> Conn {
+        let peer = stream.peer_addr().ok();
+        Conn::from_tcp_with_peer(stream, host, peer)
+    }
+
+    fn from_tcp_with_peer(stream: TcpStream, host: &str, peer: Option<SocketAddr>) -> Conn {
         Conn {
-            peer: stream.peer_addr().ok(),
+            peer,
             io: Io::Tcp(stream),
             rbuf: BytesMut::with_capacity(READ_CHUNK),
             wbuf: BytesMut::with_capacity(4096),
@@ -98,6 +103,15 @@ impl Conn {
             read_hint: MIN_READ * 2,
             hop_tls_layers: 0,
         }
+    }
+
+    /// Wraps a socket fresh from [`crate::connect`], taking the peer address
+    /// and the send timeout its connect left from what the connect knows
+    /// rather than asking the kernel again.
+    pub(crate) fn from_connected(c: crate::connect::Connected, host: &str) -> Conn {
+        let mut conn = Conn::from_tcp_with_peer(c.stream, host, Some(c.peer));
+        conn.timeouts.socket_has_write_timeout(c.send_timeout);
+        conn
     }
 
     /// Runs a TLS handshake over this connection (STARTTLS, or TLS to the
@@ -558,7 +572,12 @@ impl Conn {
     /// Says goodbye at the transport level: TLS `close_notify` where there is TLS.
     /// Only for a graceful close by the process that opened the connection.
     pub fn close_notify(&mut self) {
-        let _ = self.timeouts.before_write(self.io.socket(), Phase::Write);
-        self.io.send_close_notify();
+        // Plain TCP has nothing to say, and setting a send timeout for it
+        // would be a wasted system call on every close. (Any TLS layer
+        // counts, a proxy hop's too.)
+        if self.tls_layers() > 0 {
+            let _ = self.timeouts.before_write(self.io.socket(), Phase::Write);
+            self.io.send_close_notify();
+        }
     }
 }

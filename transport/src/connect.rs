@@ -151,8 +151,10 @@ impl Connector for Direct {
         opts: &ConnectOptions,
         deadline: Instant,
     ) -> Result<Conn> {
-        let stream = tcp_connect(host, port, opts, deadline)?;
-        Ok(Conn::from_tcp(stream, host))
+        Ok(Conn::from_connected(
+            connect_tcp(host, port, opts, deadline)?,
+            host,
+        ))
     }
 
     fn identity(&self) -> Option<String> {
@@ -196,13 +198,39 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
 
 /// Resolves `host` and tries each address in turn, sharing what is left of
 /// the deadline among the addresses not yet tried, so one black-holed
-/// address cannot use up the whole budget.
+/// address cannot use up the whole budget. The stream comes back with no
+/// timeouts set.
 pub fn tcp_connect(
     host: &str,
     port: u16,
     opts: &ConnectOptions,
     deadline: Instant,
 ) -> Result<TcpStream> {
+    let connected = connect_tcp(host, port, opts, deadline)?;
+    if connected.send_timeout.is_some() {
+        connected.stream.set_write_timeout(None)?;
+    }
+    Ok(connected.stream)
+}
+
+/// A connected socket, where it is connected to, and the send timeout the
+/// connect left on it (see [`connect_one`]), so that a [`Conn`] built on it
+/// knows what its first write must change instead of asking the kernel.
+#[derive(Debug)]
+pub(crate) struct Connected {
+    pub(crate) stream: TcpStream,
+    pub(crate) peer: SocketAddr,
+    pub(crate) send_timeout: Option<Duration>,
+}
+
+/// [`tcp_connect`] without the clean-up: the socket keeps the send timeout
+/// that bounded its connect.
+pub(crate) fn connect_tcp(
+    host: &str,
+    port: u16,
+    opts: &ConnectOptions,
+    deadline: Instant,
+) -> Result<Connected> {
     let host = validate_host(host)?;
     if port == 0 {
         return Err(Error::InvalidConfig(format!("port 0 for host {host}")));
@@ -216,7 +244,7 @@ pub fn tcp_connect(
         }
         let share = left / (addrs.len() - i) as u32;
         match connect_one(addr, share.max(Duration::from_millis(1)), opts) {
-            Ok(stream) => return Ok(stream),
+            Ok(connected) => return Ok(connected),
             Err(e) => {
                 tracing::debug!(%addr, error = %e, "connect attempt failed");
                 last_err = Some((addr, e));
@@ -242,7 +270,7 @@ fn connect_one(
     addr: &SocketAddr,
     timeout: Duration,
     opts: &ConnectOptions,
-) -> std::io::Result<TcpStream> {
+) -> std::io::Result<Connected> {
     let socket = Socket::new(
         Domain::for_address(*addr),
         Type::STREAM,
@@ -253,8 +281,57 @@ fn connect_one(
     if let Some(idle) = opts.keepalive {
         socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(idle))?;
     }
+    let send_timeout = connect_within(&socket, addr, timeout)?;
+    Ok(Connected {
+        stream: socket.into(),
+        peer: *addr,
+        send_timeout,
+    })
+}
+
+/// Connects within `timeout`; returns the send timeout left on the socket.
+///
+/// On Linux a blocking `connect` waits at most the socket's send timeout
+/// and then fails with `EINPROGRESS`, so one `setsockopt` bounds it. The
+/// portable way (non-blocking mode, connect, poll, check, blocking mode)
+/// costs six system calls, a fifth of a new loopback connection's.
+#[cfg(target_os = "linux")]
+fn connect_within(
+    socket: &Socket,
+    addr: &SocketAddr,
+    timeout: Duration,
+) -> std::io::Result<Option<Duration>> {
+    let addr = SockAddr::from(*addr);
+    let until = Instant::now() + timeout;
+    let mut left = timeout;
+    loop {
+        socket.set_write_timeout(Some(left))?;
+        match socket.connect(&addr) {
+            Ok(()) => return Ok(Some(left)),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                return Err(std::io::ErrorKind::TimedOut.into())
+            }
+            // A signal: connect again, which waits on for the same
+            // handshake (Linux does not start a new one), with what is left.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+                left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(std::io::ErrorKind::TimedOut.into());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn connect_within(
+    socket: &Socket,
+    addr: &SocketAddr,
+    timeout: Duration,
+) -> std::io::Result<Option<Duration>> {
     socket.connect_timeout(&SockAddr::from(*addr), timeout)?;
-    Ok(socket.into())
+    Ok(None)
 }
 
 #[cfg(test)]

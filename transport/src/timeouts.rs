@@ -47,6 +47,12 @@ impl Timeouts {
         Ok(())
     }
 
+    /// Records a send timeout already on the socket (left by the connect),
+    /// so the first write replaces it with the one wanted.
+    pub(crate) fn socket_has_write_timeout(&mut self, applied: Option<Duration>) {
+        self.applied_write = applied;
+    }
+
     #[inline]
     pub(crate) fn before_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
         if self.deadline.is_none() && self.write == self.applied_write {
