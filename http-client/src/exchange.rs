@@ -250,25 +250,43 @@ fn read_head(
     max_head: usize,
 ) -> Result<(ResponseHead, BodyPlan)> {
     loop {
-        let head = conn
-            .read_frame(max_head, |buf: &[u8]| {
-                proto::parse_head(buf, max_head).map_err(Error::from)
-            })
+        let (head, plan) = conn
+            .read_frame(max_head, |buf: &[u8]| parse_planned(buf, method, max_head))
             .map_err(|e| match e {
                 Error::Transport(transport::Error::FrameTooLarge { limit }) => {
                     Error::Protocol(format!("response head larger than {limit} bytes"))
                 }
                 e => e,
             })?;
-        if (100..200).contains(&head.status) && head.status != 101 {
-            continue;
+        if let Some(plan) = plan {
+            return Ok((head, plan));
         }
-        let plan = proto::plan_body(&head, method == "HEAD").map_err(|e| {
-            conn.mark_broken();
-            Error::from(e)
-        })?;
-        return Ok((head, plan));
     }
+}
+
+/// Parses a response head and, unless it is an interim (1xx) one, plans
+/// its body. A bad plan is an error of the decode, so `read_frame` marks
+/// the connection broken.
+#[inline]
+#[allow(clippy::type_complexity, reason = "the shape read_frame asks for")]
+fn parse_planned(
+    buf: &[u8],
+    method: &str,
+    max_head: usize,
+) -> Result<Option<((ResponseHead, Option<BodyPlan>), usize)>> {
+    let Some((head, framer, used)) = proto::response::parse_head_framed(buf, max_head)? else {
+        return Ok(None);
+    };
+    if is_interim(head.status) {
+        return Ok(Some(((head, None), used)));
+    }
+    let plan = framer.plan(head.status, method == "HEAD")?;
+    Ok(Some(((head, Some(plan)), used)))
+}
+
+/// 1xx other than 101: a final response follows.
+fn is_interim(status: u16) -> bool {
+    (100..200).contains(&status) && status != 101
 }
 
 /// After sending a head with `Expect: 100-continue`: waits a little for the
@@ -284,21 +302,10 @@ fn wait_continue(
     if !conn.wait_readable(wait_for)? {
         return Ok(None);
     }
-    let head = conn.read_frame(max_head, |buf: &[u8]| {
-        proto::parse_head(buf, max_head).map_err(Error::from)
-    })?;
-    if head.status == 100 {
-        return Ok(None);
-    }
-    if (100..200).contains(&head.status) && head.status != 101 {
-        // Another interim response: the final one follows the body.
-        return Ok(None);
-    }
-    let plan = proto::plan_body(&head, method == "HEAD").map_err(|e| {
-        conn.mark_broken();
-        Error::from(e)
-    })?;
-    Ok(Some((head, plan)))
+    // A 100, or another interim response: the final one follows the body.
+    let (head, plan) =
+        conn.read_frame(max_head, |buf: &[u8]| parse_planned(buf, method, max_head))?;
+    Ok(plan.map(|plan| (head, plan)))
 }
 
 /// Streams a body from the caller's reader: exactly `len` bytes, or chunked.

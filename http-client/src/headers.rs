@@ -119,8 +119,14 @@ impl Headers {
 
     /// The fields httparse found in `buf`, copied in one piece: the bytes
     /// from the first name to the last value, indexed where they lie.
-    /// Every name and value must be a slice of `buf`.
-    pub(crate) fn from_parsed(buf: &[u8], fields: &[httparse::Header<'_>]) -> Headers {
+    /// Every name and value must be a slice of `buf`. Each field with a
+    /// well-known name is also shown to `known_field` (its [`Known`]
+    /// number and value), in order.
+    pub(crate) fn from_parsed(
+        buf: &[u8],
+        fields: &[httparse::Header<'_>],
+        mut known_field: impl FnMut(u8, &[u8]),
+    ) -> Headers {
         let (Some(first), Some(last)) = (fields.first(), fields.last()) else {
             return Headers::new();
         };
@@ -131,7 +137,11 @@ impl Headers {
             .wrapping_sub(base)
             .wrapping_add(last.value.len());
         if start > end || end > buf.len() || end - start > u32::MAX as usize {
-            return Headers::copied(fields);
+            let headers = Headers::copied(fields);
+            for (kind, value) in headers.known_values() {
+                known_field(kind, value);
+            }
+            return headers;
         }
         // Offsets relative to the first name; any slice not within the
         // span copied below sets `bad` (checked once, after the loop).
@@ -154,6 +164,7 @@ impl Headers {
             let kind = classify(name);
             if kind != OTHER {
                 known |= 1 << kind;
+                known_field(kind, f.value);
             }
             entries.push(Entry {
                 name: (name_at as u32, name_end as u32),
@@ -162,6 +173,7 @@ impl Headers {
             });
         }
         if bad {
+            // Every known field has been shown already.
             return Headers::copied(fields);
         }
         Headers {
@@ -354,19 +366,9 @@ impl Headers {
 
 /// True when the comma-separated list `v` holds `token` (any case).
 pub(crate) fn list_has(v: &[u8], token: &str) -> bool {
-    let t = token.as_bytes();
-    let whole = trim(v);
-    // No shorter list holds the token; one of its length holds it only
-    // as its single element.
-    if whole.len() <= t.len() {
-        return whole.eq_ignore_ascii_case(t);
-    }
-    if !whole.contains(&b',') {
-        return false;
-    }
-    whole
-        .split(|b| *b == b',')
-        .any(|t| trim(t).eq_ignore_ascii_case(token.as_bytes()))
+    // One pass: most lists are a single element, compared once.
+    v.split(|b| *b == b',')
+        .any(|element| trim(element).eq_ignore_ascii_case(token.as_bytes()))
 }
 
 impl PartialEq for Headers {
@@ -440,7 +442,7 @@ mod tests {
         let mut fields = [httparse::EMPTY_HEADER; 8];
         let mut resp = httparse::Response::new(&mut fields);
         resp.parse(raw).unwrap();
-        let h = Headers::from_parsed(raw, resp.headers);
+        let h = Headers::from_parsed(raw, resp.headers, |_, _| {});
         assert_eq!(h.len(), 4);
         assert_eq!(h.get("content-length"), Some("5"));
         assert_eq!(h.get_known(Known::ContentLength), Some(&b"5"[..]));

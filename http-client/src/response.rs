@@ -439,6 +439,23 @@ mod tests {
     }
 
     #[test]
+    fn interim_responses_are_skipped_and_framing_errors_close() {
+        let url = serve(vec![
+            b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\nContent-Length: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok",
+        ]);
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        assert_eq!(client.get(&url).call().unwrap().text().unwrap(), "ok");
+        let err = client.get(&url).call().unwrap_err();
+        assert!(
+            matches!(&err, Error::Protocol(m) if m.contains("conflicting")),
+            "{err}"
+        );
+        let stats = client.stats();
+        assert_eq!((stats.opened, stats.open_now), (1, 0));
+    }
+
+    #[test]
     fn whole_bodies_up_to_a_limit() {
         let url = serve(vec![
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",

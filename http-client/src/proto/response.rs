@@ -37,6 +37,15 @@ pub fn parse_head(
     buf: &[u8],
     max_bytes: usize,
 ) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
+    Ok(parse_head_framed(buf, max_bytes)?.map(|(head, _, used)| (head, used)))
+}
+
+/// [`parse_head`], with the framing fields gathered while the head is
+/// indexed (one pass over the fields instead of two).
+pub(crate) fn parse_head_framed(
+    buf: &[u8],
+    max_bytes: usize,
+) -> Result<Option<(ResponseHead, Framer, usize)>, ProtocolError> {
     let too_large = || ProtocolError::new(format!("response head larger than {max_bytes} bytes"));
     // Left uninitialised: httparse writes only the fields it finds.
     let mut fields =
@@ -65,14 +74,18 @@ pub fn parse_head(
             )));
         }
     };
-    let headers = Headers::from_parsed(buf, parsed.headers);
+    let minor_version = parsed.version.unwrap_or(1);
+    let mut framer = Framer::new(minor_version == 0);
+    let headers = Headers::from_parsed(buf, parsed.headers, |kind, value| {
+        framer.field(kind, value);
+    });
     let head = ResponseHead {
-        minor_version: parsed.version.unwrap_or(1),
+        minor_version,
         status: parsed.code.unwrap_or(0),
         reason: reason_phrase(parsed.reason.unwrap_or("")),
         headers,
     };
-    Ok(Some((head, used)))
+    Ok(Some((head, framer, used)))
 }
 
 /// The reason phrase, borrowed from a static table when it is the usual one.
@@ -126,101 +139,154 @@ pub struct BodyPlan {
 /// Decides framing and keep-alive for a final (non-1xx) response head.
 /// `head_request` is true when the request was HEAD.
 pub fn plan_body(head: &ResponseHead, head_request: bool) -> Result<BodyPlan, ProtocolError> {
-    // One pass over the fields that matter here.
-    let http10 = head.minor_version == 0;
-    let mut connection_token = false;
-    let mut content_length: Result<Option<u64>, ProtocolError> = Ok(None);
-    let mut transfer_encoding = false;
-    let mut last_coding: &[u8] = b"";
+    let mut framer = Framer::new(head.minor_version == 0);
     for (kind, v) in head.headers.known_values() {
+        framer.field(kind, v);
+    }
+    framer.plan(head.status, head_request)
+}
+
+/// What the fields that frame the body said, gathered a field at a time
+/// (while the head is indexed, or from its headers by [`plan_body`]).
+#[derive(Debug)]
+pub(crate) struct Framer {
+    http10: bool,
+    /// `Connection` lists `keep-alive` (HTTP/1.0) or `close` (HTTP/1.1).
+    connection_token: bool,
+    content_length: Result<Option<u64>, ProtocolError>,
+    transfer_encoding: bool,
+    /// The last transfer coding named is `chunked`.
+    chunked_last: bool,
+}
+
+impl Framer {
+    pub(crate) fn new(http10: bool) -> Framer {
+        Framer {
+            http10,
+            connection_token: false,
+            content_length: Ok(None),
+            transfer_encoding: false,
+            chunked_last: false,
+        }
+    }
+
+    /// One field with a well-known name (its [`Known`] number) and value.
+    #[inline]
+    pub(crate) fn field(&mut self, kind: u8, v: &[u8]) {
         if kind == Known::Connection as u8 {
-            connection_token |= list_has(v, if http10 { "keep-alive" } else { "close" });
+            let token = if self.http10 { "keep-alive" } else { "close" };
+            self.connection_token |= list_has(v, token);
         } else if kind == Known::ContentLength as u8 {
-            if let Ok(found) = &mut content_length {
+            if let Ok(found) = &mut self.content_length {
                 if let Err(e) = add_content_length(found, v) {
-                    content_length = Err(e);
+                    self.content_length = Err(e);
                 }
             }
         } else if kind == Known::TransferEncoding as u8 {
-            transfer_encoding = true;
+            self.transfer_encoding = true;
             for coding in v.split(|b| *b == b',') {
                 let coding = trim(coding);
                 if !coding.is_empty() {
-                    last_coding = coding;
+                    self.chunked_last = coding.eq_ignore_ascii_case(b"chunked");
                 }
             }
         }
     }
-    // HTTP/1.0 keeps the connection only when asked to, 1.1 unless told not to.
-    let mut keep_alive = connection_token == http10;
-    if head.status == 101 {
-        // We never ask to switch protocols; what follows is not HTTP/1.1.
-        return Ok(BodyPlan {
-            framing: Framing::Empty,
-            keep_alive: false,
-        });
-    }
-    let no_body = head_request || head.status == 204 || head.status == 304;
-    let content_length = content_length?;
-    if no_body {
-        return Ok(BodyPlan {
-            framing: Framing::Empty,
-            keep_alive,
-        });
-    }
-    let framing = if transfer_encoding {
-        if content_length.is_some() {
-            // RFC 9112 6.1: chunked wins, and the message may have been
-            // crafted to desynchronise: do not reuse the connection.
-            keep_alive = false;
+
+    /// The plan for a final (non-1xx) response with this `status`.
+    pub(crate) fn plan(self, status: u16, head_request: bool) -> Result<BodyPlan, ProtocolError> {
+        // HTTP/1.0 keeps the connection only when asked to, 1.1 unless told not to.
+        let mut keep_alive = self.connection_token == self.http10;
+        if status == 101 {
+            // We never ask to switch protocols; what follows is not HTTP/1.1.
+            return Ok(BodyPlan {
+                framing: Framing::Empty,
+                keep_alive: false,
+            });
         }
-        if last_coding.eq_ignore_ascii_case(b"chunked") {
-            Framing::Chunked
-        } else {
-            keep_alive = false;
-            Framing::UntilClose
+        let no_body = head_request || status == 204 || status == 304;
+        let content_length = self.content_length?;
+        if no_body {
+            return Ok(BodyPlan {
+                framing: Framing::Empty,
+                keep_alive,
+            });
         }
-    } else {
-        match content_length {
-            Some(0) => Framing::Empty,
-            Some(n) => Framing::Length(n),
-            None => {
+        let framing = if self.transfer_encoding {
+            if content_length.is_some() {
+                // RFC 9112 6.1: chunked wins, and the message may have been
+                // crafted to desynchronise: do not reuse the connection.
+                keep_alive = false;
+            }
+            if self.chunked_last {
+                Framing::Chunked
+            } else {
                 keep_alive = false;
                 Framing::UntilClose
             }
-        }
-    };
-    Ok(BodyPlan {
-        framing,
-        keep_alive,
-    })
+        } else {
+            match content_length {
+                Some(0) => Framing::Empty,
+                Some(n) => Framing::Length(n),
+                None => {
+                    keep_alive = false;
+                    Framing::UntilClose
+                }
+            }
+        };
+        Ok(BodyPlan {
+            framing,
+            keep_alive,
+        })
+    }
 }
 
 /// Adds one Content-Length field to what the earlier ones said. Repeated
 /// equal values (also in one comma-separated field) are one value;
 /// different ones are an error, as is anything but digits.
 fn add_content_length(found: &mut Option<u64>, v: &[u8]) -> Result<(), ProtocolError> {
+    // The usual field is one number: a single pass, no list handling.
+    if let Some(n) = decimal(v) {
+        return merge_content_length(found, n);
+    }
     for part in v.split(|b| *b == b',') {
-        let part = trim(part);
-        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-            return Err(ProtocolError::new(format!(
+        let n = decimal(trim(part)).ok_or_else(|| {
+            ProtocolError::new(format!(
                 "invalid Content-Length {:?}",
                 String::from_utf8_lossy(v)
-            )));
-        }
-        let n = part
-            .iter()
-            .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
-        match *found {
-            Some(prev) if prev != n => {
-                return Err(ProtocolError::new(format!(
-                    "conflicting Content-Length values {prev} and {n}"
-                )))
-            }
-            _ => *found = Some(n),
-        }
+            ))
+        })?;
+        merge_content_length(found, n)?;
     }
     Ok(())
+}
+
+/// 1 to 19 ASCII digits (so no overflow) as a number; anything else is `None`.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    let mut all_digits = true;
+    for d in digits {
+        all_digits &= d.is_ascii_digit();
+        n = n
+            .wrapping_mul(10)
+            .wrapping_add(u64::from(d.wrapping_sub(b'0')));
+    }
+    all_digits.then_some(n)
+}
+
+fn merge_content_length(found: &mut Option<u64>, n: u64) -> Result<(), ProtocolError> {
+    match *found {
+        Some(prev) if prev != n => Err(ProtocolError::new(format!(
+            "conflicting Content-Length values {prev} and {n}"
+        ))),
+        _ => {
+            *found = Some(n);
+            Ok(())
+        }
+    }
 }
 
 #[cfg(test)]
