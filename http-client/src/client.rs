@@ -420,12 +420,13 @@ impl Client {
     }
 
     /// Parses a URL, reusing the last parse when the text is the same
-    /// (shared, not copied: a request that changes it copies it first).
-    pub(crate) fn parse_url(&self, text: &str) -> Result<Arc<url::Url>> {
+    /// (shared, not copied: a request that changes it copies it first),
+    /// with its origin when a request to it has found that already.
+    pub(crate) fn parse_url(&self, text: &str) -> Result<(Arc<url::Url>, Option<Arc<Origin>>)> {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
             if let Some(l) = last.as_ref() {
                 if *l.text == *text {
-                    return Ok(Arc::clone(&l.url));
+                    return Ok((Arc::clone(&l.url), l.origin.clone()));
                 }
             }
             let url = Arc::new(crate::request::parse_url(text)?);
@@ -434,9 +435,9 @@ impl Client {
                 url: Arc::clone(&url),
                 origin: None,
             });
-            return Ok(url);
+            return Ok((url, None));
         }
-        crate::request::parse_url(text).map(Arc::new)
+        Ok((Arc::new(crate::request::parse_url(text)?), None))
     }
 
     /// [`Client::origin`] for a URL from [`Client::parse_url`]: the very

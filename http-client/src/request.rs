@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use url::Url;
 
-use crate::client::Client;
+use crate::client::{Client, Origin};
 use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::proto::{self, BodyLen};
@@ -48,6 +48,9 @@ pub struct RequestBuilder<'c> {
     // Errors boxed: the builder moves through every call, and an error
     // is the rare case.
     url: std::result::Result<Arc<Url>, Box<Error>>,
+    /// The origin of `url` when the parse cache knew it; what the builder
+    /// may change (path, query) never changes the origin.
+    origin: Option<Arc<Origin>>,
     headers: Headers,
     error: Option<Box<Error>>,
     replayable: bool,
@@ -113,10 +116,15 @@ impl<'c> RequestBuilder<'c> {
                 .err()
                 .map(|e| Box::new(Error::from(e))),
         };
+        let (url, origin) = match client.parse_url(url) {
+            Ok((url, origin)) => (Ok(url), origin),
+            Err(e) => (Err(Box::new(e)), None),
+        };
         RequestBuilder {
             client,
             method,
-            url: client.parse_url(url).map_err(Box::new),
+            url,
+            origin,
             headers: Headers::new(),
             error,
             replayable: false,
@@ -244,8 +252,12 @@ impl<'c> RequestBuilder<'c> {
         let mut method = self.method;
         let mut headers = self.headers;
         let mut followed = 0;
+        let mut known_origin = self.origin;
         loop {
-            let origin = client.origin_of(&url)?;
+            let origin = match known_origin.take() {
+                Some(origin) => origin,
+                None => client.origin_of(&url)?,
+            };
             let response = client
                 .execute(
                     &origin,

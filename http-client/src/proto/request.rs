@@ -129,7 +129,8 @@ pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
 
 /// What follows the target in a request head that sets neither `Host`
 /// nor `User-Agent` itself: the version and those two fields, as
-/// [`encode_head`] writes them for `host` and `user_agent`.
+/// [`encode_head`] writes them for `host` and `user_agent`, and the blank
+/// line that ends a head with no other field.
 pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
     let mut out = Vec::with_capacity(64 + host.len());
     out.extend_from_slice(b" HTTP/1.1\r\n");
@@ -137,6 +138,7 @@ pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
     if let Some(ua) = user_agent {
         field(&mut out, b"User-Agent", ua.as_bytes());
     }
+    out.extend_from_slice(b"\r\n");
     out.into_boxed_slice()
 }
 
@@ -149,7 +151,16 @@ pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Op
     buf.put_slice(head.target.as_bytes());
     match defaults {
         Some(defaults) if !head.headers.has(Known::Host) && !head.headers.has(Known::UserAgent) => {
-            buf.put_slice(defaults);
+            let more = !head.headers.is_empty()
+                || !head.extra.is_empty()
+                || head.body != BodyLen::None
+                || head.expect_continue;
+            if !more {
+                // The defaults end with the blank line: the whole head.
+                buf.put_slice(defaults);
+                return;
+            }
+            buf.put_slice(&defaults[..defaults.len() - 2]);
         }
         _ => {
             buf.put_slice(b" HTTP/1.1\r\n");
@@ -243,23 +254,31 @@ mod tests {
             &[("User-Agent", "mine/1"), ("X-A", "b")][..],
         ] {
             for ua in [None, Some("ua/1")] {
-                let h = headers(fields);
-                let head = Head {
-                    method: "PUT",
-                    target: "/a?b=c",
-                    host: "example.com:8080",
-                    headers: &h,
-                    user_agent: ua,
-                    extra: &[("Accept-Encoding", "gzip")],
-                    body: BodyLen::Known(3),
-                    expect_continue: false,
-                };
-                let mut plain = BytesMut::new();
-                encode_head(&mut plain, &head);
-                let mut fast = BytesMut::new();
-                let defaults = head_defaults(head.host, ua);
-                encode_head_with(&mut fast, &head, Some(&defaults));
-                assert_eq!(plain, fast, "{fields:?} {ua:?}");
+                for (extra, body, expect_continue) in [
+                    (&[("Accept-Encoding", "gzip")][..], BodyLen::Known(3), false),
+                    (&[][..], BodyLen::None, false),
+                    (&[][..], BodyLen::Chunked, false),
+                    (&[][..], BodyLen::Known(5), true),
+                ] {
+                    let h = headers(fields);
+                    let head = Head {
+                        method: "PUT",
+                        target: "/a?b=c",
+                        host: "example.com:8080",
+                        headers: &h,
+                        user_agent: ua,
+                        extra,
+                        body,
+                        expect_continue,
+                    };
+                    let mut plain = BytesMut::new();
+                    encode_head(&mut plain, &head);
+                    let mut fast = BytesMut::new();
+                    let defaults = head_defaults(head.host, ua);
+                    encode_head_with(&mut fast, &head, Some(&defaults));
+                    assert_eq!(plain, fast, "{fields:?} {ua:?} {extra:?} {body:?}");
+                    assert!(plain.ends_with(b"\r\n\r\n"));
+                }
             }
         }
     }
