@@ -265,14 +265,13 @@ impl BodyReader {
 
     /// The whole body when it was buffered and none of it has been read yet.
     fn take_unread(&mut self) -> Option<Vec<u8>> {
-        match &mut self.source {
-            Source::Buffered { bytes, at: 0 } => {
-                let whole = std::mem::take(bytes);
-                self.source = Source::Done;
-                Some(whole)
-            }
+        match std::mem::replace(&mut self.source, Source::Done) {
+            Source::Buffered { bytes, at: 0 } => Some(bytes),
             Source::Done => Some(Vec::new()),
-            _ => None,
+            other => {
+                self.source = other;
+                None
+            }
         }
     }
 
