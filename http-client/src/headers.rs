@@ -3,25 +3,53 @@
 use std::fmt;
 
 /// An ordered list of header fields. Names compare case-insensitively; a
-/// name may repeat. Names and values live in one byte buffer with an index,
-/// so a response head costs two allocations however many fields it has
-/// (its fields are copied in one piece, and indexed where they lie).
+/// name may repeat. Names, values and their index live in one buffer, so a
+/// response head costs one allocation however many fields it has (its
+/// fields are copied in one piece, and indexed where they lie).
 #[derive(Clone, Default)]
 pub struct Headers {
-    data: Vec<u8>,
-    entries: Vec<Entry>,
+    /// The names and values, then one [`RECORD`]-byte index record per
+    /// field ([`Entry`], little-endian), in order.
+    buf: Vec<u8>,
+    /// The number of fields: records at the end of `buf`.
+    count: u32,
     /// The well-known names present (a bit per [`Known`]), so the lookups
     /// of the hot path (framing, keep-alive, defaults) compare a byte per
     /// field, or nothing when the name is absent.
     known: u16,
 }
 
+/// Where one field lies in [`Headers::buf`].
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Entry {
     name: (u32, u32),
     value: (u32, u32),
     /// [`Known`] as a number, `OTHER` for any other name.
     kind: u8,
+}
+
+/// The bytes of an [`Entry`] record: four offsets and the kind.
+const RECORD: usize = 17;
+
+impl Entry {
+    fn encode(self) -> [u8; RECORD] {
+        let mut r = [0u8; RECORD];
+        r[0..4].copy_from_slice(&self.name.0.to_le_bytes());
+        r[4..8].copy_from_slice(&self.name.1.to_le_bytes());
+        r[8..12].copy_from_slice(&self.value.0.to_le_bytes());
+        r[12..16].copy_from_slice(&self.value.1.to_le_bytes());
+        r[16] = self.kind;
+        r
+    }
+
+    fn decode(r: &[u8; RECORD]) -> Entry {
+        let word = |at: usize| u32::from_le_bytes([r[at], r[at + 1], r[at + 2], r[at + 3]]);
+        Entry {
+            name: (word(0), word(4)),
+            value: (word(8), word(12)),
+            kind: r[16],
+        }
+    }
 }
 
 const OTHER: u8 = u8::MAX;
@@ -111,8 +139,8 @@ impl Headers {
     /// An empty list with room for `fields` fields of `bytes` bytes in all.
     pub fn with_capacity(fields: usize, bytes: usize) -> Headers {
         Headers {
-            data: Vec::with_capacity(bytes),
-            entries: Vec::with_capacity(fields),
+            buf: Vec::with_capacity(bytes + fields * RECORD),
+            count: 0,
             known: 0,
         }
     }
@@ -149,7 +177,8 @@ impl Headers {
         let span = end - start;
         let mut bad = false;
         let mut known = 0u16;
-        let mut entries = Vec::with_capacity(fields.len());
+        let mut out = Vec::with_capacity(span + fields.len() * RECORD);
+        out.extend_from_slice(&buf[start..end]);
         for f in fields {
             let name = f.name.as_bytes();
             let name_at = (name.as_ptr() as usize).wrapping_sub(first_at);
@@ -166,19 +195,20 @@ impl Headers {
                 known |= 1 << kind;
                 known_field(kind, f.value);
             }
-            entries.push(Entry {
+            let entry = Entry {
                 name: (name_at as u32, name_end as u32),
                 value: (value_at as u32, value_end as u32),
                 kind,
-            });
+            };
+            out.extend_from_slice(&entry.encode());
         }
         if bad {
             // Every known field has been shown already.
             return Headers::copied(fields);
         }
         Headers {
-            data: buf[start..end].to_vec(),
-            entries,
+            buf: out,
+            count: fields.len() as u32,
             known,
         }
     }
@@ -195,28 +225,44 @@ impl Headers {
     /// Appends a field without checking it (callers check names and values
     /// where they enter: [`crate::proto::check_header`] or httparse).
     pub(crate) fn push_raw(&mut self, name: &[u8], value: &[u8]) {
-        let start = self.data.len() as u32;
-        self.data.extend_from_slice(name);
-        let mid = self.data.len() as u32;
-        self.data.extend_from_slice(value);
-        let end = self.data.len() as u32;
+        // The bytes go before the records, which move up to make room.
+        let table = self.table();
+        let added = name.len() + value.len();
+        let old_len = self.buf.len();
+        self.buf.resize(old_len + added, 0);
+        self.buf.copy_within(table..old_len, table + added);
+        let mid = table + name.len();
+        self.buf[table..mid].copy_from_slice(name);
+        self.buf[mid..table + added].copy_from_slice(value);
         let kind = classify(name);
         if kind != OTHER {
             self.known |= 1 << kind;
         }
-        self.entries.push(Entry {
-            name: (start, mid),
-            value: (mid, end),
+        let entry = Entry {
+            name: (table as u32, mid as u32),
+            value: (mid as u32, (table + added) as u32),
             kind,
-        });
+        };
+        self.buf.extend_from_slice(&entry.encode());
+        self.count += 1;
+    }
+
+    /// Where the records start in `buf`.
+    fn table(&self) -> usize {
+        self.buf.len() - self.count as usize * RECORD
+    }
+
+    /// Every field's [`Entry`], in order.
+    fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.entries_if(true)
     }
 
     fn name_of(&self, e: &Entry) -> &[u8] {
-        &self.data[e.name.0 as usize..e.name.1 as usize]
+        &self.buf[e.name.0 as usize..e.name.1 as usize]
     }
 
     fn value_of(&self, e: &Entry) -> &[u8] {
-        &self.data[e.value.0 as usize..e.value.1 as usize]
+        &self.buf[e.value.0 as usize..e.value.1 as usize]
     }
 
     /// True when the entry is named `name`, whose [`classify`] is `kind`.
@@ -231,12 +277,12 @@ impl Headers {
 
     /// The number of fields.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.count as usize
     }
 
     /// True when there is no field.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.count == 0
     }
 
     /// True when a field named `name` (any case) is present.
@@ -252,54 +298,42 @@ impl Headers {
 
     /// The first value of a well-known name.
     pub(crate) fn get_known(&self, known: Known) -> Option<&[u8]> {
-        if !self.has(known) {
-            return None;
-        }
         let kind = known as u8;
-        self.entries
-            .iter()
+        self.entries_if(self.has(known))
             .find(|e| e.kind == kind)
-            .map(|e| self.value_of(e))
+            .map(|e| self.value_of(&e))
     }
 
     /// Every value of a well-known name, in order.
     pub(crate) fn get_all_known(&self, known: Known) -> impl Iterator<Item = &[u8]> + '_ {
         let kind = known as u8;
-        let entries = if self.has(known) {
-            &self.entries[..]
-        } else {
-            &[]
-        };
-        entries
-            .iter()
+        self.entries_if(self.has(known))
             .filter(move |e| e.kind == kind)
-            .map(move |e| self.value_of(e))
+            .map(move |e| self.value_of(&e))
     }
 
     /// Every field with a well-known name, in order, as (its [`Known`]
     /// number, value): one pass for everything the framing depends on.
     pub(crate) fn known_values(&self) -> impl Iterator<Item = (u8, &[u8])> + '_ {
-        let entries = if self.known != 0 {
-            &self.entries[..]
-        } else {
-            &[]
-        };
-        entries
-            .iter()
+        self.entries_if(self.known != 0)
             .filter(|e| e.kind != OTHER)
-            .map(move |e| (e.kind, self.value_of(e)))
+            .map(move |e| (e.kind, self.value_of(&e)))
+    }
+
+    /// [`Headers::entries`], or none when `look` is false.
+    fn entries_if(&self, look: bool) -> impl Iterator<Item = Entry> + '_ {
+        let from = if look { self.table() } else { self.buf.len() };
+        self.buf[from..]
+            .chunks_exact(RECORD)
+            .map(|r| Entry::decode(r.try_into().unwrap_or(&[0; RECORD])))
     }
 
     /// The first value of `name` (any case) as bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
         let kind = classify(name.as_bytes());
-        if kind != OTHER && self.known & (1 << kind) == 0 {
-            return None;
-        }
-        self.entries
-            .iter()
+        self.entries_if(kind == OTHER || self.known & (1 << kind) != 0)
             .find(|e| self.is_named(e, name.as_bytes(), kind))
-            .map(|e| self.value_of(e))
+            .map(|e| self.value_of(&e))
     }
 
     /// The first value of `name` (any case), if it is UTF-8.
@@ -311,45 +345,41 @@ impl Headers {
     /// Every value of `name` (any case), in order, as bytes.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
         let kind = classify(name.as_bytes());
-        let entries = if kind == OTHER || self.known & (1 << kind) != 0 {
-            &self.entries[..]
-        } else {
-            &[]
-        };
-        entries
-            .iter()
+        self.entries_if(kind == OTHER || self.known & (1 << kind) != 0)
             .filter(move |e| self.is_named(e, name.as_bytes(), kind))
-            .map(move |e| self.value_of(e))
+            .map(move |e| self.value_of(&e))
     }
 
     /// Every field in order, as (name, value bytes).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.entries.iter().map(move |e| {
+        self.entries().map(move |e| {
             // Names entered only through token checks or httparse: ASCII.
-            let name = std::str::from_utf8(self.name_of(e)).unwrap_or("");
-            (name, self.value_of(e))
+            let name = std::str::from_utf8(self.name_of(&e)).unwrap_or("");
+            (name, self.value_of(&e))
         })
     }
 
     /// Removes every field named `name` (any case); true if any was there.
     pub fn remove(&mut self, name: &str) -> bool {
-        let before = self.entries.len();
         let kind = classify(name.as_bytes());
-        let data = &self.data;
-        self.entries.retain(|e| {
-            if kind == OTHER {
-                e.kind != OTHER
-                    || !data[e.name.0 as usize..e.name.1 as usize]
-                        .eq_ignore_ascii_case(name.as_bytes())
-            } else {
-                e.kind != kind
-            }
-        });
+        let kept: Vec<Entry> = self
+            .entries()
+            .filter(|e| !self.is_named(e, name.as_bytes(), kind))
+            .collect();
+        if kept.len() == self.len() {
+            return false;
+        }
+        // The names and values stay: dropping them would move every index.
+        let table = self.table();
+        self.buf.truncate(table);
+        for e in &kept {
+            self.buf.extend_from_slice(&e.encode());
+        }
+        self.count = kept.len() as u32;
         if kind != OTHER {
             self.known &= !(1 << kind);
         }
-        // The bytes stay in `data`: dropping them would move every index.
-        before != self.entries.len()
+        true
     }
 
     /// True when any value of `name` holds `token` in its comma-separated
@@ -425,6 +455,35 @@ mod tests {
         assert!(h.remove("Set-cookie"));
         assert_eq!(h.len(), 1);
         assert!(!h.contains("set-cookie"));
+    }
+
+    #[test]
+    fn fields_pushed_after_a_parse_or_a_removal_keep_their_order() {
+        let raw = b"HTTP/1.1 200 OK\r\nA: 1\r\nB: 22\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let mut resp = httparse::Response::new(&mut fields);
+        resp.parse(raw).unwrap();
+        let mut h = Headers::from_parsed(raw, resp.headers, |_, _| {});
+        h.push_raw(b"Host", b"example.com");
+        h.push_raw(b"a", b"333");
+        assert!(h.remove("b"));
+        assert!(!h.remove("b"));
+        h.push_raw(b"C", b"");
+        let all: Vec<_> = h.iter().collect();
+        assert_eq!(
+            all,
+            [
+                ("A", &b"1"[..]),
+                ("Host", b"example.com"),
+                ("a", b"333"),
+                ("C", b"")
+            ]
+        );
+        assert_eq!(h.get_all("A").collect::<Vec<_>>(), [&b"1"[..], b"333"]);
+        assert_eq!(h.get_known(Known::Host), Some(&b"example.com"[..]));
+        assert_eq!(h.len(), 4);
+        let empty = Headers::with_capacity(2, 16);
+        assert!(empty.is_empty() && empty.get("a").is_none() && empty.iter().next().is_none());
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!   `Content-Length`, bad chunk size, short body) gets a clear
 //!   [`Error::Protocol`], bounded memory, and its connection closed.
 //! * **Lean hot path.** No DNS lookup on reuse, the request head (and a
-//!   small body) in one write, the response head in two allocations.
+//!   small body) in one write, the response head in one allocation.
 //!
 //! The layers: [`proto`] is the sans-IO core (request encoding, response
 //! head parsing, body framing), tested with byte strings; the client drives
