@@ -16,9 +16,28 @@ use crate::wire::{encode_parts, read_replies, read_reply};
 /// p.add(redis_client::cmd("SET").arg("k").arg(1)).add(redis_client::cmd("INCR").arg("k"));
 /// assert_eq!(p.len(), 2);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Pipeline {
-    cmds: Vec<Cmd>,
+    /// Every command's wire form, back to back: a pipeline goes out in one
+    /// write straight from here, and one built once and sent many times is
+    /// not copied again.
+    wire: Vec<u8>,
+    /// Number of commands.
+    len: usize,
+    /// The commands that need the full check when the pipeline is sent
+    /// (usually none), by position, kept whole for that check and their
+    /// effect on the session: the quick look at each name is done once,
+    /// when the command is added.
+    to_check: Vec<(usize, Cmd)>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not the wire: arguments may be secrets or large values.
+        f.debug_struct("Pipeline")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pipeline {
@@ -29,38 +48,41 @@ impl Pipeline {
 
     /// Adds a command.
     pub fn add(&mut self, cmd: Cmd) -> &mut Pipeline {
-        self.cmds.push(cmd);
+        self.wire.extend_from_slice(cmd.wire());
+        // The common case in one look at the name: present, not empty, and
+        // of a length no state-changing command has.
+        let plain = cmd
+            .part(0)
+            .is_some_and(|name| !name.is_empty() && !Effect::may_change_state(name));
+        if !plain {
+            self.to_check.push((self.len, cmd));
+        }
+        self.len += 1;
         self
     }
 
     /// Number of commands.
     pub fn len(&self) -> usize {
-        self.cmds.len()
+        self.len
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.cmds.is_empty()
+        self.len == 0
     }
 
     /// Removes every command (to reuse the allocation).
     pub fn clear(&mut self) {
-        self.cmds.clear();
+        self.wire.clear();
+        self.len = 0;
+        self.to_check.clear();
     }
 
     /// Checks every command before anything is sent, and returns the
     /// state-changing ones by index (usually none: no allocation).
     fn check(&self) -> Result<Vec<(usize, Effect)>> {
         let mut effects = Vec::new();
-        for (i, c) in self.cmds.iter().enumerate() {
-            // The common case in one look at the name: present, not empty,
-            // and of a length no state-changing command has. Anything else
-            // takes the full check and the effect lookup below.
-            if let Some(name) = c.part(0) {
-                if !name.is_empty() && !Effect::may_change_state(name) {
-                    continue;
-                }
-            }
+        for (i, c) in &self.to_check {
             c.check()?;
             match c.effect() {
                 Effect::None => {}
@@ -70,7 +92,7 @@ impl Pipeline {
                         c.name()
                     )))
                 }
-                e => effects.push((i, e)),
+                e => effects.push((*i, e)),
             }
         }
         Ok(effects)
@@ -92,10 +114,7 @@ impl Connection {
             ..
         } = session;
         conn.begin_exchange();
-        for c in &pipeline.cmds {
-            conn.write_buf().extend_from_slice(c.wire());
-        }
-        conn.flush()?;
+        conn.write_all(&pipeline.wire)?;
         let mut out = Vec::with_capacity(pipeline.len());
         if effects.is_empty() {
             // The usual pipeline: nothing in it changes the session, so the
@@ -147,9 +166,7 @@ impl Connection {
         } = session;
         conn.begin_exchange();
         encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
-        for c in &pipeline.cmds {
-            conn.write_buf().extend_from_slice(c.wire());
-        }
+        conn.write_buf().extend_from_slice(&pipeline.wire);
         encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);
         conn.flush()?;
         // Every reply is read, whatever comes, to stay in step.

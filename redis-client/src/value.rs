@@ -211,6 +211,7 @@ impl SimpleString {
     /// From a reply's bytes: the common replies without a copy, other short
     /// ASCII text inline without a UTF-8 pass, the rest checked (invalid
     /// UTF-8 replaced, as `String::from_utf8_lossy` does).
+    #[inline(always)]
     pub(crate) fn from_reply(bytes: &[u8]) -> SimpleString {
         match bytes {
             b"OK" => return SimpleString(Repr::Static("OK")),

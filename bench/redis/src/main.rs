@@ -19,6 +19,8 @@ use redis_client::{cmd, Commands, Pipeline};
 
 struct Opts {
     only: Option<String>,
+    workload: Option<String>,
+    clients: Option<String>,
     url: String,
     ops: usize,
     rounds: usize,
@@ -27,6 +29,8 @@ struct Opts {
 fn opts() -> Opts {
     let mut o = Opts {
         only: None,
+        workload: None,
+        clients: None,
         url: "redis://127.0.0.1:6390".into(),
         ops: 20_000,
         rounds: 5,
@@ -40,6 +44,11 @@ fn opts() -> Opts {
             "--rounds" => o.rounds = v.parse().expect("--rounds"),
             // Run one client alone (for profiling): a substring of its name.
             "--only" => o.only = Some(v),
+            // Measure one workload only: a substring of its title.
+            "--workload" => o.workload = Some(v),
+            // Measure only these clients (exact names separated by ';'); the
+            // first is still the one the ratios divide by.
+            "--clients" => o.clients = Some(v),
             other => panic!("unknown option {other}"),
         }
     }
@@ -103,35 +112,39 @@ fn get_cmd(key: &[u8]) -> Vec<u8> {
     c
 }
 
-fn raw_setget(url: &str, ops: usize) {
+fn raw_setget(url: &str) -> Run {
     let mut r = Raw::connect(url);
     let key = b"bench:raw";
     let (set, get) = (set_cmd(key), get_cmd(key));
     let mut get_reply = format!("${}\r\n", VALUE.len()).into_bytes();
     get_reply.extend_from_slice(VALUE);
     get_reply.extend_from_slice(b"\r\n");
-    for i in 0..ops {
-        if i % 2 == 0 {
-            r.sock.write_all(&set).unwrap();
-            r.expect(b"+OK\r\n");
-        } else {
-            r.sock.write_all(&get).unwrap();
-            r.expect(&get_reply);
+    Box::new(move |ops| {
+        for i in 0..ops {
+            if i % 2 == 0 {
+                r.sock.write_all(&set).unwrap();
+                r.expect(b"+OK\r\n");
+            } else {
+                r.sock.write_all(&get).unwrap();
+                r.expect(&get_reply);
+            }
         }
-    }
+    })
 }
 
-fn raw_pipeline(url: &str, ops: usize) {
+fn raw_pipeline(url: &str) -> Run {
     let mut r = Raw::connect(url);
     let mut batch = Vec::new();
     for i in 0..PIPE {
         batch.extend_from_slice(&set_cmd(format!("bench:raw:{i}").as_bytes()));
     }
     let replies = b"+OK\r\n".repeat(PIPE);
-    for _ in 0..ops / PIPE {
-        r.sock.write_all(&batch).unwrap();
-        r.expect(&replies);
-    }
+    Box::new(move |ops| {
+        for _ in 0..ops / PIPE {
+            r.sock.write_all(&batch).unwrap();
+            r.expect(&replies);
+        }
+    })
 }
 
 // ---- redis-client ----------------------------------------------------------
@@ -140,98 +153,105 @@ fn ours_client(url: &str) -> redis_client::Client {
     redis_client::Client::open(url).unwrap()
 }
 
-fn ours_setget(url: &str, ops: usize) {
-    let client = ours_client(url);
+fn ours_setget(url: &str) -> Run {
+    held_setget(ours_client(url))
+}
+
+/// SET/GET on one connection held for the whole run.
+fn held_setget(client: redis_client::Client) -> Run {
     let mut c = client.get().unwrap();
-    for i in 0..ops {
-        if i % 2 == 0 {
-            c.set("bench:ours", VALUE).unwrap();
-        } else {
-            let v: Vec<u8> = c.get("bench:ours").unwrap();
-            assert_eq!(v, VALUE);
+    Box::new(move |ops| {
+        for i in 0..ops {
+            if i % 2 == 0 {
+                c.set("bench:ours", VALUE).unwrap();
+            } else {
+                let v: Vec<u8> = c.get("bench:ours").unwrap();
+                assert_eq!(v, VALUE);
+            }
         }
-    }
+    })
 }
 
 /// Without a read timeout: an armed SO_RCVTIMEO costs a kernel timer per
 /// blocking read, which redis-rs (no timeout by default) does not pay.
-fn ours_setget_no_timeout(url: &str, ops: usize) {
-    let client = redis_client::Client::builder()
-        .url(url)
-        .unwrap()
-        .read_timeout(None)
-        .write_timeout(None)
-        .build()
-        .unwrap();
-    let mut c = client.get().unwrap();
-    for i in 0..ops {
-        if i % 2 == 0 {
-            c.set("bench:ours", VALUE).unwrap();
-        } else {
-            let v: Vec<u8> = c.get("bench:ours").unwrap();
-            assert_eq!(v, VALUE);
-        }
-    }
+fn ours_setget_no_timeout(url: &str) -> Run {
+    held_setget(
+        redis_client::Client::builder()
+            .url(url)
+            .unwrap()
+            .read_timeout(None)
+            .write_timeout(None)
+            .build()
+            .unwrap(),
+    )
 }
 
 /// The pconnect model: check a connection out of the pool for every command.
-fn ours_setget_checkout(url: &str, ops: usize) {
+fn ours_setget_checkout(url: &str) -> Run {
     let client = ours_client(url);
-    for i in 0..ops {
-        let mut c = client.get().unwrap();
-        if i % 2 == 0 {
-            c.set("bench:ours", VALUE).unwrap();
-        } else {
-            let v: Vec<u8> = c.get("bench:ours").unwrap();
-            assert_eq!(v, VALUE);
+    Box::new(move |ops| {
+        for i in 0..ops {
+            let mut c = client.get().unwrap();
+            if i % 2 == 0 {
+                c.set("bench:ours", VALUE).unwrap();
+            } else {
+                let v: Vec<u8> = c.get("bench:ours").unwrap();
+                assert_eq!(v, VALUE);
+            }
         }
-    }
-    assert_eq!(client.stats().opened, 1);
+        assert_eq!(client.stats().opened, 1);
+    })
 }
 
-fn ours_pipeline(url: &str, ops: usize) {
+fn ours_pipeline(url: &str) -> Run {
     let client = ours_client(url);
     let mut c = client.get().unwrap();
     let mut p = Pipeline::new();
     for i in 0..PIPE {
         p.add(cmd("SET").arg(format!("bench:ours:{i}")).arg(VALUE));
     }
-    for _ in 0..ops / PIPE {
-        let r = c.pipeline(&p).unwrap();
-        assert!(r.iter().all(|v| v.as_ref().is_ok_and(|v| v.is_ok())));
-    }
+    Box::new(move |ops| {
+        for _ in 0..ops / PIPE {
+            let r = c.pipeline(&p).unwrap();
+            assert!(r.iter().all(|v| v.as_ref().is_ok_and(|v| v.is_ok())));
+        }
+    })
 }
 
 // ---- redis-rs --------------------------------------------------------------
 
-fn rs_setget(url: &str, ops: usize) {
+fn rs_setget(url: &str) -> Run {
     let client = redis::Client::open(url).unwrap();
     let mut c = client.get_connection().unwrap();
-    for i in 0..ops {
-        if i % 2 == 0 {
-            redis::cmd("SET")
-                .arg("bench:rs")
-                .arg(VALUE)
-                .query::<()>(&mut c)
-                .unwrap();
-        } else {
-            let v: Vec<u8> = redis::cmd("GET").arg("bench:rs").query(&mut c).unwrap();
-            assert_eq!(v, VALUE);
+    Box::new(move |ops| {
+        for i in 0..ops {
+            if i % 2 == 0 {
+                redis::cmd("SET")
+                    .arg("bench:rs")
+                    .arg(VALUE)
+                    .query::<()>(&mut c)
+                    .unwrap();
+            } else {
+                let v: Vec<u8> = redis::cmd("GET").arg("bench:rs").query(&mut c).unwrap();
+                assert_eq!(v, VALUE);
+            }
         }
-    }
+    })
 }
 
-fn rs_pipeline(url: &str, ops: usize) {
+fn rs_pipeline(url: &str) -> Run {
     let client = redis::Client::open(url).unwrap();
     let mut c = client.get_connection().unwrap();
     let mut p = redis::pipe();
     for i in 0..PIPE {
         p.cmd("SET").arg(format!("bench:rs:{i}")).arg(VALUE);
     }
-    for _ in 0..ops / PIPE {
-        let r: Vec<String> = p.query(&mut c).unwrap();
-        assert!(r.iter().all(|s| s == "OK"));
-    }
+    Box::new(move |ops| {
+        for _ in 0..ops / PIPE {
+            let r: Vec<String> = p.query(&mut c).unwrap();
+            assert!(r.iter().all(|s| s == "OK"));
+        }
+    })
 }
 
 // ---- harness ---------------------------------------------------------------
@@ -245,15 +265,18 @@ fn connections_received(url: &str) -> u64 {
         .unwrap()
 }
 
-type Run = fn(&str, usize);
+/// A client, connected and ready: runs the workload for `ops` operations.
+type Run = Box<dyn FnMut(usize)>;
+/// Sets a client up (outside the timing).
+type Make = fn(&str) -> Run;
 
 fn main() {
     let o = opts();
-    let workloads: [(&str, Vec<(&str, Run)>); 2] = [
+    let workloads: [(&str, Vec<(&str, Make)>); 2] = [
         (
             "SET/GET alternating, sequential",
             vec![
-                ("raw socket", raw_setget as Run),
+                ("raw socket", raw_setget as Make),
                 ("redis-client (held)", ours_setget),
                 ("redis-client (held, no timeout)", ours_setget_no_timeout),
                 ("redis-client (checkout/op)", ours_setget_checkout),
@@ -263,7 +286,7 @@ fn main() {
         (
             "pipelines of 100 SET (commands/s)",
             vec![
-                ("raw socket", raw_pipeline as Run),
+                ("raw socket", raw_pipeline as Make),
                 ("redis-client (held)", ours_pipeline),
                 ("redis-rs 1.8 (sync)", rs_pipeline),
             ],
@@ -275,10 +298,11 @@ fn main() {
     );
     if let Some(only) = &o.only {
         for (title, clients) in &workloads {
-            for (name, run) in clients {
+            for (name, make) in clients {
                 if format!("{title}: {name}").contains(only.as_str()) {
+                    let mut run = make(&o.url);
                     for _ in 0..o.rounds {
-                        run(&o.url, o.ops);
+                        run(o.ops);
                     }
                 }
             }
@@ -286,27 +310,44 @@ fn main() {
         return;
     }
     for (title, clients) in &workloads {
+        if o.workload
+            .as_ref()
+            .is_some_and(|w| !title.contains(w.as_str()))
+        {
+            continue;
+        }
+        let clients: Vec<_> = clients
+            .iter()
+            .filter(|(name, _)| {
+                o.clients
+                    .as_ref()
+                    .is_none_or(|c| c.split(';').any(|c| c == *name))
+            })
+            .collect();
         let mut best = vec![0f64; clients.len()];
         let mut conns = vec![0u64; clients.len()];
-        // Warm-up: connections, allocator, server caches.
-        for (_, run) in clients {
-            run(&o.url, o.ops / 10);
+        // Every client connects once, then warms up (allocator, caches):
+        // the rounds time the work alone, not the setup.
+        let mut runs: Vec<Run> = clients.iter().map(|(_, make)| make(&o.url)).collect();
+        for run in &mut runs {
+            run(o.ops / 10);
         }
         for _ in 0..o.rounds {
-            for (i, (_, run)) in clients.iter().enumerate() {
+            for (i, run) in runs.iter_mut().enumerate() {
                 let before = connections_received(&o.url);
                 let t = Instant::now();
-                run(&o.url, o.ops);
+                run(o.ops);
                 let secs = t.elapsed().max(Duration::from_nanos(1)).as_secs_f64();
-                // The probe connection of connections_received itself is 1.
-                conns[i] = connections_received(&o.url) - before - 1;
+                // The probe connection of connections_received itself is 1;
+                // a client that kept its connection opened none.
+                conns[i] += connections_received(&o.url) - before - 1;
                 best[i] = best[i].max(o.ops as f64 / secs);
             }
         }
         println!("{title}");
         println!(
             "  {:<32} {:>12} {:>10} {:>10} {:>7}",
-            "client", "ops/s", "vs raw", "vs rs", "conns"
+            "client", "ops/s", "vs raw", "vs rs", "reconnects"
         );
         let raw = best[0];
         let rs = best[clients.len() - 1];

@@ -7,7 +7,7 @@
 //! would reserve room for whatever element count a header claims. A
 //! one-line or bulk reply (`+ - : $`) costs the decoder no allocation
 //! whatever it claims, so it is decoded first and then held to the scan's
-//! rules ([`leaf_passes_scan_rules`]); anything those rules doubt goes the
+//! rules ([`passes_scan_rules`]); anything those rules doubt goes the
 //! scan path, which gives the precise error. For pipelines of `+OK` this
 //! halves the work per reply; a test checks both paths agree.
 
@@ -16,7 +16,7 @@ use redis_protocol::resp2::types::RangeFrame as Frame2;
 use redis_protocol::resp3::decode::complete as resp3;
 use redis_protocol::resp3::types::{RangeFrame as Frame3, VerbatimStringFormat};
 
-use super::limits::{parse_number, Limits, Protocol, Scanner, MAX_NUMBER_LINE};
+use super::limits::{Limits, Protocol, Scanner, MAX_NUMBER_LINE};
 use super::ProtoError;
 use crate::value::{ServerError, SimpleString, Value, VerbatimFormat};
 
@@ -86,20 +86,36 @@ fn decode_scanned(
 /// The decode-first path for a whole leaf reply at the start of `buf`;
 /// `None` sends the caller down the scan path (not a leaf, not whole yet,
 /// or not something the scan would accept as it is).
+#[inline(always)]
 fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value, usize)> {
-    let kind = *buf.first()?;
     // `$?` is a streamed string, which the scan refuses by name.
-    if !matches!(kind, b'+' | b'-' | b':' | b'$') || buf.get(1) == Some(&b'?') {
+    if !matches!(buf.first(), Some(b'+' | b'-' | b':' | b'$')) || buf.get(1) == Some(&b'?') {
         return None;
     }
     match protocol {
         Protocol::Resp2 => {
             let (frame, used) = resp2::decode_range(buf).ok()??;
-            leaf_passes_scan_rules(&buf[..used], kind, limits).then(|| (leaf2(buf, frame), used))
+            let leaf = match frame {
+                Frame2::SimpleString(r) | Frame2::Error(r) => Leaf::Line(r),
+                Frame2::Integer(_) => Leaf::Number,
+                Frame2::BulkString(r) => Leaf::Bulk(r),
+                Frame2::Null => Leaf::Null,
+                Frame2::Array(_) => return None,
+            };
+            passes_scan_rules(buf, used, leaf, limits).then(|| (leaf2(buf, frame), used))
         }
         Protocol::Resp3 => {
             let (frame, used) = resp3::decode_range(buf).ok()??;
-            if !leaf_passes_scan_rules(&buf[..used], kind, limits) {
+            let leaf = match &frame {
+                Frame3::SimpleString { data, .. } | Frame3::SimpleError { data, .. } => {
+                    Leaf::Line(*data)
+                }
+                Frame3::Number { .. } => Leaf::Number,
+                Frame3::BlobString { data, .. } => Leaf::Bulk(*data),
+                Frame3::Null => Leaf::Null,
+                _ => return None,
+            };
+            if !passes_scan_rules(buf, used, leaf, limits) {
                 return None;
             }
             Some((from3(buf, frame).ok()?, used))
@@ -107,36 +123,43 @@ fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value
     }
 }
 
-/// Whether the scan would accept `frame`, a whole `+ - : $` reply the
-/// decoder framed: the scan's line, length and number rules, which are
-/// stricter than the decoder's (no bare CR in a line, no `+` sign or
-/// overlong number, CRLF after a bulk payload) and carry the limits.
-fn leaf_passes_scan_rules(frame: &[u8], kind: u8, limits: &Limits) -> bool {
-    if frame.len() > limits.max_reply_bytes {
-        return false;
-    }
-    // The first CR ends the header line (the scan refuses a bare one).
-    let Some(cr) = frame.iter().position(|&b| b == b'\r') else {
-        return false;
+/// A whole `+ - : $` reply as the decoder read it (ranges into the buffer).
+#[derive(Clone, Copy)]
+enum Leaf {
+    /// A simple string or error: its text.
+    Line((usize, usize)),
+    /// An integer.
+    Number,
+    /// A bulk string: its payload.
+    Bulk((usize, usize)),
+    /// `$-1`.
+    Null,
+}
+
+/// Whether the scan would accept the `used` bytes the decoder read as
+/// `leaf`: the limits, and the scan's stricter syntax (no bare CR in a
+/// line; a length or integer line of at most 24 bytes without the leading
+/// `+` that the decoder's `str::parse` allows; CRLF after a bulk payload,
+/// where the decoder takes any two bytes).
+#[inline(always)]
+fn passes_scan_rules(buf: &[u8], used: usize, leaf: Leaf, limits: &Limits) -> bool {
+    // The number line between the type byte and its CRLF ending at `end`.
+    let number_line_ok = |end: usize| {
+        let line = &buf[1..end];
+        line.len() <= MAX_NUMBER_LINE && line.first() != Some(&b'+')
     };
-    let line = &frame[1..cr];
-    let one_line = cr + 2 == frame.len();
-    match kind {
-        b'+' | b'-' => one_line && line.len() <= limits.max_bulk_len,
-        b':' => one_line && line.len() <= MAX_NUMBER_LINE && parse_number(line).is_ok(),
-        _ => {
-            if line.len() > MAX_NUMBER_LINE {
-                return false;
+    used <= limits.max_reply_bytes
+        && match leaf {
+            Leaf::Line((start, end)) => {
+                end - start <= limits.max_bulk_len && !buf[start..end].contains(&b'\r')
             }
-            match parse_number(line) {
-                Ok(-1) => one_line,
-                Ok(len) if len >= 0 && len as u64 <= limits.max_bulk_len as u64 => {
-                    cr + 2 + len as usize + 2 == frame.len() && frame.ends_with(b"\r\n")
-                }
-                _ => false,
+            Leaf::Number | Leaf::Null => number_line_ok(used - 2),
+            Leaf::Bulk((start, end)) => {
+                end - start <= limits.max_bulk_len
+                    && number_line_ok(start - 2)
+                    && buf[end..used] == *b"\r\n"
             }
         }
-    }
 }
 
 fn text(buf: &[u8], r: (usize, usize)) -> String {
@@ -157,7 +180,7 @@ fn from2(buf: &[u8], f: Frame2) -> Value {
 
 /// [`from2`] for everything but arrays: not recursive, so it inlines into
 /// the decode-first path.
-#[inline]
+#[inline(always)]
 fn leaf2(buf: &[u8], f: Frame2) -> Value {
     match f {
         Frame2::SimpleString(r) => Value::Simple(SimpleString::from_reply(&buf[r.0..r.1])),
