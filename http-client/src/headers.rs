@@ -390,15 +390,23 @@ impl Headers {
 
     /// [`Headers::has_token`] for a well-known name.
     pub(crate) fn has_token_known(&self, known: Known, token: &str) -> bool {
-        self.get_all_known(known).any(|v| list_has(v, token))
+        self.has(known) && self.get_all_known(known).any(|v| list_has(v, token))
     }
 }
 
 /// True when the comma-separated list `v` holds `token` (any case).
+#[allow(
+    clippy::manual_contains,
+    reason = "on values this short, contains' memchr costs more than a plain loop"
+)]
 pub(crate) fn list_has(v: &[u8], token: &str) -> bool {
-    // One pass: most lists are a single element, compared once.
+    let token = token.as_bytes();
+    // Most lists are a single element, compared once.
+    if !v.iter().any(|b| *b == b',') {
+        return trim(v).eq_ignore_ascii_case(token);
+    }
     v.split(|b| *b == b',')
-        .any(|element| trim(element).eq_ignore_ascii_case(token.as_bytes()))
+        .any(|element| trim(element).eq_ignore_ascii_case(token))
 }
 
 impl PartialEq for Headers {
@@ -484,6 +492,15 @@ mod tests {
         assert_eq!(h.len(), 4);
         let empty = Headers::with_capacity(2, 16);
         assert!(empty.is_empty() && empty.get("a").is_none() && empty.iter().next().is_none());
+    }
+
+    #[test]
+    fn single_and_listed_tokens() {
+        assert!(list_has(b"keep-alive", "keep-alive"));
+        assert!(!list_has(b"keep-alive", "close"));
+        assert!(list_has(b" Close ", "close"));
+        assert!(list_has(b"a, b,close", "close"));
+        assert!(!list_has(b"a, b,closer", "close"));
     }
 
     #[test]
