@@ -12,6 +12,7 @@ use crate::client::{Client, Origin};
 use crate::error::{Error, Result};
 use crate::headers::{Headers, Known};
 use crate::proto::request::{encode_chunk, encode_head_with, Head, LAST_CHUNK};
+use crate::proto::response::Parsed;
 use crate::proto::{self, BodyDecoder, BodyLen, BodyPlan, Framing, ResponseHead};
 use crate::request::SendBody;
 use crate::response::{BodyReader, Response};
@@ -268,20 +269,14 @@ fn read_head(
 /// its body. A bad plan is an error of the decode, so `read_frame` marks
 /// the connection broken.
 #[inline]
-#[allow(clippy::type_complexity, reason = "the shape read_frame asks for")]
-fn parse_planned(
-    buf: &[u8],
-    method: &str,
-    max_head: usize,
-) -> Result<Option<((ResponseHead, Option<BodyPlan>), usize)>> {
-    let Some((head, framer, used)) = proto::response::parse_head_framed(buf, max_head)? else {
-        return Ok(None);
-    };
-    if is_interim(head.status) {
-        return Ok(Some(((head, None), used)));
-    }
-    let plan = framer.plan(head.status, method == "HEAD")?;
-    Ok(Some(((head, Some(plan)), used)))
+fn parse_planned(buf: &[u8], method: &str, max_head: usize) -> Result<Parsed<Option<BodyPlan>>> {
+    let planned = proto::response::parse_head_then(buf, max_head, |head, framer| {
+        if is_interim(head.status) {
+            return Ok(None);
+        }
+        framer.plan(head.status, method == "HEAD").map(Some)
+    })?;
+    Ok(planned)
 }
 
 /// 1xx other than 101: a final response follows.

@@ -37,15 +37,21 @@ pub fn parse_head(
     buf: &[u8],
     max_bytes: usize,
 ) -> Result<Option<(ResponseHead, usize)>, ProtocolError> {
-    Ok(parse_head_framed(buf, max_bytes)?.map(|(head, _, used)| (head, used)))
+    Ok(parse_head_then(buf, max_bytes, |_, _| Ok(()))?.map(|((head, ()), used)| (head, used)))
 }
 
+/// A complete head with what was made from it, and the bytes it used: the
+/// shape `transport::Conn::read_frame` takes, so nothing is moved to fit it.
+pub(crate) type Parsed<T> = Option<((ResponseHead, T), usize)>;
+
 /// [`parse_head`], with the framing fields gathered while the head is
-/// indexed (one pass over the fields instead of two).
-pub(crate) fn parse_head_framed(
+/// indexed (one pass over the fields instead of two) and handed to `then`
+/// with the head; what `then` makes comes back with the head.
+pub(crate) fn parse_head_then<T>(
     buf: &[u8],
     max_bytes: usize,
-) -> Result<Option<(ResponseHead, Framer, usize)>, ProtocolError> {
+    then: impl FnOnce(&ResponseHead, Framer) -> Result<T, ProtocolError>,
+) -> Result<Parsed<T>, ProtocolError> {
     let too_large = || ProtocolError::new(format!("response head larger than {max_bytes} bytes"));
     // Left uninitialised: httparse writes only the fields it finds.
     let mut fields =
@@ -85,7 +91,8 @@ pub(crate) fn parse_head_framed(
         reason: reason_phrase(parsed.reason.unwrap_or("")),
         headers,
     };
-    Ok(Some((head, framer, used)))
+    let made = then(&head, framer)?;
+    Ok(Some(((head, made), used)))
 }
 
 /// The reason phrase, borrowed from a static table when it is the usual one.
