@@ -331,6 +331,18 @@ struct LastUrl {
     text: Box<str>,
     url: Arc<url::Url>,
     origin: Option<Arc<Origin>>,
+    /// Where its origin-form request target lies in the URL text, once
+    /// checked ([`crate::proto::check_target`]).
+    target: Option<(u32, u32)>,
+}
+
+/// A parsed URL with what the parse cache knew about it: its origin, and
+/// its request target already checked. Both stay right while the URL's
+/// path and query do not change; the origin even then.
+pub(crate) struct ParsedUrl {
+    pub(crate) url: Arc<url::Url>,
+    pub(crate) origin: Option<Arc<Origin>>,
+    pub(crate) target: Option<(u32, u32)>,
 }
 
 /// One origin (scheme, host, port) and how to reach it: its slice of the
@@ -349,6 +361,18 @@ pub(crate) struct Origin {
     pub(crate) connector: Arc<dyn Connector>,
     /// Plain http sent in absolute form to a proxy.
     pub(crate) via_proxy: Option<ProxyMode>,
+}
+
+/// Where the origin-form request target of `url` lies in its text, when
+/// it passes [`crate::proto::check_target`].
+pub(crate) fn checked_target(url: &url::Url) -> Option<(u32, u32)> {
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    crate::proto::check_target(target).ok()?;
+    let start = target.as_ptr() as usize - url.as_str().as_ptr() as usize;
+    Some((
+        u32::try_from(start).ok()?,
+        u32::try_from(start + target.len()).ok()?,
+    ))
 }
 
 fn origin_hash(https: bool, host: &str, port: u16) -> u64 {
@@ -421,23 +445,37 @@ impl Client {
 
     /// Parses a URL, reusing the last parse when the text is the same
     /// (shared, not copied: a request that changes it copies it first),
-    /// with its origin when a request to it has found that already.
-    pub(crate) fn parse_url(&self, text: &str) -> Result<(Arc<url::Url>, Option<Arc<Origin>>)> {
+    /// with what is known about it.
+    pub(crate) fn parse_url(&self, text: &str) -> Result<ParsedUrl> {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
             if let Some(l) = last.as_ref() {
                 if *l.text == *text {
-                    return Ok((Arc::clone(&l.url), l.origin.clone()));
+                    return Ok(ParsedUrl {
+                        url: Arc::clone(&l.url),
+                        origin: l.origin.clone(),
+                        target: l.target,
+                    });
                 }
             }
             let url = Arc::new(crate::request::parse_url(text)?);
+            let target = checked_target(&url);
             *last = Some(LastUrl {
                 text: text.into(),
                 url: Arc::clone(&url),
                 origin: None,
+                target,
             });
-            return Ok((url, None));
+            return Ok(ParsedUrl {
+                url,
+                origin: None,
+                target,
+            });
         }
-        Ok((Arc::new(crate::request::parse_url(text)?), None))
+        Ok(ParsedUrl {
+            url: Arc::new(crate::request::parse_url(text)?),
+            origin: None,
+            target: None,
+        })
     }
 
     /// [`Client::origin`] for a URL from [`Client::parse_url`]: the very

@@ -65,17 +65,27 @@ impl Client {
         origin: &Origin,
         method: &str,
         url: Arc<Url>,
+        checked_target: Option<(u32, u32)>,
         headers: &Headers,
         body: &mut SendBody<'_>,
         replayable: bool,
         deadline: Option<Instant>,
     ) -> Result<Response> {
-        let target = if origin.via_proxy.is_some() {
-            &url[..Position::AfterQuery]
-        } else {
-            &url[Position::BeforePath..Position::AfterQuery]
+        let target = match checked_target {
+            // The parse cache checked it when it parsed this very URL.
+            Some((start, end)) if origin.via_proxy.is_none() => {
+                &url.as_str()[start as usize..end as usize]
+            }
+            _ => {
+                let target = if origin.via_proxy.is_some() {
+                    &url[..Position::AfterQuery]
+                } else {
+                    &url[Position::BeforePath..Position::AfterQuery]
+                };
+                proto::check_target(target)?;
+                target
+            }
         };
-        proto::check_target(target)?;
         let mut guard = self.checkout(origin, deadline, false)?;
         let outcome = self.attempt(&mut guard, origin, method, target, headers, body, deadline);
         let (head, plan) = match outcome {

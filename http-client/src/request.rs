@@ -51,6 +51,9 @@ pub struct RequestBuilder<'c> {
     /// The origin of `url` when the parse cache knew it; what the builder
     /// may change (path, query) never changes the origin.
     origin: Option<Arc<Origin>>,
+    /// Where the checked request target lies in `url`, from the parse
+    /// cache; forgotten when the query changes.
+    target: Option<(u32, u32)>,
     headers: Headers,
     error: Option<Box<Error>>,
     replayable: bool,
@@ -116,15 +119,16 @@ impl<'c> RequestBuilder<'c> {
                 .err()
                 .map(|e| Box::new(Error::from(e))),
         };
-        let (url, origin) = match client.parse_url(url) {
-            Ok((url, origin)) => (Ok(url), origin),
-            Err(e) => (Err(Box::new(e)), None),
+        let (url, origin, target) = match client.parse_url(url) {
+            Ok(p) => (Ok(p.url), p.origin, p.target),
+            Err(e) => (Err(Box::new(e)), None, None),
         };
         RequestBuilder {
             client,
             method,
             url,
             origin,
+            target,
             headers: Headers::new(),
             error,
             replayable: false,
@@ -164,6 +168,7 @@ impl<'c> RequestBuilder<'c> {
             Arc::make_mut(url)
                 .query_pairs_mut()
                 .append_pair(name, value);
+            self.target = None;
         }
         self
     }
@@ -253,6 +258,7 @@ impl<'c> RequestBuilder<'c> {
         let mut headers = self.headers;
         let mut followed = 0;
         let mut known_origin = self.origin;
+        let mut known_target = self.target;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
@@ -263,6 +269,7 @@ impl<'c> RequestBuilder<'c> {
                     &origin,
                     &method,
                     url,
+                    known_target.take(),
                     &headers,
                     &mut body,
                     self.replayable,

@@ -455,6 +455,36 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_url_changed_by_query_sends_its_new_target() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a?b=1", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            let mut targets = Vec::new();
+            for _ in 0..3 {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                targets.push(line.split(' ').nth(1).unwrap().to_string());
+                while line != "\r\n" {
+                    line.clear();
+                    reader.read_line(&mut line).unwrap();
+                }
+                stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .unwrap();
+            }
+            targets
+        });
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        client.get(&url).call().unwrap();
+        client.get(&url).query("c", "d e").call().unwrap();
+        client.get(&url).call().unwrap();
+        assert_eq!(server.join().unwrap(), ["/a?b=1", "/a?b=1&c=d+e", "/a?b=1"]);
+    }
+
+    #[test]
     fn whole_bodies_up_to_a_limit() {
         let url = serve(vec![
             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789",
