@@ -886,6 +886,23 @@ fn idle_timeout_closes_when_due() {
 }
 
 #[test]
+fn a_long_borrow_is_not_idle_time() {
+    // The idle timeout counts from the release: a connection busy for
+    // longer than it goes back to the pool, and its idle time starts then.
+    let (pool, clock, key, opener, _rx) = clocked(PoolConfig {
+        idle_timeout: Some(Duration::from_secs(10)),
+        ..PoolConfig::default()
+    });
+    let held = pool.checkout(&key, opener.clone()).unwrap();
+    clock.advance(Duration::from_secs(60));
+    drop(held);
+    assert_eq!(pool.stats().idle_now, 1, "parked, not discarded");
+    clock.advance(Duration::from_secs(9));
+    assert!(pool.checkout(&key, opener.clone()).unwrap().is_reused());
+    assert_eq!(pool.stats().discarded(Discard::IdleTimeout), 0);
+}
+
+#[test]
 fn expired_idle_connections_close_on_the_next_pool_operation_of_any_key() {
     let (pool, clock, key, opener, _rx) = clocked(PoolConfig {
         idle_timeout: Some(Duration::from_secs(10)),

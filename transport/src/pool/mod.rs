@@ -115,7 +115,9 @@ struct Shared<S: Recycle> {
     config: PoolConfig,
     clock: Arc<dyn Clock>,
     slots: RwLock<HashMap<PoolKey, Arc<Slot<S>>>>,
-    last_sweep: Mutex<Instant>,
+    /// When the next checkout sweeps every key (a comparison per checkout,
+    /// not a subtraction).
+    next_sweep: Mutex<Instant>,
 }
 
 /// How often a checkout also looks at the other keys' idle connections.
@@ -138,7 +140,7 @@ impl<S: Recycle> Pool<S> {
                 config,
                 clock,
                 slots: RwLock::new(HashMap::new()),
-                last_sweep: Mutex::new(now),
+                next_sweep: Mutex::new(now + SWEEP_EVERY),
             }),
         })
     }
@@ -220,13 +222,13 @@ impl<S: Recycle> Shared<S> {
     /// [`SWEEP_EVERY`]: expiry needs no background thread.
     fn maybe_sweep(&self, now: Instant) {
         {
-            let Ok(mut last) = self.last_sweep.try_lock() else {
+            let Ok(mut next) = self.next_sweep.try_lock() else {
                 return;
             };
-            if now.saturating_duration_since(*last) < SWEEP_EVERY {
+            if now < *next {
                 return;
             }
-            *last = now;
+            *next = now + SWEEP_EVERY;
         }
         let slots: Vec<_> = self
             .slots

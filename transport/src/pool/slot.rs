@@ -33,6 +33,9 @@ pub(crate) struct Entry<S> {
     generation: u64,
     /// When it was last released (pool clock).
     idle_since: Instant,
+    /// When `idle_timeout` runs out for it, set as it is parked: checks on
+    /// every checkout compare instants instead of subtracting them.
+    idle_until: Option<Instant>,
 }
 
 struct State<S> {
@@ -145,14 +148,18 @@ impl<S: Recycle> Slot<S> {
     }
 
     /// Why an idle entry may no longer be used, if it may not.
-    fn expired(&self, entry: &Entry<S>, now: Instant, generation: u64) -> Option<Discard> {
+    fn expired(entry: &Entry<S>, now: Instant, generation: u64) -> Option<Discard> {
+        match entry.idle_until {
+            Some(at) if now >= at => Some(Discard::IdleTimeout),
+            _ => Self::worn_out(entry, now, generation),
+        }
+    }
+
+    /// Why an entry may not be parked or used again whether or not it sat
+    /// idle: another process's, or past its lifetime.
+    fn worn_out(entry: &Entry<S>, now: Instant, generation: u64) -> Option<Discard> {
         if entry.generation != generation {
             return Some(Discard::Forked);
-        }
-        if let Some(t) = self.config.idle_timeout {
-            if now.saturating_duration_since(entry.idle_since) >= t {
-                return Some(Discard::IdleTimeout);
-            }
         }
         match entry.expires {
             Some(at) if now >= at => Some(Discard::Lifetime),
@@ -171,7 +178,7 @@ impl<S: Recycle> Slot<S> {
         let mut gone = Vec::new();
         let mut i = 0;
         while i < st.idle.len() {
-            if let Some(reason) = self.expired(&st.idle[i], now, generation) {
+            if let Some(reason) = Self::expired(&st.idle[i], now, generation) {
                 gone.push((st.idle.remove(i), reason));
                 st.open -= 1;
             } else {
@@ -339,6 +346,7 @@ impl<S: Recycle> Slot<S> {
             uses: 0,
             generation,
             idle_since: born,
+            idle_until: None,
         })
     }
 
@@ -385,12 +393,16 @@ impl<S: Recycle> Slot<S> {
                     Discard::PoolClosed
                 } else if over_uses {
                     Discard::MaxUses
-                } else if let Some(reason) = self.expired(&entry, now, generation) {
+                } else if let Some(reason) = Self::worn_out(&entry, now, generation) {
+                    // Not the idle timeout: it was in use until now.
                     reason
                 } else if st.idle.len() >= self.config.max_idle {
                     Discard::IdleFull
                 } else {
                     entry.idle_since = now;
+                    // No deadline at all if the timeout is beyond what an
+                    // `Instant` can hold.
+                    entry.idle_until = self.config.idle_timeout.and_then(|t| now.checked_add(t));
                     entry.conn.restore_fresh_timeouts();
                     st.idle.push(entry);
                     if st.waiters > 0 {
