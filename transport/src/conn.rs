@@ -7,12 +7,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use rustls::pki_types::ServerName;
 use rustls::ClientConnection;
 
 use crate::error::{Error, Phase, Result};
 use crate::io::{Io, TlsLayer};
+use crate::readbuf::ReadBuf;
 use crate::status::Status;
 use crate::timeouts::Timeouts;
 use crate::tls::TlsConfig;
@@ -40,7 +41,7 @@ pub enum Probe {
 /// never returned to a pool.
 pub struct Conn {
     io: Io,
-    rbuf: BytesMut,
+    rbuf: ReadBuf,
     wbuf: BytesMut,
     peer: Option<SocketAddr>,
     server_name: String,
@@ -91,7 +92,7 @@ impl Conn {
         Conn {
             peer,
             io: Io::Tcp(stream),
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            rbuf: ReadBuf::default(),
             wbuf: BytesMut::with_capacity(4096),
             server_name: host.to_string(),
             timeouts: Timeouts::default(),
@@ -331,17 +332,12 @@ impl Conn {
 
     /// Bytes received and not yet consumed.
     pub fn read_buf(&self) -> &[u8] {
-        &self.rbuf
-    }
-
-    /// The read buffer itself, for codecs that split frames off it.
-    pub fn read_buf_mut(&mut self) -> &mut BytesMut {
-        &mut self.rbuf
+        self.rbuf.data()
     }
 
     /// Drops `n` bytes from the front of the read buffer.
     pub fn consume(&mut self, n: usize) {
-        self.rbuf.advance(n);
+        self.rbuf.consume(n);
     }
 
     /// Reads more bytes into the read buffer, blocking until at least one
@@ -366,24 +362,23 @@ impl Conn {
     /// One read from the stream into the buffer's spare room; the error is
     /// left raw for the caller to classify.
     fn read_to_buffer(&mut self) -> io::Result<usize> {
-        let len = self.rbuf.len();
-        // Safe code cannot hand `read` uninit memory, so the room is zeroed;
-        // its size follows what reads return, so a 200-byte reply costs a
-        // small memset and a large body still reads in big gulps.
-        let room = self.read_hint;
-        self.rbuf.resize(len + room, 0);
+        // The hint follows what reads return, so a 200-byte reply does not
+        // grow the buffer and a large body still reads in big gulps. Room
+        // already there beyond the hint is read into too: it costs nothing.
+        let want = self.read_hint;
+        let room = self.rbuf.room(want);
         let got = loop {
-            match self.io.read(&mut self.rbuf[len..]) {
+            match self.io.read(room) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
         let n = *got.as_ref().unwrap_or(&0);
-        self.rbuf.truncate(len + n);
-        if n == room {
-            self.read_hint = (room * 2).min(MAX_READ);
-        } else if n < room / 4 {
-            self.read_hint = (room / 2).max(MIN_READ);
+        self.rbuf.filled(n);
+        if n >= want {
+            self.read_hint = (want * 2).min(MAX_READ);
+        } else if n < want / 4 {
+            self.read_hint = (want / 2).max(MIN_READ);
         }
         match got {
             Ok(0) => self.broken = true,
@@ -404,9 +399,9 @@ impl Conn {
     {
         loop {
             if !self.rbuf.is_empty() {
-                match decode(&self.rbuf) {
+                match decode(self.rbuf.data()) {
                     Ok(Some((frame, used))) => {
-                        self.rbuf.advance(used);
+                        self.rbuf.consume(used);
                         return Ok(frame);
                     }
                     Ok(None) => {}
@@ -468,8 +463,8 @@ impl Conn {
     pub fn read_into(&mut self, out: &mut [u8]) -> Result<usize> {
         if !self.rbuf.is_empty() {
             let n = out.len().min(self.rbuf.len());
-            out[..n].copy_from_slice(&self.rbuf[..n]);
-            self.rbuf.advance(n);
+            out[..n].copy_from_slice(&self.rbuf.data()[..n]);
+            self.rbuf.consume(n);
             return Ok(n);
         }
         if out.len() < READ_CHUNK / 4 {

@@ -67,6 +67,7 @@ mod error;
 mod io;
 mod key;
 mod pool;
+mod readbuf;
 mod recycle;
 pub mod registry;
 mod status;
