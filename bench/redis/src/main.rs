@@ -325,6 +325,7 @@ fn main() {
             })
             .collect();
         let mut best = vec![0f64; clients.len()];
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
         let mut conns = vec![0u64; clients.len()];
         // Every client connects once, then warms up (allocator, caches):
         // the rounds time the work alone, not the setup.
@@ -342,23 +343,32 @@ fn main() {
                 // a client that kept its connection opened none.
                 conns[i] += connections_received(&o.url) - before - 1;
                 best[i] = best[i].max(o.ops as f64 / secs);
+                rates[i].push(o.ops as f64 / secs);
             }
         }
         println!("{title}");
         println!(
-            "  {:<32} {:>12} {:>10} {:>10} {:>7}",
-            "client", "ops/s", "vs raw", "vs rs", "reconnects"
+            "  {:<32} {:>12} {:>10} {:>10} {:>11} {:>14}",
+            "client", "ops/s", "vs raw", "vs rs", "reconnects", "median vs raw"
         );
+        let median: Vec<f64> = rates
+            .iter_mut()
+            .map(|r| {
+                r.sort_by(f64::total_cmp);
+                r.get(r.len() / 2).copied().unwrap_or(0.0)
+            })
+            .collect();
         let raw = best[0];
         let rs = best[clients.len() - 1];
         for (i, (name, _)) in clients.iter().enumerate() {
             println!(
-                "  {:<32} {:>12.0} {:>10.2} {:>10.2} {:>7}",
+                "  {:<32} {:>12.0} {:>10.2} {:>10.2} {:>11} {:>14.2}",
                 name,
                 best[i],
                 best[i] / raw,
                 best[i] / rs,
-                conns[i]
+                conns[i],
+                median[i] / median[0]
             );
         }
         println!();
