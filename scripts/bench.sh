@@ -24,11 +24,11 @@ if want transport; then
 fi
 if want http; then
     echo "== http: http-client vs ureq vs reqwest vs raw socket (nginx)"
-    bench/http/run.sh --rounds 5
+    bench/http/run.sh --rounds 10
 fi
 if want redis; then
     echo "== redis: redis-client vs redis-rs vs raw socket"
-    bench/redis/run.sh --rounds 7 --ops 40000
+    bench/redis/run.sh --rounds 15 --ops 20000
 fi
 if want smtp; then
     echo "== smtp: smtp-client vs lettre vs raw socket (smtp-sink)"
