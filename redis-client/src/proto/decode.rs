@@ -142,6 +142,10 @@ enum Leaf {
 /// `+` that the decoder's `str::parse` allows; CRLF after a bulk payload,
 /// where the decoder takes any two bytes).
 #[inline(always)]
+#[allow(
+    clippy::manual_contains,
+    reason = "a plain loop beats memchr's setup on a few-byte status line"
+)]
 fn passes_scan_rules(buf: &[u8], used: usize, leaf: Leaf, limits: &Limits) -> bool {
     // The number line between the type byte and its CRLF ending at `end`.
     let number_line_ok = |end: usize| {
@@ -151,8 +155,6 @@ fn passes_scan_rules(buf: &[u8], used: usize, leaf: Leaf, limits: &Limits) -> bo
     used <= limits.max_reply_bytes
         && match leaf {
             Leaf::Line((start, end)) => {
-                // A plain loop: status lines are a few bytes, too short
-                // for memchr's setup to pay.
                 end - start <= limits.max_bulk_len && !buf[start..end].iter().any(|&b| b == b'\r')
             }
             Leaf::Number | Leaf::Null => number_line_ok(used - 2),
