@@ -308,7 +308,8 @@ fn connect_within(
         socket.set_write_timeout(Some(left))?;
         match socket.connect(&addr) {
             Ok(()) => return Ok(Some(left)),
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+            // Out of time: EINPROGRESS, or EALREADY when it was a retry.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EALREADY)) => {
                 return Err(std::io::ErrorKind::TimedOut.into())
             }
             // A signal: connect again, which waits on for the same
