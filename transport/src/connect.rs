@@ -176,17 +176,30 @@ pub fn open(endpoint: &Endpoint, connector: &dyn Connector, opts: &ConnectOption
     Ok(conn)
 }
 
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
+/// The system resolver's answer for `host`.
+type Lookup = fn(&str, u16) -> std::io::Result<Vec<SocketAddr>>;
+
+fn system_lookup(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+    Ok((host, port).to_socket_addrs()?.collect())
+}
+
+/// Resolves `host`, giving up at `deadline`: the connect timeout covers
+/// resolution too.
+fn resolve(host: &str, port: u16, deadline: Instant) -> Result<Vec<SocketAddr>> {
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let addrs: Vec<SocketAddr> = (host, port)
-        .to_socket_addrs()
-        .map_err(|source| Error::Resolve {
-            host: host.to_string(),
-            source,
-        })?
-        .collect();
+    let answer = if is_localhost(host) {
+        // Answered from the hosts file, never the network (RFC 6761):
+        // not worth a thread.
+        system_lookup(host, port)
+    } else {
+        lookup_within(host, port, deadline, system_lookup)?
+    };
+    let addrs = answer.map_err(|source| Error::Resolve {
+        host: host.to_string(),
+        source,
+    })?;
     if addrs.is_empty() {
         return Err(Error::Resolve {
             host: host.to_string(),
@@ -194,6 +207,46 @@ fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>> {
         });
     }
     Ok(addrs)
+}
+
+fn is_localhost(host: &str) -> bool {
+    let host = host.strip_suffix('.').unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .len()
+            .checked_sub(".localhost".len())
+            .is_some_and(|at| host[at..].eq_ignore_ascii_case(".localhost"))
+}
+
+/// Runs `lookup` on a thread of its own and waits for it until `deadline`.
+/// The system resolver has no timeout a caller can set (resolv.conf's
+/// retries can add up to tens of seconds), so this is how resolution stays
+/// inside the connect deadline. A lookup that outlives the deadline ends
+/// in the background and its answer is dropped.
+fn lookup_within(
+    host: &str,
+    port: u16,
+    deadline: Instant,
+    lookup: Lookup,
+) -> Result<std::io::Result<Vec<SocketAddr>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let name = host.to_string();
+    let spawned = std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(lookup(&name, port));
+        });
+    if spawned.is_err() {
+        // No thread to be had: resolving unbounded beats not connecting.
+        return Ok(lookup(host, port));
+    }
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(answer) => Ok(answer),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout(Phase::Connect)),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(Err(std::io::Error::other(
+            "the resolver thread ended without an answer",
+        ))),
+    }
 }
 
 /// Resolves `host` and tries each address in turn, sharing what is left of
@@ -235,7 +288,7 @@ pub(crate) fn connect_tcp(
     if port == 0 {
         return Err(Error::InvalidConfig(format!("port 0 for host {host}")));
     }
-    let addrs = resolve(host, port)?;
+    let addrs = resolve(host, port, deadline)?;
     let mut last_err = None;
     for (i, addr) in addrs.iter().enumerate() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -360,5 +413,36 @@ mod tests {
             Err(Error::InvalidConfig(_))
         ));
         assert_eq!(Endpoint::new("::1", 80).unwrap().authority(), "[::1]:80");
+    }
+
+    #[test]
+    fn a_slow_resolver_cannot_outlast_the_deadline() {
+        fn slow(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            std::thread::sleep(Duration::from_secs(5));
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+        }
+        fn fast(_: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
+            Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))])
+        }
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(200);
+        let err = lookup_within("slow.example", 80, deadline, slow).unwrap_err();
+        assert!(matches!(err, Error::Timeout(Phase::Connect)), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(4));
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let addrs = lookup_within("fast.example", 80, deadline, fast)
+            .unwrap()
+            .unwrap();
+        assert_eq!(addrs, vec![SocketAddr::from(([127, 0, 0, 1], 80))]);
+    }
+
+    #[test]
+    fn localhost_names_are_recognised() {
+        for yes in ["localhost", "LOCALHOST.", "a.localhost", "x.y.Localhost"] {
+            assert!(is_localhost(yes), "{yes}");
+        }
+        for no in ["localhost.example", "mylocalhost", "local", "example.com"] {
+            assert!(!is_localhost(no), "{no}");
+        }
     }
 }
