@@ -34,6 +34,11 @@ pub fn decode(
 /// [`decode`] with a scanner kept across calls for one frame, so a reply
 /// that arrives in pieces is scanned once, not once per piece. Call it
 /// again with the same buffer grown by the bytes that arrived.
+///
+/// Inlined, so a caller decoding many replies (a pipeline) runs the
+/// decode-first path without a call per reply; the scan path stays out of
+/// line.
+#[inline]
 pub fn decode_with(
     scanner: &mut Scanner,
     buf: &[u8],
@@ -52,6 +57,7 @@ pub fn decode_with(
 
 /// The scan-first path: limits on the raw bytes, then the decoder on
 /// exactly the frame the scan measured.
+#[inline(never)]
 fn decode_scanned(
     scanner: &mut Scanner,
     buf: &[u8],
@@ -93,17 +99,7 @@ fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value
         return None;
     }
     match protocol {
-        Protocol::Resp2 => {
-            let (frame, used) = resp2::decode_range(buf).ok()??;
-            let leaf = match frame {
-                Frame2::SimpleString(r) | Frame2::Error(r) => Leaf::Line(r),
-                Frame2::Integer(_) => Leaf::Number,
-                Frame2::BulkString(r) => Leaf::Bulk(r),
-                Frame2::Null => Leaf::Null,
-                Frame2::Array(_) => return None,
-            };
-            passes_scan_rules(buf, used, leaf, limits).then(|| (leaf2(buf, frame), used))
-        }
+        Protocol::Resp2 => decode_leaf2(buf, limits),
         Protocol::Resp3 => {
             let (frame, used) = resp3::decode_range(buf).ok()??;
             let leaf = match &frame {
@@ -121,6 +117,77 @@ fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value
             Some((from3(buf, frame).ok()?, used))
         }
     }
+}
+
+/// [`decode_leaf`] for RESP2, the protocol of most pipelines: the frame is
+/// looked at once, held to the scan's rules and turned into its value in
+/// the same match (a pipeline of `+OK` spends most of its client time
+/// here, so it is kept to one pass).
+#[inline(always)]
+fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Value, usize)> {
+    let (frame, used) = resp2::decode_range(buf).ok()??;
+    if used > limits.max_reply_bytes {
+        return None;
+    }
+    let value = match frame {
+        Frame2::SimpleString(r) => {
+            let line = line_within(buf, r, limits)?;
+            Value::Simple(SimpleString::from_reply(line))
+        }
+        Frame2::Error(r) => {
+            line_within(buf, r, limits)?;
+            Value::Error(ServerError::parse(&text(buf, r)))
+        }
+        Frame2::Integer(i) => {
+            number_line_ok(buf, used - 2).then_some(())?;
+            Value::Int(i)
+        }
+        Frame2::Null => {
+            number_line_ok(buf, used - 2).then_some(())?;
+            Value::Nil
+        }
+        Frame2::BulkString(r) => {
+            bulk_within(buf, r, used, limits).then_some(())?;
+            Value::Bulk(buf[r.0..r.1].to_vec())
+        }
+        Frame2::Array(_) => return None,
+    };
+    Some((value, used))
+}
+
+/// The text of a simple string or error line, if the scan would accept it:
+/// within the bulk limit and without a bare CR.
+#[inline(always)]
+#[allow(
+    clippy::manual_contains,
+    reason = "a plain loop beats memchr's setup on a few-byte status line"
+)]
+fn line_within<'b>(
+    buf: &'b [u8],
+    (start, end): (usize, usize),
+    limits: &Limits,
+) -> Option<&'b [u8]> {
+    let line = &buf[start..end];
+    (line.len() <= limits.max_bulk_len && !line.iter().any(|&b| b == b'\r')).then_some(line)
+}
+
+/// Whether the scan would accept a bulk string with this payload, ending
+/// at `used`: within the bulk limit, a strict length line, and CRLF after
+/// the payload (where the decoder takes any two bytes).
+#[inline(always)]
+fn bulk_within(buf: &[u8], (start, end): (usize, usize), used: usize, limits: &Limits) -> bool {
+    end - start <= limits.max_bulk_len
+        && number_line_ok(buf, start - 2)
+        && buf[end..used] == *b"\r\n"
+}
+
+/// The number line between the type byte and its CRLF ending at `end`, as
+/// the scan takes it: at most [`MAX_NUMBER_LINE`] bytes, without the
+/// leading `+` that the decoder's `str::parse` allows.
+#[inline(always)]
+fn number_line_ok(buf: &[u8], end: usize) -> bool {
+    let line = &buf[1..end];
+    line.len() <= MAX_NUMBER_LINE && line.first() != Some(&b'+')
 }
 
 /// A whole `+ - : $` reply as the decoder read it (ranges into the buffer).
@@ -142,27 +209,12 @@ enum Leaf {
 /// `+` that the decoder's `str::parse` allows; CRLF after a bulk payload,
 /// where the decoder takes any two bytes).
 #[inline(always)]
-#[allow(
-    clippy::manual_contains,
-    reason = "a plain loop beats memchr's setup on a few-byte status line"
-)]
 fn passes_scan_rules(buf: &[u8], used: usize, leaf: Leaf, limits: &Limits) -> bool {
-    // The number line between the type byte and its CRLF ending at `end`.
-    let number_line_ok = |end: usize| {
-        let line = &buf[1..end];
-        line.len() <= MAX_NUMBER_LINE && line.first() != Some(&b'+')
-    };
     used <= limits.max_reply_bytes
         && match leaf {
-            Leaf::Line((start, end)) => {
-                end - start <= limits.max_bulk_len && !buf[start..end].iter().any(|&b| b == b'\r')
-            }
-            Leaf::Number | Leaf::Null => number_line_ok(used - 2),
-            Leaf::Bulk((start, end)) => {
-                end - start <= limits.max_bulk_len
-                    && number_line_ok(start - 2)
-                    && buf[end..used] == *b"\r\n"
-            }
+            Leaf::Line(r) => line_within(buf, r, limits).is_some(),
+            Leaf::Number | Leaf::Null => number_line_ok(buf, used - 2),
+            Leaf::Bulk(r) => bulk_within(buf, r, used, limits),
         }
 }
 
@@ -177,22 +229,12 @@ fn text(buf: &[u8], r: (usize, usize)) -> String {
 
 fn from2(buf: &[u8], f: Frame2) -> Value {
     match f {
-        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
-        leaf => leaf2(buf, leaf),
-    }
-}
-
-/// [`from2`] for everything but arrays: not recursive, so it inlines into
-/// the decode-first path.
-#[inline(always)]
-fn leaf2(buf: &[u8], f: Frame2) -> Value {
-    match f {
         Frame2::SimpleString(r) => Value::Simple(SimpleString::from_reply(&buf[r.0..r.1])),
         Frame2::Error(r) => Value::Error(ServerError::parse(&text(buf, r))),
         Frame2::Integer(i) => Value::Int(i),
         Frame2::BulkString(r) => Value::Bulk(buf[r.0..r.1].to_vec()),
         Frame2::Null => Value::Nil,
-        Frame2::Array(_) => from2(buf, f),
+        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
     }
 }
 
