@@ -8,7 +8,8 @@ use transport::Conn;
 
 use crate::error::{Error, Result};
 use crate::proto::{
-    decode_with, encode_command, write_bulk, Limits, Protocol, Scanner, SessionState,
+    decode_leaf_reply, decode_with, encode_command, write_bulk, Limits, Protocol, Scanner,
+    SessionState,
 };
 use crate::value::Value;
 
@@ -119,6 +120,19 @@ pub(crate) fn read_replies(
                 let mut used = 0;
                 let mut decoded = false;
                 while got < want {
+                    // A reply whose first byte is here starts a fresh scan:
+                    // the common leaf replies are kept without a second look.
+                    if !scanner.is_midway() {
+                        if let Some((reply, len)) =
+                            decode_leaf_reply(&buf[used..], protocol, limits)
+                        {
+                            used += len;
+                            decoded = true;
+                            got += 1;
+                            out.push(reply);
+                            continue;
+                        }
+                    }
                     let Some((v, len)) = decode_with(&mut scanner, &buf[used..], protocol, limits)?
                     else {
                         break;

@@ -55,6 +55,29 @@ pub fn decode_with(
     decode_scanned(scanner, buf, protocol, limits)
 }
 
+/// The decode-first path alone, for a reader taking many replies at a
+/// time: a whole one-line or bulk reply at the start of `buf`, as its
+/// value, or a server error as `Err`. Such a reply is never a push or a
+/// message, so the reader can keep it at once. `None` when `buf` does not
+/// start with one: the caller goes on with [`decode_with`], which gives
+/// the same result for everything this accepts (and the precise error for
+/// what it does not).
+#[inline(always)]
+pub(crate) fn decode_leaf_reply(
+    buf: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Option<(Result<Value, ServerError>, usize)> {
+    let (value, used) = decode_leaf(buf, protocol, limits)?;
+    Some((
+        match value {
+            Value::Error(e) => Err(e),
+            v => Ok(v),
+        },
+        used,
+    ))
+}
+
 /// The scan-first path: limits on the raw bytes, then the decoder on
 /// exactly the frame the scan measured.
 #[inline(never)]

@@ -6,6 +6,7 @@ mod encode;
 mod limits;
 mod session;
 
+pub(crate) use decode::decode_leaf_reply;
 pub use decode::{decode, decode_with};
 pub use encode::{encode_command, write_bulk};
 pub use limits::{scan, Limits, Protocol, Scanner};
