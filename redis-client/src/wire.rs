@@ -8,8 +8,7 @@ use transport::Conn;
 
 use crate::error::{Error, Result};
 use crate::proto::{
-    decode_leaf_reply, decode_with, encode_command, write_bulk, Limits, Protocol, Scanner,
-    SessionState,
+    decode_leaf, decode_with, encode_command, write_bulk, Limits, Protocol, Scanner, SessionState,
 };
 use crate::value::Value;
 
@@ -123,9 +122,7 @@ pub(crate) fn read_replies(
                     // A reply whose first byte is here starts a fresh scan:
                     // the common leaf replies are kept without a second look.
                     if !scanner.is_midway() {
-                        if let Some((reply, len)) =
-                            decode_leaf_reply(&buf[used..], protocol, limits)
-                        {
+                        if let Some((reply, len)) = decode_leaf(&buf[used..], protocol, limits) {
                             used += len;
                             decoded = true;
                             got += 1;

@@ -48,34 +48,11 @@ pub fn decode_with(
     // Only on a frame's first look: a reply trickling in is left to the
     // resumable scan, so no byte is searched twice per piece.
     if !scanner.is_midway() {
-        if let Some(done) = decode_leaf(buf, protocol, limits) {
-            return Ok(Some(done));
+        if let Some((reply, used)) = decode_leaf(buf, protocol, limits) {
+            return Ok(Some((reply.unwrap_or_else(Value::Error), used)));
         }
     }
     decode_scanned(scanner, buf, protocol, limits)
-}
-
-/// The decode-first path alone, for a reader taking many replies at a
-/// time: a whole one-line or bulk reply at the start of `buf`, as its
-/// value, or a server error as `Err`. Such a reply is never a push or a
-/// message, so the reader can keep it at once. `None` when `buf` does not
-/// start with one: the caller goes on with [`decode_with`], which gives
-/// the same result for everything this accepts (and the precise error for
-/// what it does not).
-#[inline(always)]
-pub(crate) fn decode_leaf_reply(
-    buf: &[u8],
-    protocol: Protocol,
-    limits: &Limits,
-) -> Option<(Result<Value, ServerError>, usize)> {
-    let (value, used) = decode_leaf(buf, protocol, limits)?;
-    Some((
-        match value {
-            Value::Error(e) => Err(e),
-            v => Ok(v),
-        },
-        used,
-    ))
 }
 
 /// The scan-first path: limits on the raw bytes, then the decoder on
@@ -112,11 +89,19 @@ fn decode_scanned(
     Ok(Some((value, used)))
 }
 
-/// The decode-first path for a whole leaf reply at the start of `buf`;
-/// `None` sends the caller down the scan path (not a leaf, not whole yet,
-/// or not something the scan would accept as it is).
+/// The decode-first path: a whole one-line or bulk reply at the start of
+/// `buf`, as its value, or a server error as `Err`. Such a reply is never
+/// a push or a message, so a reader taking many replies at a time (a
+/// pipeline) keeps it at once. `None` sends the caller down the scan path
+/// (not a leaf, not whole yet, or not something the scan would accept as
+/// it is); [`decode_with`] gives the same result for everything this
+/// accepts, and the precise error for what it does not.
 #[inline(always)]
-fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value, usize)> {
+pub(crate) fn decode_leaf(
+    buf: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Option<(Reply, usize)> {
     // `$?` is a streamed string, which the scan refuses by name.
     if !matches!(buf.first(), Some(b'+' | b'-' | b':' | b'$')) || buf.get(1) == Some(&b'?') {
         return None;
@@ -137,8 +122,18 @@ fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value
             if !passes_scan_rules(buf, used, leaf, limits) {
                 return None;
             }
-            Some((from3(buf, frame).ok()?, used))
+            Some((as_reply(from3(buf, frame).ok()?), used))
         }
+    }
+}
+
+/// A reply as a pipeline keeps it: a server error as `Err`.
+type Reply = Result<Value, ServerError>;
+
+fn as_reply(v: Value) -> Reply {
+    match v {
+        Value::Error(e) => Err(e),
+        v => Ok(v),
     }
 }
 
@@ -147,7 +142,7 @@ fn decode_leaf(buf: &[u8], protocol: Protocol, limits: &Limits) -> Option<(Value
 /// the same match (a pipeline of `+OK` spends most of its client time
 /// here, so it is kept to one pass).
 #[inline(always)]
-fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Value, usize)> {
+fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Reply, usize)> {
     let (frame, used) = resp2::decode_range(buf).ok()??;
     if used > limits.max_reply_bytes {
         return None;
@@ -159,7 +154,7 @@ fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Value, usize)> {
         }
         Frame2::Error(r) => {
             line_within(buf, r, limits)?;
-            Value::Error(ServerError::parse(&text(buf, r)))
+            return Some((Err(ServerError::parse(&text(buf, r))), used));
         }
         Frame2::Integer(i) => {
             number_line_ok(buf, used - 2).then_some(())?;
@@ -175,7 +170,7 @@ fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Value, usize)> {
         }
         Frame2::Array(_) => return None,
     };
-    Some((value, used))
+    Some((Ok(value), used))
 }
 
 /// The text of a simple string or error line, if the scan would accept it:
@@ -414,12 +409,21 @@ mod tests {
         // Within the limits they take the decode-first path.
         assert_eq!(
             decode_leaf(b"$4\r\nabcd\r\n+OK\r\n", Protocol::Resp2, &small),
-            Some((Value::Bulk(b"abcd".to_vec()), 10))
+            Some((Ok(Value::Bulk(b"abcd".to_vec())), 10))
         );
         assert_eq!(
             decode_leaf(b"+OK\r\n", Protocol::Resp3, &small),
-            Some((Value::Simple("OK".into()), 5))
+            Some((Ok(Value::Simple("OK".into())), 5))
         );
+        // A server error is the reply's `Err`, as a pipeline keeps it.
+        let Some((Err(e), 16)) = decode_leaf(
+            b"-WRONGTYPE bad\r\n:1\r\n",
+            Protocol::Resp2,
+            &Limits::default(),
+        ) else {
+            panic!("a server error decodes as Err");
+        };
+        assert_eq!((e.code(), e.message()), ("WRONGTYPE", "bad"));
         // Not aggregates, and not a reply still arriving.
         assert_eq!(decode_leaf(b"*1\r\n:1\r\n", Protocol::Resp2, &small), None);
         let mut scanner = Scanner::default();
@@ -502,9 +506,10 @@ mod tests {
                 if let Some(fast) = decode_leaf(&buf, protocol, &limits) {
                     leaf_hits += 1;
                     let scanned = decode_scanned(&mut Scanner::default(), &buf, protocol, &limits);
+                    let (reply, used) = fast;
                     assert_eq!(
                         scanned,
-                        Ok(Some(fast)),
+                        Ok(Some((reply.unwrap_or_else(Value::Error), used))),
                         "{:?}",
                         String::from_utf8_lossy(&buf)
                     );

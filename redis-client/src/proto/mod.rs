@@ -6,7 +6,7 @@ mod encode;
 mod limits;
 mod session;
 
-pub(crate) use decode::decode_leaf_reply;
+pub(crate) use decode::decode_leaf;
 pub use decode::{decode, decode_with};
 pub use encode::{encode_command, write_bulk};
 pub use limits::{scan, Limits, Protocol, Scanner};
