@@ -334,6 +334,9 @@ struct LastUrl {
     /// Where its origin-form request target lies in the URL text, once
     /// checked ([`crate::proto::check_target`]).
     target: Option<(u32, u32)>,
+    /// The whole head of a GET of it with no fields of its own, once its
+    /// origin is known (see [`get_head`]).
+    get_head: Option<Arc<[u8]>>,
 }
 
 /// A parsed URL with what the parse cache knew about it: its origin, and
@@ -343,6 +346,7 @@ pub(crate) struct ParsedUrl {
     pub(crate) url: Arc<url::Url>,
     pub(crate) origin: Option<Arc<Origin>>,
     pub(crate) target: Option<(u32, u32)>,
+    pub(crate) get_head: Option<Arc<[u8]>>,
 }
 
 /// One origin (scheme, host, port) and how to reach it: its slice of the
@@ -375,6 +379,21 @@ pub(crate) fn checked_target(url: &url::Url) -> Option<(u32, u32)> {
     ))
 }
 
+/// The whole head of a GET of `target` at `origin` with no fields of its
+/// own: what [`crate::proto::request::encode_head_with`] writes for it,
+/// made once per URL so that such a request is one copy. None through a
+/// proxy (the target is then in absolute form).
+pub(crate) fn get_head(origin: &Origin, target: &str) -> Option<Arc<[u8]>> {
+    if origin.via_proxy.is_some() {
+        return None;
+    }
+    let mut head = Vec::with_capacity(4 + target.len() + origin.head_defaults.len());
+    head.extend_from_slice(b"GET ");
+    head.extend_from_slice(target.as_bytes());
+    head.extend_from_slice(&origin.head_defaults);
+    Some(head.into())
+}
+
 fn origin_hash(https: bool, host: &str, port: u16) -> u64 {
     static KEYS: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
     KEYS.get_or_init(Default::default)
@@ -398,6 +417,7 @@ impl Client {
     }
 
     /// A GET request.
+    #[inline]
     pub fn get<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
         RequestBuilder::new(self, "GET", url)
     }
@@ -445,7 +465,9 @@ impl Client {
 
     /// Parses a URL, reusing the last parse when the text is the same
     /// (shared, not copied: a request that changes it copies it first),
-    /// with what is known about it.
+    /// with what is known about it. Inlined into its one caller, the
+    /// request builder.
+    #[inline]
     pub(crate) fn parse_url(&self, text: &str) -> Result<ParsedUrl> {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
             if let Some(l) = last.as_ref() {
@@ -454,6 +476,7 @@ impl Client {
                         url: Arc::clone(&l.url),
                         origin: l.origin.clone(),
                         target: l.target,
+                        get_head: l.get_head.clone(),
                     });
                 }
             }
@@ -464,17 +487,20 @@ impl Client {
                 url: Arc::clone(&url),
                 origin: None,
                 target,
+                get_head: None,
             });
             return Ok(ParsedUrl {
                 url,
                 origin: None,
                 target,
+                get_head: None,
             });
         }
         Ok(ParsedUrl {
             url: Arc::new(crate::request::parse_url(text)?),
             origin: None,
             target: None,
+            get_head: None,
         })
     }
 
@@ -498,6 +524,9 @@ impl Client {
         if let Ok(mut last) = self.inner.last_url.try_lock() {
             if let Some(l) = last.as_mut() {
                 if Arc::ptr_eq(&l.url, url) {
+                    l.get_head = l.target.and_then(|(start, end)| {
+                        get_head(&origin, &url.as_str()[start as usize..end as usize])
+                    });
                     l.origin = Some(Arc::clone(&origin));
                 }
             }
@@ -663,5 +692,120 @@ mod tests {
             .unwrap();
         assert_eq!(c.host_header, "[::1]:8080");
         assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[test]
+    fn the_whole_get_head_is_what_the_encoder_writes() {
+        use crate::proto::request::{encode_head_with, BodyLen, Head};
+        let client = Client::builder()
+            .user_agent(Some("ua/1"))
+            .proxy_from_env(false)
+            .build()
+            .unwrap();
+        let origin = client
+            .origin(&"http://example.com:8080/".parse().unwrap())
+            .unwrap();
+        let whole = get_head(&origin, "/a?b=c").unwrap();
+        let mut encoded = bytes::BytesMut::new();
+        let headers = crate::Headers::new();
+        let head = Head {
+            method: "GET",
+            target: "/a?b=c",
+            host: &origin.host_header,
+            headers: &headers,
+            user_agent: Some("ua/1"),
+            extra: &[],
+            body: BodyLen::None,
+            expect_continue: false,
+        };
+        encode_head_with(&mut encoded, &head, Some(&origin.head_defaults));
+        assert_eq!(&*whole, &encoded[..]);
+        assert_eq!(
+            &*whole,
+            b"GET /a?b=c HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: ua/1\r\n\r\n"
+        );
+        // Through a proxy the target is in absolute form: no such head.
+        let proxied = Client::builder()
+            .proxy("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        let origin = proxied
+            .origin(&"http://example.com/".parse().unwrap())
+            .unwrap();
+        assert!(get_head(&origin, "/").is_none());
+    }
+
+    /// Accepts one connection and returns the request heads it read, up
+    /// to `n`, answering each with an empty 204.
+    fn record_heads(n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a?b=1", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            let mut heads = Vec::new();
+            for _ in 0..n {
+                let mut head = String::new();
+                while !head.ends_with("\r\n\r\n") {
+                    if reader.read_line(&mut head).unwrap() == 0 {
+                        return heads;
+                    }
+                }
+                heads.push(head);
+                stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    .unwrap();
+            }
+            heads
+        });
+        (url, server)
+    }
+
+    #[test]
+    fn a_cached_get_head_is_sent_only_for_a_request_that_adds_nothing() {
+        let (url, server) = record_heads(5);
+        let client = Client::builder()
+            .user_agent(Some("ua/1"))
+            .decompress(false)
+            .proxy_from_env(false)
+            .build()
+            .unwrap();
+        client.get(&url).call().unwrap();
+        // The parse cache has the whole head now.
+        assert!(client.parse_url(&url).unwrap().get_head.is_some());
+        client.get(&url).header("X-A", "1").call().unwrap();
+        client.head(&url).call().unwrap();
+        client.get(&url).query("c", "d").call().unwrap();
+        client.get(&url).call().unwrap();
+        let host = url.trim_start_matches("http://").split('/').next().unwrap();
+        let plain = format!("GET /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n");
+        assert_eq!(
+            server.join().unwrap(),
+            [
+                plain.clone(),
+                format!(
+                    "GET /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\nX-A: 1\r\n\r\n"
+                ),
+                format!("HEAD /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n"),
+                format!("GET /a?b=1&c=d HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n"),
+                plain,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_client_that_asks_for_compression_says_so_with_a_cached_url_too() {
+        let (url, server) = record_heads(2);
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        client.get(&url).call().unwrap();
+        client.get(&url).call().unwrap();
+        let heads = server.join().unwrap();
+        assert_eq!(heads[0], heads[1]);
+        assert_eq!(
+            heads[1].contains("\r\nAccept-Encoding: gzip, deflate\r\n"),
+            cfg!(feature = "gzip")
+        );
     }
 }

@@ -66,57 +66,71 @@ impl Client {
         method: &str,
         url: Arc<Url>,
         checked_target: Option<(u32, u32)>,
+        get_head: Option<&[u8]>,
         headers: &Headers,
         body: &mut SendBody<'_>,
         replayable: bool,
         deadline: Option<Instant>,
     ) -> Result<Response> {
-        let target = match checked_target {
-            // The parse cache checked it when it parsed this very URL.
-            Some((start, end)) if origin.via_proxy.is_none() => {
-                &url.as_str()[start as usize..end as usize]
-            }
-            _ => {
-                let target = if origin.via_proxy.is_some() {
-                    &url[..Position::AfterQuery]
-                } else {
-                    &url[Position::BeforePath..Position::AfterQuery]
-                };
-                proto::check_target(target)?;
-                target
-            }
-        };
-        let mut guard = self.checkout(origin, deadline, false)?;
-        let outcome = self.attempt(&mut guard, origin, method, target, headers, body, deadline);
-        let (head, plan) = match outcome {
-            Ok(done) => done,
-            Err(Error::Transport(e))
-                if guard.is_reused() && !guard.conn().reply_started() && e.is_connection_lost() =>
-            {
-                drop(guard);
-                let may_resend = body.replayable() && (proto::is_idempotent(method) || replayable);
-                if !may_resend {
-                    return Err(Error::NotReplayed {
-                        method: method.to_string(),
-                        source: e,
-                    });
+        let head = match get_head {
+            Some(whole) if self.adds_nothing(method, headers, body) => HeadSource::Whole(whole),
+            _ => HeadSource::Target(match checked_target {
+                // The parse cache checked it when it parsed this very URL.
+                Some((start, end)) if origin.via_proxy.is_none() => {
+                    &url.as_str()[start as usize..end as usize]
                 }
-                tracing::debug!(%method, error = %e, "stale pooled connection; re-sending on a new one");
-                guard = self.checkout(origin, deadline, true)?;
-                self.attempt(&mut guard, origin, method, target, headers, body, deadline)?
-            }
-            Err(e) => return Err(e),
+                _ => {
+                    let target = if origin.via_proxy.is_some() {
+                        &url[..Position::AfterQuery]
+                    } else {
+                        &url[Position::BeforePath..Position::AfterQuery]
+                    };
+                    proto::check_target(target)?;
+                    target
+                }
+            }),
         };
-        Ok(self.finish(guard, head, plan, url))
+        // The first attempt on a pooled connection; a second one, on a new
+        // connection, only under the retry rule above.
+        let mut fresh = false;
+        loop {
+            let mut guard = self.checkout(origin, deadline, fresh)?;
+            match self.attempt(&mut guard, origin, method, head, headers, body, deadline) {
+                Ok((head, plan)) => return Ok(self.finish(guard, head, plan, url)),
+                Err(Error::Transport(e))
+                    if !fresh
+                        && guard.is_reused()
+                        && !guard.conn().reply_started()
+                        && e.is_connection_lost() =>
+                {
+                    drop(guard);
+                    let may_resend =
+                        body.replayable() && (proto::is_idempotent(method) || replayable);
+                    if !may_resend {
+                        return Err(Error::NotReplayed {
+                            method: method.to_string(),
+                            source: e,
+                        });
+                    }
+                    tracing::debug!(%method, error = %e, "stale pooled connection; re-sending on a new one");
+                    fresh = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "internal: two call sites")]
+    /// One request on `guard`'s connection, up to the final response head.
+    /// Inlined into its one call site: it moves the head and takes eight
+    /// arguments, which a call would copy on every request.
+    #[allow(clippy::too_many_arguments, reason = "internal: one call site")]
+    #[inline]
     fn attempt(
         &self,
         guard: &mut Pooled<Session>,
         origin: &Origin,
         method: &str,
-        target: &str,
+        head: HeadSource<'_>,
         headers: &Headers,
         body: &mut SendBody<'_>,
         deadline: Option<Instant>,
@@ -133,34 +147,39 @@ impl Client {
             BodyLen::None => false,
         } && !headers.has(Known::Expect);
 
-        let mut extra: [(&str, &str); 2] = [("", ""); 2];
-        let mut n_extra = 0;
-        if let Some(auth) = origin
-            .via_proxy
-            .as_ref()
-            .and_then(|m| m.authorization.as_deref())
-        {
-            extra[n_extra] = ("Proxy-Authorization", auth);
-            n_extra += 1;
+        match head {
+            HeadSource::Whole(whole) => conn.write_buf().extend_from_slice(whole),
+            HeadSource::Target(target) => {
+                let mut extra: [(&str, &str); 2] = [("", ""); 2];
+                let mut n_extra = 0;
+                if let Some(auth) = origin
+                    .via_proxy
+                    .as_ref()
+                    .and_then(|m| m.authorization.as_deref())
+                {
+                    extra[n_extra] = ("Proxy-Authorization", auth);
+                    n_extra += 1;
+                }
+                if self.adds_accept_encoding(headers) {
+                    extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
+                    n_extra += 1;
+                }
+                encode_head_with(
+                    conn.write_buf(),
+                    &Head {
+                        method,
+                        target,
+                        host: &origin.host_header,
+                        headers,
+                        user_agent: config.user_agent.as_deref(),
+                        extra: &extra[..n_extra],
+                        body: framing,
+                        expect_continue,
+                    },
+                    Some(&origin.head_defaults),
+                );
+            }
         }
-        if cfg!(feature = "gzip") && config.decompress && !headers.has(Known::AcceptEncoding) {
-            extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
-            n_extra += 1;
-        }
-        encode_head_with(
-            conn.write_buf(),
-            &Head {
-                method,
-                target,
-                host: &origin.host_header,
-                headers,
-                user_agent: config.user_agent.as_deref(),
-                extra: &extra[..n_extra],
-                body: framing,
-                expect_continue,
-            },
-            Some(&origin.head_defaults),
-        );
 
         let mut early = None;
         if expect_continue {
@@ -221,11 +240,14 @@ impl Client {
         // back to the pool before the caller reads the body.
         let whole = match plan.framing {
             Framing::Empty => Some(Vec::new()),
-            Framing::Length(n) if n <= SMALL_BODY && conn.read_buf().len() as u64 >= n => {
+            Framing::Length(n) if n <= SMALL_BODY => {
+                // One look at the buffer (`read_buf` is a call into the transport).
                 let n = n as usize;
-                let bytes = conn.read_buf()[..n].to_vec();
-                conn.consume(n);
-                Some(bytes)
+                let bytes = conn.read_buf().get(..n).map(<[u8]>::to_vec);
+                if bytes.is_some() {
+                    conn.consume(n);
+                }
+                bytes
             }
             _ => None,
         };
@@ -250,6 +272,35 @@ impl Client {
         };
         let config = &self.inner.config;
         Response::new(head, url, body, config.max_body_bytes, config.decompress)
+    }
+}
+
+/// What a request head is made from.
+#[derive(Clone, Copy)]
+enum HeadSource<'a> {
+    /// The whole head, made by the parse cache for a GET of its URL
+    /// ([`crate::client::get_head`]), for a request that adds nothing to it.
+    Whole(&'a [u8]),
+    /// The checked request target, to encode the head around.
+    Target(&'a str),
+}
+
+impl Client {
+    /// True when a request adds nothing to the head of a plain GET of its
+    /// URL: no field of its own or of the client's, no body. (Through a
+    /// proxy there is no such head to begin with.)
+    fn adds_nothing(&self, method: &str, headers: &Headers, body: &SendBody<'_>) -> bool {
+        method == "GET"
+            && headers.is_empty()
+            && matches!(body, SendBody::Empty)
+            && !self.adds_accept_encoding(headers)
+    }
+
+    /// True when the client asks for compressed bodies on this request.
+    fn adds_accept_encoding(&self, headers: &Headers) -> bool {
+        cfg!(feature = "gzip")
+            && self.inner.config.decompress
+            && !headers.has(Known::AcceptEncoding)
     }
 }
 

@@ -1,11 +1,13 @@
 //! Header fields: case-insensitive names, repeatable, kept in one buffer.
 
+use std::cell::Cell;
 use std::fmt;
 
 /// An ordered list of header fields. Names compare case-insensitively; a
 /// name may repeat. Names, values and their index live in one buffer, so a
 /// response head costs one allocation however many fields it has (its
-/// fields are copied in one piece, and indexed where they lie).
+/// fields are copied in one piece, and indexed where they lie), and none
+/// when the buffer the last head dropped on the thread left is reused.
 #[derive(Clone, Default)]
 pub struct Headers {
     /// The names and values, then one [`RECORD`]-byte index record per
@@ -54,6 +56,40 @@ impl Entry {
 
 const OTHER: u8 = u8::MAX;
 
+/// The largest buffer a dropped [`Headers`] leaves for the next head.
+const SPARE_MAX: usize = 4096;
+
+thread_local! {
+    /// The buffer of the last [`Headers`] dropped on this thread, emptied,
+    /// for the next head parsed: a client that reads one response after
+    /// another reuses one buffer instead of an allocation and a free per
+    /// head. Only small buffers wait here, one per thread.
+    static SPARE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// An empty buffer with room for `capacity` bytes: the spare one when
+/// there is one.
+#[inline]
+fn spare_buffer(capacity: usize) -> Vec<u8> {
+    // Fails only while the thread exits: a new buffer then.
+    let mut buf = SPARE.try_with(Cell::take).unwrap_or_default();
+    buf.reserve(capacity);
+    buf
+}
+
+impl Drop for Headers {
+    fn drop(&mut self) {
+        let capacity = self.buf.capacity();
+        if capacity != 0 && capacity <= SPARE_MAX {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            // What it replaces (usually nothing) is freed; while the thread
+            // exits the buffer itself is.
+            let _ = SPARE.try_with(move |spare| spare.replace(buf));
+        }
+    }
+}
+
 /// Names the client itself looks up on every exchange.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -91,10 +127,20 @@ fn classify(name: &[u8]) -> u8 {
     }
 }
 
+/// Where `part` starts, relative to `first_at`, when it lies wholly within
+/// the `span` bytes from there (two compares, no overflow: `at <= span`
+/// comes first).
+#[inline(always)]
+fn offset_in(part: &[u8], first_at: usize, span: usize) -> Option<usize> {
+    let at = (part.as_ptr() as usize).wrapping_sub(first_at);
+    (at <= span && part.len() <= span - at).then_some(at)
+}
+
 /// `name.eq_ignore_ascii_case(lower)` for a `lower` of the same length,
 /// at least 4 bytes, of lowercase letters and `-` only, a word at a time:
 /// a letter of `lower` matches either case, a `-` only itself.
-#[inline]
+/// Always inlined: with `lower` a constant it folds to a few word compares.
+#[inline(always)]
 fn eq_lower(name: &[u8], lower: &[u8]) -> bool {
     debug_assert_eq!(name.len(), lower.len());
     debug_assert!(lower.len() >= 4);
@@ -149,7 +195,9 @@ impl Headers {
     /// from the first name to the last value, indexed where they lie.
     /// Every name and value must be a slice of `buf`. Each field with a
     /// well-known name is also shown to `known_field` (its [`Known`]
-    /// number and value), in order.
+    /// number and value), in order. Inlined: the response head parse is
+    /// its one hot caller.
+    #[inline]
     pub(crate) fn from_parsed(
         buf: &[u8],
         fields: &[httparse::Header<'_>],
@@ -165,46 +213,36 @@ impl Headers {
             .wrapping_sub(base)
             .wrapping_add(last.value.len());
         if start > end || end > buf.len() || end - start > u32::MAX as usize {
-            let headers = Headers::copied(fields);
-            for (kind, value) in headers.known_values() {
-                known_field(kind, value);
-            }
-            return headers;
+            return Headers::copied_showing(fields, 0, known_field);
         }
-        // Offsets relative to the first name; any slice not within the
-        // span copied below sets `bad` (checked once, after the loop).
+        // Offsets relative to the first name, each slice checked to lie
+        // within the span copied below.
         let first_at = base + start;
         let span = end - start;
-        let mut bad = false;
         let mut known = 0u16;
-        let mut out = Vec::with_capacity(span + fields.len() * RECORD);
+        let mut out = spare_buffer(span + fields.len() * RECORD);
         out.extend_from_slice(&buf[start..end]);
-        for f in fields {
+        for (i, f) in fields.iter().enumerate() {
             let name = f.name.as_bytes();
-            let name_at = (name.as_ptr() as usize).wrapping_sub(first_at);
-            let value_at = (f.value.as_ptr() as usize).wrapping_sub(first_at);
-            let name_end = name_at.wrapping_add(name.len());
-            let value_end = value_at.wrapping_add(f.value.len());
-            // Ends beyond the span, or wrapped below a start.
-            bad |= (name_end > span)
-                | (name_at > name_end)
-                | (value_end > span)
-                | (value_at > value_end);
+            let (Some(name_at), Some(value_at)) = (
+                offset_in(name, first_at, span),
+                offset_in(f.value, first_at, span),
+            ) else {
+                // Not all slices of `buf` after all. The fields before
+                // this one have been shown already.
+                return Headers::copied_showing(fields, i, known_field);
+            };
             let kind = classify(name);
             if kind != OTHER {
                 known |= 1 << kind;
                 known_field(kind, f.value);
             }
             let entry = Entry {
-                name: (name_at as u32, name_end as u32),
-                value: (value_at as u32, value_end as u32),
+                name: (name_at as u32, (name_at + name.len()) as u32),
+                value: (value_at as u32, (value_at + f.value.len()) as u32),
                 kind,
             };
             out.extend_from_slice(&entry.encode());
-        }
-        if bad {
-            // Every known field has been shown already.
-            return Headers::copied(fields);
         }
         Headers {
             buf: out,
@@ -213,11 +251,21 @@ impl Headers {
         }
     }
 
-    /// The fields copied one by one (when they are not all slices of one buffer).
-    fn copied(fields: &[httparse::Header<'_>]) -> Headers {
+    /// The fields copied one by one (when they are not all slices of one
+    /// buffer), the well-known ones from `fields[shown..]` shown to
+    /// `known_field` in order.
+    fn copied_showing(
+        fields: &[httparse::Header<'_>],
+        shown: usize,
+        mut known_field: impl FnMut(u8, &[u8]),
+    ) -> Headers {
         let mut headers = Headers::with_capacity(fields.len(), 256);
-        for f in fields {
+        for (i, f) in fields.iter().enumerate() {
             headers.push_raw(f.name.as_bytes(), f.value);
+            let kind = classify(f.name.as_bytes());
+            if i >= shown && kind != OTHER {
+                known_field(kind, f.value);
+            }
         }
         headers
     }
@@ -394,6 +442,14 @@ impl Headers {
     }
 }
 
+/// True when `v` is exactly `keep-alive` (any case): the usual
+/// `Connection` value of a response, recognised in two word compares
+/// instead of a pass over the list.
+#[inline]
+pub(crate) fn is_keep_alive(v: &[u8]) -> bool {
+    v.len() == 10 && eq_lower(v, b"keep-alive")
+}
+
 /// True when the comma-separated list `v` holds `token` (any case).
 #[allow(
     clippy::manual_contains,
@@ -495,6 +551,23 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_keep_alive_is_recognised_in_any_case_only_whole() {
+        for v in [&b"keep-alive"[..], b"Keep-Alive", b"KEEP-ALIVE"] {
+            assert!(is_keep_alive(v) && list_has(v, "keep-alive") && !list_has(v, "close"));
+        }
+        for v in [
+            &b" keep-alive"[..],
+            b"keep-alive ",
+            b"keep_alive",
+            b"keep-alivE,",
+            b"close",
+            b"",
+        ] {
+            assert!(!is_keep_alive(v), "{v:?}");
+        }
+    }
+
+    #[test]
     fn single_and_listed_tokens() {
         assert!(list_has(b"keep-alive", "keep-alive"));
         assert!(!list_has(b"keep-alive", "close"));
@@ -575,6 +648,72 @@ mod tests {
         }
         assert_eq!(classify(b"content-type"), OTHER);
         assert_eq!(classify(b"date"), OTHER);
+    }
+
+    /// The fields `from_parsed` showed to its callback, as text.
+    fn shown(buf: &[u8], fields: &[httparse::Header<'_>]) -> (Headers, Vec<(u8, String)>) {
+        let mut shown = Vec::new();
+        let h = Headers::from_parsed(buf, fields, |kind, value| {
+            shown.push((kind, String::from_utf8_lossy(value).into_owned()));
+        });
+        (h, shown)
+    }
+
+    #[test]
+    fn fields_not_all_in_the_buffer_are_copied_and_shown_once_in_order() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\nConnection: close\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let mut resp = httparse::Response::new(&mut fields);
+        resp.parse(raw).unwrap();
+        let parsed = resp.headers.to_vec();
+        let expected = [
+            (Known::ContentLength as u8, "5".to_string()),
+            (Known::Connection as u8, "close".to_string()),
+        ];
+        let (whole, seen) = shown(raw, &parsed);
+        assert_eq!(seen, expected);
+        // A field from elsewhere in the middle (found while indexing), and
+        // one at the start (found by the first check).
+        let elsewhere = httparse::Header {
+            name: "X-B",
+            value: b"2",
+        };
+        for at in [1, 0] {
+            let mut fields = parsed.clone();
+            fields.insert(at, elsewhere);
+            let (h, seen) = shown(raw, &fields);
+            assert_eq!(seen, expected, "at {at}");
+            assert_eq!(h.len(), 4);
+            assert_eq!(h.get("x-b"), Some("2"));
+            assert_eq!(h.get_known(Known::ContentLength), Some(&b"5"[..]));
+            assert!(h.has_token_known(Known::Connection, "close"));
+            let mut again = whole.clone();
+            assert!(!again.contains("x-b"));
+            again.push_raw(b"X-B", b"2");
+            assert_eq!(again.len(), 4);
+        }
+    }
+
+    #[test]
+    fn a_dropped_head_leaves_its_buffer_for_the_next_one() {
+        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n";
+        let mut fields = [httparse::EMPTY_HEADER; 4];
+        let mut resp = httparse::Response::new(&mut fields);
+        resp.parse(raw).unwrap();
+        let first = Headers::from_parsed(raw, resp.headers, |_, _| {});
+        let at = first.buf.as_ptr();
+        drop(first);
+        let second = Headers::from_parsed(raw, resp.headers, |_, _| {});
+        assert_eq!(second.buf.as_ptr(), at);
+        assert_eq!(second.get("x-a"), Some("1"));
+        assert_eq!(second.len(), 2);
+        // A large buffer is freed, not kept.
+        let mut big = Headers::new();
+        big.push_raw(b"X-Big", &[b'a'; SPARE_MAX + 1]);
+        drop(big);
+        let third = Headers::from_parsed(raw, resp.headers, |_, _| {});
+        assert!(third.buf.capacity() <= SPARE_MAX);
+        assert_eq!(third.get("content-length"), Some("5"));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct RequestBuilder<'c> {
     /// Where the checked request target lies in `url`, from the parse
     /// cache; forgotten when the query changes.
     target: Option<(u32, u32)>,
+    /// The whole head of a GET of `url` with no fields of its own, from
+    /// the parse cache; forgotten when the query changes.
+    get_head: Option<Arc<[u8]>>,
     headers: Headers,
     error: Option<Box<Error>>,
     replayable: bool,
@@ -119,9 +122,9 @@ impl<'c> RequestBuilder<'c> {
                 .err()
                 .map(|e| Box::new(Error::from(e))),
         };
-        let (url, origin, target) = match client.parse_url(url) {
-            Ok(p) => (Ok(p.url), p.origin, p.target),
-            Err(e) => (Err(Box::new(e)), None, None),
+        let (url, origin, target, get_head) = match client.parse_url(url) {
+            Ok(p) => (Ok(p.url), p.origin, p.target, p.get_head),
+            Err(e) => (Err(Box::new(e)), None, None, None),
         };
         RequestBuilder {
             client,
@@ -129,6 +132,7 @@ impl<'c> RequestBuilder<'c> {
             url,
             origin,
             target,
+            get_head,
             headers: Headers::new(),
             error,
             replayable: false,
@@ -169,6 +173,7 @@ impl<'c> RequestBuilder<'c> {
                 .query_pairs_mut()
                 .append_pair(name, value);
             self.target = None;
+            self.get_head = None;
         }
         self
     }
@@ -212,6 +217,7 @@ impl<'c> RequestBuilder<'c> {
     }
 
     /// Sends the request without a body.
+    #[inline]
     pub fn call(self) -> Result<Response> {
         self.send(SendBody::Empty)
     }
@@ -259,33 +265,46 @@ impl<'c> RequestBuilder<'c> {
         let mut followed = 0;
         let mut known_origin = self.origin;
         let mut known_target = self.target;
+        let mut known_get_head = self.get_head;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
                 None => client.origin_of(&url)?,
             };
-            let response = client
-                .execute(
-                    &origin,
-                    &method,
-                    url,
-                    known_target.take(),
-                    &headers,
-                    &mut body,
-                    self.replayable,
-                    deadline,
-                )
-                .map_err(|e| match (e, timeout) {
-                    (e, Some(t))
-                        if e.is_timeout()
-                            && deadline.is_some_and(|d| {
-                                Instant::now() + Duration::from_millis(2) >= d
-                            }) =>
-                    {
-                        Error::Timeout(t)
-                    }
-                    (e, _) => e,
-                })?;
+            let result = client.execute(
+                &origin,
+                &method,
+                url,
+                known_target.take(),
+                known_get_head.take().as_deref(),
+                &headers,
+                &mut body,
+                self.replayable,
+                deadline,
+            );
+            let follow_up = match &result {
+                Ok(response) => {
+                    let status = response.status();
+                    limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308)
+                        || self.error_for_status && status >= 400
+                }
+                Err(_) => true,
+            };
+            if !follow_up {
+                // The usual response, handed on as it came (not moved
+                // through the checks below).
+                return result;
+            }
+            let response = result.map_err(|e| match (e, timeout) {
+                (e, Some(t))
+                    if e.is_timeout()
+                        && deadline
+                            .is_some_and(|d| Instant::now() + Duration::from_millis(2) >= d) =>
+                {
+                    Error::Timeout(t)
+                }
+                (e, _) => e,
+            })?;
             let status = response.status();
             if limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(location) = response.headers().get("location") {

@@ -115,6 +115,7 @@ impl Response {
     }
 
     /// The whole body (decoded), up to the client's `max_body_bytes`.
+    #[inline]
     pub fn bytes(self) -> Result<Vec<u8>> {
         let limit = self.max_body;
         self.bytes_limited(limit)
@@ -416,6 +417,31 @@ mod tests {
             }
         });
         format!("http://{addr}/")
+    }
+
+    #[test]
+    fn statuses_that_need_a_second_look_still_get_it() {
+        let url = serve(vec![
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno",
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno",
+            b"HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        ]);
+        let client = Client::builder().proxy_from_env(false).build().unwrap();
+        let resp = client.get(&url).call().unwrap();
+        assert_eq!((resp.status(), resp.reason()), (404, "Not Found"));
+        let err = client.get(&url).error_for_status(true).call().unwrap_err();
+        assert!(
+            matches!(&err, Error::Server { code: 404, message } if message == "Not Found"),
+            "{err}"
+        );
+        // Not followed when told not to; a redirect without Location is a response.
+        let resp = client.get(&url).max_redirects(0).call().unwrap();
+        assert_eq!(resp.header("location"), Some("/elsewhere"));
+        assert_eq!(client.get(&url).call().unwrap().status(), 302);
+        assert_eq!(client.get(&url).call().unwrap().text().unwrap(), "ok");
+        assert_eq!(client.stats().opened, 1);
     }
 
     #[test]

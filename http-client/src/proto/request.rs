@@ -1,7 +1,7 @@
 //! Request heads: checks of caller input (the request smuggling defence)
 //! and encoding into the connection's write buffer.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use crate::headers::{Headers, Known};
 
@@ -146,9 +146,9 @@ pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
 /// and `head.user_agent` when the caller has them: fewer, larger copies.
 pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Option<&[u8]>) {
     buf.reserve(128 + head.target.len());
-    buf.put_slice(head.method.as_bytes());
-    buf.put_u8(b' ');
-    buf.put_slice(head.target.as_bytes());
+    buf.put(head.method.as_bytes());
+    buf.put(b" ");
+    buf.put(head.target.as_bytes());
     match defaults {
         Some(defaults) if !head.headers.has(Known::Host) && !head.headers.has(Known::UserAgent) => {
             let more = !head.headers.is_empty()
@@ -157,13 +157,13 @@ pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Op
                 || head.expect_continue;
             if !more {
                 // The defaults end with the blank line: the whole head.
-                buf.put_slice(defaults);
+                buf.put(defaults);
                 return;
             }
-            buf.put_slice(&defaults[..defaults.len() - 2]);
+            buf.put(&defaults[..defaults.len() - 2]);
         }
         _ => {
-            buf.put_slice(b" HTTP/1.1\r\n");
+            buf.put(b" HTTP/1.1\r\n");
             if !head.headers.has(Known::Host) {
                 field(buf, b"Host", head.host.as_bytes());
             }
@@ -183,24 +183,45 @@ pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Op
     match head.body {
         BodyLen::None => {}
         BodyLen::Known(n) => {
-            buf.put_slice(b"Content-Length: ");
+            buf.put(b"Content-Length: ");
             let mut digits = itoa_buf();
-            buf.put_slice(itoa(n, &mut digits));
-            buf.put_slice(b"\r\n");
+            buf.put(itoa(n, &mut digits));
+            buf.put(b"\r\n");
         }
-        BodyLen::Chunked => buf.put_slice(b"Transfer-Encoding: chunked\r\n"),
+        BodyLen::Chunked => buf.put(b"Transfer-Encoding: chunked\r\n"),
     }
     if head.expect_continue {
-        buf.put_slice(b"Expect: 100-continue\r\n");
+        buf.put(b"Expect: 100-continue\r\n");
     }
-    buf.put_slice(b"\r\n");
+    buf.put(b"\r\n");
 }
 
-fn field(buf: &mut impl BufMut, name: &[u8], value: &[u8]) {
-    buf.put_slice(name);
-    buf.put_slice(b": ");
-    buf.put_slice(value);
-    buf.put_slice(b"\r\n");
+fn field(buf: &mut impl Sink, name: &[u8], value: &[u8]) {
+    buf.put(name);
+    buf.put(b": ");
+    buf.put(value);
+    buf.put(b"\r\n");
+}
+
+/// Where head bytes go: the write buffer, or the per-origin defaults.
+/// A head is a handful of short pieces, and `BytesMut::extend_from_slice`
+/// inlines where `BufMut::put_slice` is a call of its own for each.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for BytesMut {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
 }
 
 fn itoa_buf() -> [u8; 20] {
@@ -225,9 +246,9 @@ pub fn encode_chunk(buf: &mut BytesMut, data: &[u8]) {
     if data.is_empty() {
         return; // An empty chunk would end the body.
     }
-    buf.put_slice(format!("{:x}\r\n", data.len()).as_bytes());
-    buf.put_slice(data);
-    buf.put_slice(b"\r\n");
+    buf.put(format!("{:x}\r\n", data.len()).as_bytes());
+    buf.put(data);
+    buf.put(b"\r\n");
 }
 
 /// The last chunk of a chunked request body (no trailers).

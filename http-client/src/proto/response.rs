@@ -1,7 +1,7 @@
 //! Response heads: parsing (httparse) with limits, and the framing and
 //! keep-alive decision the head implies (RFC 9112 section 6.3).
 
-use crate::headers::{list_has, trim, Headers, Known};
+use crate::headers::{is_keep_alive, list_has, trim, Headers, Known};
 
 /// The peer broke the protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,7 @@ pub(crate) type Parsed<T> = Option<((ResponseHead, T), usize)>;
 /// [`parse_head`], with the framing fields gathered while the head is
 /// indexed (one pass over the fields instead of two) and handed to `then`
 /// with the head; what `then` makes comes back with the head.
+#[inline]
 pub(crate) fn parse_head_then<T>(
     buf: &[u8],
     max_bytes: usize,
@@ -96,7 +97,12 @@ pub(crate) fn parse_head_then<T>(
 }
 
 /// The reason phrase, borrowed from a static table when it is the usual one.
+#[inline]
 fn reason_phrase(reason: &str) -> std::borrow::Cow<'static, str> {
+    // Most responses are a 200: a two-byte compare, no pass over the table.
+    if reason.as_bytes() == b"OK" {
+        return std::borrow::Cow::Borrowed("OK");
+    }
     const USUAL: [&str; 14] = [
         "OK",
         "Created",
@@ -113,7 +119,13 @@ fn reason_phrase(reason: &str) -> std::borrow::Cow<'static, str> {
         "Internal Server Error",
         "",
     ];
-    match USUAL.iter().find(|u| **u == reason) {
+    usual_or_owned(&USUAL, reason)
+}
+
+/// `reason` borrowed from `usual` when it is there, else copied.
+#[inline(never)]
+fn usual_or_owned(usual: &'static [&'static str], reason: &str) -> std::borrow::Cow<'static, str> {
+    match usual.iter().find(|u| **u == reason) {
         Some(u) => std::borrow::Cow::Borrowed(u),
         None => std::borrow::Cow::Owned(reason.to_string()),
     }
@@ -181,12 +193,24 @@ impl Framer {
     #[inline]
     pub(crate) fn field(&mut self, kind: u8, v: &[u8]) {
         if kind == Known::Connection as u8 {
-            let token = if self.http10 { "keep-alive" } else { "close" };
-            self.connection_token |= list_has(v, token);
+            // A bare `keep-alive` (what most servers send) lists that token
+            // and no other: the list is walked only when it is something else.
+            let bare_keep_alive = is_keep_alive(v);
+            self.connection_token |= if self.http10 {
+                bare_keep_alive || list_has(v, "keep-alive")
+            } else {
+                !bare_keep_alive && list_has(v, "close")
+            };
         } else if kind == Known::ContentLength as u8 {
             if let Ok(found) = &mut self.content_length {
-                if let Err(e) = add_content_length(found, v) {
-                    self.content_length = Err(e);
+                match (*found, decimal(v)) {
+                    // The usual field: one number, and the first of its name.
+                    (None, Some(n)) => *found = Some(n),
+                    _ => {
+                        if let Err(e) = add_content_length(found, v) {
+                            self.content_length = Err(e);
+                        }
+                    }
                 }
             }
         } else if kind == Known::TransferEncoding as u8 {
@@ -269,6 +293,7 @@ fn add_content_length(found: &mut Option<u64>, v: &[u8]) -> Result<(), ProtocolE
 }
 
 /// 1 to 19 ASCII digits (so no overflow) as a number; anything else is `None`.
+#[inline]
 fn decimal(digits: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 {
         return None;
@@ -448,6 +473,30 @@ mod tests {
                 .unwrap()
                 .keep_alive
         );
+        // A bare keep-alive, and lists around it, either way.
+        for (raw, keep) in [
+            (&b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n"[..], true),
+            (b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 1\r\n\r\n", false),
+            (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", false),
+            (b"HTTP/1.0 200 OK\r\nConnection: KEEP-ALIVE\r\nContent-Length: 1\r\n\r\n", true),
+            (b"HTTP/1.0 200 OK\r\nConnection: x, keep-alive\r\nContent-Length: 1\r\n\r\n", true),
+            (b"HTTP/1.0 200 OK\r\nConnection: keep-alivex\r\nContent-Length: 1\r\n\r\n", false),
+        ] {
+            assert_eq!(plan(raw).unwrap().keep_alive, keep, "{}", String::from_utf8_lossy(raw));
+        }
+    }
+
+    #[test]
+    fn usual_reason_phrases_are_not_copied() {
+        use std::borrow::Cow;
+        assert!(matches!(reason_phrase("OK"), Cow::Borrowed("OK")));
+        assert!(matches!(
+            reason_phrase("Not Found"),
+            Cow::Borrowed("Not Found")
+        ));
+        assert!(matches!(reason_phrase(""), Cow::Borrowed("")));
+        assert!(matches!(reason_phrase("Ok"), Cow::Owned(ref r) if r == "Ok"));
+        assert!(matches!(reason_phrase("Teapot"), Cow::Owned(ref r) if r == "Teapot"));
     }
 
     #[test]
