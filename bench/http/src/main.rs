@@ -325,7 +325,7 @@ const CLIENTS: [(&str, Make); 6] = [
     ("http-client", ours),
     ("ureq 3", ureq_client),
     ("reqwest blocking", reqwest_client),
-    ("raw, Host only", raw_minimal),
+    ("raw (Host only)", raw_minimal),
 ];
 
 // ---- the run -----------------------------------------------------------------------
