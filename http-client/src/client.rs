@@ -381,16 +381,27 @@ pub(crate) fn checked_target(url: &url::Url) -> Option<(u32, u32)> {
 
 /// The whole head of a GET of `target` at `origin` with no fields of its
 /// own: what [`crate::proto::request::encode_head_with`] writes for it,
-/// made once per URL so that such a request is one copy. None through a
+/// made once per URL so that such a request is one copy, with the
+/// `Accept-Encoding` field of a client that decompresses. None through a
 /// proxy (the target is then in absolute form).
-pub(crate) fn get_head(origin: &Origin, target: &str) -> Option<Arc<[u8]>> {
+pub(crate) fn get_head(origin: &Origin, target: &str, accept_encoding: bool) -> Option<Arc<[u8]>> {
     if origin.via_proxy.is_some() {
         return None;
     }
-    let mut head = Vec::with_capacity(4 + target.len() + origin.head_defaults.len());
+    let defaults = &origin.head_defaults;
+    let mut head = Vec::with_capacity(4 + target.len() + defaults.len() + 40);
     head.extend_from_slice(b"GET ");
     head.extend_from_slice(target.as_bytes());
-    head.extend_from_slice(&origin.head_defaults);
+    if accept_encoding {
+        // As the encoder writes it: the field after the defaults' last
+        // line, then the blank line they end with.
+        head.extend_from_slice(&defaults[..defaults.len() - 2]);
+        head.extend_from_slice(b"Accept-Encoding: ");
+        head.extend_from_slice(crate::exchange::ACCEPT_ENCODING.as_bytes());
+        head.extend_from_slice(b"\r\n\r\n");
+    } else {
+        head.extend_from_slice(defaults);
+    }
     Some(head.into())
 }
 
@@ -525,7 +536,8 @@ impl Client {
             if let Some(l) = last.as_mut() {
                 if Arc::ptr_eq(&l.url, url) {
                     l.get_head = l.target.and_then(|(start, end)| {
-                        get_head(&origin, &url.as_str()[start as usize..end as usize])
+                        let target = &url.as_str()[start as usize..end as usize];
+                        get_head(&origin, target, self.decompresses())
                     });
                     l.origin = Some(Arc::clone(&origin));
                 }
@@ -705,25 +717,34 @@ mod tests {
         let origin = client
             .origin(&"http://example.com:8080/".parse().unwrap())
             .unwrap();
-        let whole = get_head(&origin, "/a?b=c").unwrap();
-        let mut encoded = bytes::BytesMut::new();
         let headers = crate::Headers::new();
-        let head = Head {
-            method: "GET",
-            target: "/a?b=c",
-            host: &origin.host_header,
-            headers: &headers,
-            user_agent: Some("ua/1"),
-            extra: &[],
-            body: BodyLen::None,
-            expect_continue: false,
+        let encoded = |extra: &[(&str, &str)]| {
+            let mut out = bytes::BytesMut::new();
+            let head = Head {
+                method: "GET",
+                target: "/a?b=c",
+                host: &origin.host_header,
+                headers: &headers,
+                user_agent: Some("ua/1"),
+                extra,
+                body: BodyLen::None,
+                expect_continue: false,
+            };
+            encode_head_with(&mut out, &head, Some(&origin.head_defaults));
+            out.to_vec()
         };
-        encode_head_with(&mut encoded, &head, Some(&origin.head_defaults));
-        assert_eq!(&*whole, &encoded[..]);
+        let plain = get_head(&origin, "/a?b=c", false).unwrap();
+        assert_eq!(&*plain, &encoded(&[])[..]);
         assert_eq!(
-            &*whole,
+            &*plain,
             b"GET /a?b=c HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: ua/1\r\n\r\n"
         );
+        let compressed = get_head(&origin, "/a?b=c", true).unwrap();
+        assert_eq!(
+            &*compressed,
+            &encoded(&[("Accept-Encoding", crate::exchange::ACCEPT_ENCODING)])[..]
+        );
+        assert!(compressed.ends_with(b"ua/1\r\nAccept-Encoding: gzip, deflate\r\n\r\n"));
         // Through a proxy the target is in absolute form: no such head.
         let proxied = Client::builder()
             .proxy("http://127.0.0.1:9")
@@ -732,7 +753,7 @@ mod tests {
         let origin = proxied
             .origin(&"http://example.com/".parse().unwrap())
             .unwrap();
-        assert!(get_head(&origin, "/").is_none());
+        assert!(get_head(&origin, "/", false).is_none());
     }
 
     /// Accepts one connection and returns the request heads it read, up
@@ -800,6 +821,8 @@ mod tests {
         let (url, server) = record_heads(2);
         let client = Client::builder().proxy_from_env(false).build().unwrap();
         client.get(&url).call().unwrap();
+        // The second request goes out from the cached head.
+        assert!(client.parse_url(&url).unwrap().get_head.is_some());
         client.get(&url).call().unwrap();
         let heads = server.join().unwrap();
         assert_eq!(heads[0], heads[1]);

@@ -18,6 +18,9 @@ use crate::request::SendBody;
 use crate::response::{BodyReader, Response};
 use crate::session::{Session, State};
 
+/// The codings a decompressing client asks for.
+pub(crate) const ACCEPT_ENCODING: &str = "gzip, deflate";
+
 /// Bodies up to this size are appended to the head: one write per request.
 const INLINE_BODY: usize = 16 * 1024;
 
@@ -161,7 +164,7 @@ impl Client {
                     n_extra += 1;
                 }
                 if self.adds_accept_encoding(headers) {
-                    extra[n_extra] = ("Accept-Encoding", "gzip, deflate");
+                    extra[n_extra] = ("Accept-Encoding", ACCEPT_ENCODING);
                     n_extra += 1;
                 }
                 encode_head_with(
@@ -289,18 +292,20 @@ impl Client {
     /// True when a request adds nothing to the head of a plain GET of its
     /// URL: no field of its own or of the client's, no body. (Through a
     /// proxy there is no such head to begin with.)
+    /// (The cached head has the `Accept-Encoding` of a client that
+    /// decompresses, as the encoder would add it.)
     fn adds_nothing(&self, method: &str, headers: &Headers, body: &SendBody<'_>) -> bool {
-        method == "GET"
-            && headers.is_empty()
-            && matches!(body, SendBody::Empty)
-            && !self.adds_accept_encoding(headers)
+        method == "GET" && headers.is_empty() && matches!(body, SendBody::Empty)
     }
 
     /// True when the client asks for compressed bodies on this request.
     fn adds_accept_encoding(&self, headers: &Headers) -> bool {
-        cfg!(feature = "gzip")
-            && self.inner.config.decompress
-            && !headers.has(Known::AcceptEncoding)
+        self.decompresses() && !headers.has(Known::AcceptEncoding)
+    }
+
+    /// True when the client decodes gzip/deflate bodies (and says so).
+    pub(crate) fn decompresses(&self) -> bool {
+        cfg!(feature = "gzip") && self.inner.config.decompress
     }
 }
 
