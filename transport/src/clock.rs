@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where the pool reads the time for its idle-timeout and lifetime rules.
@@ -52,5 +53,44 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.base + Duration::from_nanos(self.offset_nanos.load(Ordering::SeqCst))
+    }
+}
+
+/// The clock a pool reads: the system clock called directly, or an injected
+/// one. A pool reads it twice per borrow; [`Pool::new`](crate::Pool::new)
+/// pools skip the virtual call and the `SystemClock` frame around
+/// `Instant::now`.
+#[derive(Debug, Clone)]
+pub(crate) enum PoolClock {
+    /// [`SystemClock`], inlined.
+    System,
+    /// From [`Pool::with_clock`](crate::Pool::with_clock).
+    Injected(Arc<dyn Clock>),
+}
+
+impl PoolClock {
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        match self {
+            PoolClock::System => Instant::now(),
+            PoolClock::Injected(clock) => clock.now(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_clock_reads_the_clock_it_was_given() {
+        let manual = Arc::new(ManualClock::new());
+        let injected = PoolClock::Injected(manual.clone());
+        let at = injected.now();
+        manual.advance(Duration::from_secs(5));
+        assert_eq!(injected.now(), at + Duration::from_secs(5));
+        let before = Instant::now();
+        let system = PoolClock::System.now();
+        assert!(system >= before && system <= Instant::now());
     }
 }

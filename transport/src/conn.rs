@@ -15,6 +15,7 @@ use crate::error::{Error, Phase, Result};
 use crate::io::{Io, TlsLayer};
 use crate::readbuf::ReadBuf;
 use crate::status::Status;
+use crate::sys::recv_dontwait_errno;
 use crate::timeouts::Timeouts;
 use crate::tls::TlsConfig;
 
@@ -72,6 +73,13 @@ impl fmt::Debug for Conn {
             .field("broken", &self.broken)
             .finish()
     }
+}
+
+/// True for `WouldBlock`, the probe's answer on every healthy connection.
+/// The errno is compared first: `kind()` maps it through a call out of line.
+#[inline]
+fn is_would_block(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EAGAIN) || e.kind() == io::ErrorKind::WouldBlock
 }
 
 /// How much a read asks the socket for when the buffer is empty.
@@ -181,11 +189,13 @@ impl Conn {
     }
 
     /// The peer's address, when known.
+    #[inline]
     pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer
     }
 
     /// The host name the connection was opened for (and TLS verified).
+    #[inline]
     pub fn server_name(&self) -> &str {
         &self.server_name
     }
@@ -233,6 +243,7 @@ impl Conn {
     }
 
     /// The TCP socket at the bottom (for socket options and diagnostics).
+    #[inline]
     pub fn socket(&self) -> &TcpStream {
         self.io.socket()
     }
@@ -240,28 +251,33 @@ impl Conn {
     // ---- timeouts -------------------------------------------------------
 
     /// Limits each blocking read to `timeout` (`None`: wait forever).
+    #[inline]
     pub fn set_read_timeout(&mut self, timeout: Option<Duration>) {
         self.timeouts.read = timeout;
     }
 
     /// Limits each blocking write to `timeout` (`None`: wait forever).
+    #[inline]
     pub fn set_write_timeout(&mut self, timeout: Option<Duration>) {
         self.timeouts.write = timeout;
     }
 
     /// An overall deadline for every read and write until cleared: the
     /// timeout of a whole request, however many reads it takes.
+    #[inline]
     pub fn set_deadline(&mut self, deadline: Option<Instant>) {
         self.timeouts.deadline = deadline;
     }
 
     /// Records the current timeouts as those of a fresh connection (the pool
     /// does this when it receives a newly opened connection).
+    #[inline]
     pub(crate) fn remember_fresh_timeouts(&mut self) {
         self.fresh_timeouts = (self.timeouts.read, self.timeouts.write);
     }
 
     /// Undoes a borrower's deadline and timeout changes before the next borrow.
+    #[inline]
     pub(crate) fn restore_fresh_timeouts(&mut self) {
         self.timeouts.deadline = None;
         (self.timeouts.read, self.timeouts.write) = self.fresh_timeouts;
@@ -269,6 +285,7 @@ impl Conn {
     }
 
     /// The current overall deadline.
+    #[inline]
     pub fn deadline(&self) -> Option<Instant> {
         self.timeouts.deadline
     }
@@ -278,47 +295,58 @@ impl Conn {
     /// Marks the start of a request/reply exchange. Until
     /// [`end_exchange`](Conn::end_exchange), dropping the pool guard sets
     /// `ABORTED` and closes the connection: a reply may still be owed.
+    #[inline]
     pub fn begin_exchange(&mut self) {
         self.in_exchange = true;
         self.reply_started = false;
     }
 
     /// Marks the exchange complete: every reply owed has been read.
+    #[inline]
     pub fn end_exchange(&mut self) {
         self.in_exchange = false;
     }
 
     /// True between [`begin_exchange`](Conn::begin_exchange) and [`end_exchange`](Conn::end_exchange).
+    #[inline]
     pub fn in_exchange(&self) -> bool {
         self.in_exchange
     }
 
     /// True once any byte arrived since [`begin_exchange`](Conn::begin_exchange).
     /// The retry rule: a request may be re-sent only if this is false.
+    #[inline]
     pub fn reply_started(&self) -> bool {
         self.reply_started || !self.rbuf.is_empty()
     }
 
     /// The status bits the connection has collected (`TIMEOUT` on a timed-out read or write).
+    #[inline]
     pub fn status(&self) -> Status {
         self.status
     }
 
     /// Adds status bits (e.g. `ABORTED` when a protocol gives up mid-reply).
+    #[inline]
     pub fn mark(&mut self, status: Status) {
         self.status.insert(status);
     }
 
     /// True once a read or write failed or the peer closed: never reusable.
+    #[inline]
     pub fn is_broken(&self) -> bool {
         self.broken
     }
 
     /// Declares the connection unusable (e.g. the peer broke the protocol).
+    #[inline]
     pub fn mark_broken(&mut self) {
         self.broken = true;
     }
 
+    // Out of line: it keeps the read and write paths small enough to inline.
+    #[cold]
+    #[inline(never)]
     fn fail(&mut self, e: io::Error, phase: Phase) -> Error {
         let err = Error::from_io(e, phase, Some(&self.server_name));
         if err.is_timeout() {
@@ -331,23 +359,34 @@ impl Conn {
     // ---- reading ----------------------------------------------------------
 
     /// Bytes received and not yet consumed.
+    #[inline]
     pub fn read_buf(&self) -> &[u8] {
         self.rbuf.data()
     }
 
+    /// True when bytes were received and not consumed: the release and
+    /// checkout checks ask this, with no slice to build.
+    #[inline]
+    pub(crate) fn has_unread(&self) -> bool {
+        !self.rbuf.is_empty()
+    }
+
     /// Drops `n` bytes from the front of the read buffer.
+    #[inline]
     pub fn consume(&mut self, n: usize) {
         self.rbuf.consume(n);
     }
 
     /// Reads more bytes into the read buffer, blocking until at least one
     /// arrives. Returns how many arrived; 0 means the peer closed.
+    #[inline]
     pub fn fill(&mut self) -> Result<usize> {
         self.before_read()?;
         self.read_to_buffer().map_err(|e| self.fail(e, Phase::Read))
     }
 
     /// Applies the read timeout or deadline; a passed deadline is a timeout.
+    #[inline]
     fn before_read(&mut self) -> Result<()> {
         let applied = self.timeouts.before_read(self.io.socket(), Phase::Read);
         if let Err(e) = &applied {
@@ -361,6 +400,9 @@ impl Conn {
 
     /// One read from the stream into the buffer's spare room; the error is
     /// left raw for the caller to classify.
+    // Forced: LLVM keeps it out of line for its second caller, and `fill`
+    // pays a call per read for it.
+    #[inline(always)]
     fn read_to_buffer(&mut self) -> io::Result<usize> {
         // The hint follows what reads return, so a 200-byte reply does not
         // grow the buffer and a large body still reads in big gulps. Room
@@ -492,11 +534,13 @@ impl Conn {
     // ---- writing ----------------------------------------------------------
 
     /// The write buffer encoders append to; [`flush`](Conn::flush) sends it.
+    #[inline]
     pub fn write_buf(&mut self) -> &mut BytesMut {
         &mut self.wbuf
     }
 
     /// Bytes encoded into the write buffer and not yet sent.
+    #[inline]
     pub fn unsent(&self) -> usize {
         self.wbuf.len()
     }
@@ -506,28 +550,51 @@ impl Conn {
         if self.wbuf.is_empty() {
             return Ok(());
         }
-        // Taken out for the call so `send` can borrow `self`; no allocation.
-        let mut buf = std::mem::take(&mut self.wbuf);
-        let result = self.send(&buf);
-        buf.clear();
-        self.wbuf = buf;
-        result
+        // Sent from where it is (no take and put back, which moved the
+        // buffer twice and dropped the empty placeholder); cleared whether
+        // or not it went out, as before.
+        let sent = match self.before_write() {
+            Ok(()) => self.io.send(&self.wbuf),
+            Err(e) => {
+                self.wbuf.clear();
+                return Err(e);
+            }
+        };
+        self.wbuf.clear();
+        sent.map_err(|e| self.fail(e, Phase::Write))
     }
 
     /// Sends `data` now, after anything already in the write buffer.
+    /// Inlined: with nothing buffered, it is the send itself.
+    #[inline]
     pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
-        if !self.wbuf.is_empty() {
-            if self.wbuf.len() + data.len() <= READ_CHUNK {
-                // One write instead of two for small frames.
-                self.wbuf.extend_from_slice(data);
-                return self.flush();
-            }
-            self.flush()?;
+        if self.wbuf.is_empty() {
+            return self.send(data);
         }
+        self.write_after_buffered(data)
+    }
+
+    #[inline(never)]
+    fn write_after_buffered(&mut self, data: &[u8]) -> Result<()> {
+        if self.wbuf.len() + data.len() <= READ_CHUNK {
+            // One write instead of two for small frames.
+            self.wbuf.extend_from_slice(data);
+            return self.flush();
+        }
+        self.flush()?;
         self.send(data)
     }
 
+    // Forced into `write_all` and `flush`, which are little more than it.
+    #[inline(always)]
     fn send(&mut self, data: &[u8]) -> Result<()> {
+        self.before_write()?;
+        self.io.send(data).map_err(|e| self.fail(e, Phase::Write))
+    }
+
+    /// Applies the write timeout or deadline; a passed deadline is a timeout.
+    #[inline(always)]
+    fn before_write(&mut self) -> Result<()> {
         if let Err(e) = self.timeouts.before_write(self.io.socket(), Phase::Write) {
             if e.is_timeout() {
                 self.status.insert(Status::TIMEOUT);
@@ -535,7 +602,7 @@ impl Conn {
             }
             return Err(e);
         }
-        self.io.send(data).map_err(|e| self.fail(e, Phase::Write))
+        Ok(())
     }
 
     // ---- liveness ----------------------------------------------------------
@@ -551,10 +618,20 @@ impl Conn {
             return Probe::Unexpected;
         }
         let mut scratch = [0u8; 64];
-        let probe = match self.io.read_available(&mut scratch) {
+        let got = match &mut self.io {
+            // Plain TCP, the common case: the errno says nothing is pending,
+            // with no `io::Error` built, decoded and dropped. (Where
+            // EWOULDBLOCK differs from EAGAIN, it takes the general way.)
+            Io::Tcp(socket) => match recv_dontwait_errno(socket, &mut scratch) {
+                Err(libc::EAGAIN) => return Probe::Alive,
+                other => other.map_err(io::Error::from_raw_os_error),
+            },
+            io => io.read_available(&mut scratch),
+        };
+        let probe = match got {
             Ok(0) => Probe::Closed,
             Ok(_) => Probe::Unexpected,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Probe::Alive,
+            Err(e) if is_would_block(&e) => Probe::Alive,
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Probe::Closed,
             Err(e) => Probe::Error(e.kind()),
         };
@@ -574,5 +651,107 @@ impl Conn {
             let _ = self.timeouts.before_write(self.io.socket(), Phase::Write);
             self.io.send_close_notify();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::net::{TcpListener, TcpStream};
+
+    use super::*;
+
+    fn pair() -> (Conn, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        (Conn::from_tcp(stream, "127.0.0.1"), peer)
+    }
+
+    fn read_exactly(peer: &mut TcpStream, n: usize) -> Vec<u8> {
+        let mut got = vec![0; n];
+        peer.read_exact(&mut got).unwrap();
+        got
+    }
+
+    #[test]
+    fn write_all_sends_after_what_is_buffered_small_or_large() {
+        let (mut conn, mut peer) = pair();
+        conn.write_all(b"direct|").unwrap();
+        conn.write_buf().extend_from_slice(b"buffered|");
+        conn.write_all(b"small|").unwrap();
+        assert_eq!(conn.unsent(), 0);
+        conn.write_buf().extend_from_slice(b"buffered|");
+        let large = vec![b'x'; READ_CHUNK];
+        conn.write_all(&large).unwrap();
+        assert_eq!(conn.unsent(), 0);
+        let mut want = b"direct|buffered|small|buffered|".to_vec();
+        want.extend_from_slice(&large);
+        assert_eq!(read_exactly(&mut peer, want.len()), want);
+    }
+
+    #[test]
+    fn flush_sends_the_buffer_and_empties_it_even_when_it_fails() {
+        let (mut conn, mut peer) = pair();
+        conn.flush().unwrap();
+        conn.write_buf().extend_from_slice(b"PING\r\n");
+        conn.flush().unwrap();
+        assert_eq!(conn.unsent(), 0);
+        assert_eq!(read_exactly(&mut peer, 6), b"PING\r\n");
+        // A deadline already passed: a timeout, and the bytes are gone.
+        conn.write_buf().extend_from_slice(b"late");
+        conn.set_deadline(Some(Instant::now()));
+        let err = conn.flush().unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert_eq!(conn.unsent(), 0);
+        assert!(conn.is_broken() && conn.status().contains(Status::TIMEOUT));
+    }
+
+    #[test]
+    fn a_failed_flush_breaks_the_connection_and_empties_the_buffer() {
+        let (mut conn, peer) = pair();
+        drop(peer);
+        let mut failed = None;
+        for _ in 0..1000 {
+            conn.write_buf().extend_from_slice(&[0; 1024]);
+            if let Err(e) = conn.flush() {
+                failed = Some(e);
+                break;
+            }
+            assert_eq!(conn.unsent(), 0);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(failed.is_some(), "writes to a closed peer fail");
+        assert_eq!(conn.unsent(), 0);
+        assert!(conn.is_broken() && conn.status().is_normal());
+    }
+
+    #[test]
+    fn the_probe_on_tcp_tells_alive_unexpected_and_closed() {
+        let (mut conn, mut peer) = pair();
+        assert_eq!(conn.probe(), Probe::Alive);
+        assert!(!conn.is_broken());
+        peer.write_all(b"?").unwrap();
+        let mut probe = conn.probe();
+        for _ in 0..1000 {
+            if probe != Probe::Alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            probe = conn.probe();
+        }
+        assert_eq!(probe, Probe::Unexpected);
+        assert!(conn.is_broken());
+        let (mut conn, peer) = pair();
+        drop(peer);
+        let mut probe = conn.probe();
+        for _ in 0..1000 {
+            if probe != Probe::Alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            probe = conn.probe();
+        }
+        assert_eq!(probe, Probe::Closed);
     }
 }

@@ -20,6 +20,7 @@ pub(crate) struct TlsLayer {
 
 impl Io {
     /// The TCP socket at the bottom of the layers: timeouts and the probe act on it.
+    #[inline]
     pub(crate) fn socket(&self) -> &TcpStream {
         match self {
             Io::Tcp(s) => s,
@@ -28,32 +29,19 @@ impl Io {
     }
 
     /// Writes all of `buf` as this layer's plaintext and pushes it down to the socket.
+    /// Inlined for the TCP case, one call to std; TLS is out of line.
+    #[inline]
     pub(crate) fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Io::Tcp(s) => s.write_all(buf),
-            Io::Tls(layer) => {
-                // rustls buffers a bounded amount of plaintext: hand it what
-                // it takes, push those records down, and go on.
-                let mut rest = buf;
-                while !rest.is_empty() {
-                    let taken = layer.tls.writer().write(rest)?;
-                    layer.push_records()?;
-                    if taken == 0 && !layer.tls.wants_write() {
-                        return Err(io::Error::new(
-                            io::ErrorKind::WriteZero,
-                            "TLS refused plaintext",
-                        ));
-                    }
-                    rest = &rest[taken..];
-                }
-                Ok(())
-            }
+            Io::Tls(layer) => layer.send(buf),
         }
     }
 
     /// Reads what this layer can deliver without waiting: `Ok(0)` is a clean
     /// end of stream, `WouldBlock` means nothing is pending. The socket is
     /// never switched to non-blocking mode; `MSG_DONTWAIT` asks once.
+    #[inline]
     pub(crate) fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Io::Tcp(s) => recv_dontwait(s, buf),
@@ -73,6 +61,28 @@ impl Io {
 }
 
 impl TlsLayer {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        rustls::Stream::new(&mut self.tls, &mut self.inner).read(buf)
+    }
+
+    fn send(&mut self, buf: &[u8]) -> io::Result<()> {
+        // rustls buffers a bounded amount of plaintext: hand it what
+        // it takes, push those records down, and go on.
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let taken = self.tls.writer().write(rest)?;
+            self.push_records()?;
+            if taken == 0 && !self.tls.wants_write() {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "TLS refused plaintext",
+                ));
+            }
+            rest = &rest[taken..];
+        }
+        Ok(())
+    }
+
     /// Writes every pending TLS record into the layer below.
     pub(crate) fn push_records(&mut self) -> io::Result<()> {
         while self.tls.wants_write() {
@@ -128,10 +138,12 @@ impl Read for Available<'_> {
 }
 
 impl Read for Io {
+    /// Inlined for the TCP case, one call to std; TLS is out of line.
+    #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Io::Tcp(s) => s.read(buf),
-            Io::Tls(layer) => rustls::Stream::new(&mut layer.tls, &mut layer.inner).read(buf),
+            Io::Tls(layer) => layer.read(buf),
         }
     }
 }

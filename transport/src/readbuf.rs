@@ -52,18 +52,25 @@ impl ReadBuf {
 
     /// At least `want` bytes of room after the data, to read into; then
     /// [`filled`](ReadBuf::filled) with how many arrived.
+    /// Inlined: on every read the room is already there; making it is out of line.
+    #[inline]
     pub(crate) fn room(&mut self, want: usize) -> &mut [u8] {
         if self.buf.len() - self.end < want {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            if self.buf.len() - self.end < want {
-                self.buf.resize(self.end + want, 0);
-            }
+            self.make_room(want);
         }
         &mut self.buf[self.end..]
+    }
+
+    #[inline(never)]
+    fn make_room(&mut self, want: usize) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() - self.end < want {
+            self.buf.resize(self.end + want, 0);
+        }
     }
 
     /// Records that `n` bytes were read into the [`room`](ReadBuf::room).

@@ -33,12 +33,19 @@ impl Timeouts {
         Ok(Some(per_op.map_or(left, |t| t.min(left))))
     }
 
+    /// Runs before every read: the common case (no deadline, the socket
+    /// already has the timeout) is a comparison inlined into the caller; the
+    /// rest is out of line so it does not weigh on every read.
     #[inline]
     pub(crate) fn before_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
-        // The common case: no deadline, and the socket already has the timeout.
         if self.deadline.is_none() && self.read == self.applied_read {
             return Ok(());
         }
+        self.apply_read(socket, phase)
+    }
+
+    #[inline(never)]
+    fn apply_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
         let want = self.effective(self.read, phase)?;
         if differs(want, self.applied_read) {
             socket.set_read_timeout(want)?;
@@ -53,11 +60,17 @@ impl Timeouts {
         self.applied_write = applied;
     }
 
+    /// Runs before every write; inlined fast path as in [`Timeouts::before_read`].
     #[inline]
     pub(crate) fn before_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
         if self.deadline.is_none() && self.write == self.applied_write {
             return Ok(());
         }
+        self.apply_write(socket, phase)
+    }
+
+    #[inline(never)]
+    fn apply_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
         let want = self.effective(self.write, phase)?;
         if differs(want, self.applied_write) {
             socket.set_write_timeout(want)?;

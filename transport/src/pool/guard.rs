@@ -1,6 +1,7 @@
 //! The borrow guard: whatever ends the borrow, drop decides reuse or close.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::conn::Conn;
@@ -19,7 +20,10 @@ use super::slot::{Entry, Slot};
 ///
 /// [`status`]: Pooled::status
 pub struct Pooled<S: Recycle> {
-    entry: Option<Box<Entry<S>>>,
+    /// Taken by `drop`, always: `ManuallyDrop` only spares the field's own
+    /// drop glue, an out-of-line call on every release that would find
+    /// `None`.
+    entry: ManuallyDrop<Option<Box<Entry<S>>>>,
     slot: Arc<Slot<S>>,
     status: Status,
     reused: bool,
@@ -39,7 +43,7 @@ impl<S: Recycle> fmt::Debug for Pooled<S> {
 impl<S: Recycle> Pooled<S> {
     pub(crate) fn new(entry: Box<Entry<S>>, slot: Arc<Slot<S>>, reused: bool) -> Pooled<S> {
         Pooled {
-            entry: Some(entry),
+            entry: ManuallyDrop::new(Some(entry)),
             slot,
             status: Status::NORMAL,
             reused,

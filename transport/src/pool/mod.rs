@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, PoolClock};
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::key::PoolKey;
@@ -18,7 +18,7 @@ use crate::recycle::Recycle;
 pub use guard::Pooled;
 pub use stats::{Discard, Stats};
 
-use slot::Slot;
+use slot::{Quick, Slot};
 
 /// Limits and timeouts of a pool, applied to each key separately.
 #[derive(Debug, Clone)]
@@ -113,7 +113,7 @@ impl<S: Recycle> fmt::Debug for Pool<S> {
 
 struct Shared<S: Recycle> {
     config: PoolConfig,
-    clock: Arc<dyn Clock>,
+    clock: PoolClock,
     slots: RwLock<HashMap<PoolKey, Arc<Slot<S>>>>,
     /// When the next checkout sweeps every key (a comparison per checkout,
     /// not a subtraction).
@@ -126,11 +126,15 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 impl<S: Recycle> Pool<S> {
     /// A pool with `config`, on the system clock.
     pub fn new(config: PoolConfig) -> Result<Pool<S>> {
-        Pool::with_clock(config, Arc::new(SystemClock))
+        Pool::on_clock(config, PoolClock::System)
     }
 
     /// A pool that reads time from `clock` for its expiry rules.
     pub fn with_clock(config: PoolConfig, clock: Arc<dyn Clock>) -> Result<Pool<S>> {
+        Pool::on_clock(config, PoolClock::Injected(clock))
+    }
+
+    fn on_clock(config: PoolConfig, clock: PoolClock) -> Result<Pool<S>> {
         config.validate()?;
         // Installs the fork hook before any connection exists.
         crate::sys::fork_generation();
@@ -213,23 +217,26 @@ impl<S: Recycle> Shared<S> {
             Arc::new(Slot::new(
                 key.clone(),
                 self.config.clone(),
-                Arc::clone(&self.clock),
+                self.clock.clone(),
             ))
         }))
     }
 
     /// Closes expired idle connections of every key, at most once per
-    /// [`SWEEP_EVERY`]: expiry needs no background thread.
-    fn maybe_sweep(&self, now: Instant) {
-        {
+    /// [`SWEEP_EVERY`]: expiry needs no background thread. Returns when the
+    /// next sweep is due, if it could look (another checkout may hold the
+    /// schedule).
+    fn maybe_sweep(&self, now: Instant) -> Option<Instant> {
+        let due = {
             let Ok(mut next) = self.next_sweep.try_lock() else {
-                return;
+                return None;
             };
             if now < *next {
-                return;
+                return Some(*next);
             }
             *next = now + SWEEP_EVERY;
-        }
+            *next
+        };
         let slots: Vec<_> = self
             .slots
             .read()
@@ -240,6 +247,7 @@ impl<S: Recycle> Shared<S> {
         for slot in slots {
             slot.sweep();
         }
+        Some(due)
     }
 }
 
@@ -285,7 +293,17 @@ impl<S: Recycle> KeyPool<S> {
     {
         // One clock reading serves the sweep and the checkout's expiry rules.
         let now = self.shared.clock.now();
-        self.shared.maybe_sweep(now);
+        match Slot::reuse_latest(&self.slot, now) {
+            Quick::Reused(guard) => return Ok(guard),
+            // The schedule only moves later, so a time it had is a bound
+            // this key's checkouts can compare with under their own lock.
+            Quick::SweepDue => {
+                if let Some(due) = self.shared.maybe_sweep(now) {
+                    self.slot.sweep_not_before(due);
+                }
+            }
+            Quick::Miss => {}
+        }
         Slot::checkout(&self.slot, open, false, now)
     }
 
