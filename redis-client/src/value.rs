@@ -82,9 +82,11 @@ impl Value {
         }
     }
 
-    /// True for the status reply `OK`.
+    /// True for the status reply `OK`. Inlined, a length and a two-byte
+    /// compare: callers check it on every reply of a pipeline.
+    #[inline]
     pub fn is_ok(&self) -> bool {
-        matches!(self, Value::Simple(s) if s == "OK")
+        matches!(self, Value::Simple(s) if s.as_bytes() == b"OK")
     }
 
     /// The elements of an array, set or push (maps flattened to key, value, ...).
@@ -249,6 +251,7 @@ impl SimpleString {
     }
 
     /// The text's bytes (no UTF-8 check).
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
             Repr::Inline { len, bytes } => &bytes[..*len as usize],
