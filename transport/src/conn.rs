@@ -726,32 +726,32 @@ mod tests {
         assert!(conn.is_broken() && conn.status().is_normal());
     }
 
+    /// Probes until the peer's byte or close shows (it crosses loopback
+    /// asynchronously), for at most about a second.
+    fn probe_until_not_alive(conn: &mut Conn) -> Probe {
+        let mut probe = conn.probe();
+        for _ in 0..1000 {
+            if probe != Probe::Alive {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+            probe = conn.probe();
+        }
+        probe
+    }
+
     #[test]
     fn the_probe_on_tcp_tells_alive_unexpected_and_closed() {
         let (mut conn, mut peer) = pair();
         assert_eq!(conn.probe(), Probe::Alive);
         assert!(!conn.is_broken());
         peer.write_all(b"?").unwrap();
-        let mut probe = conn.probe();
-        for _ in 0..1000 {
-            if probe != Probe::Alive {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-            probe = conn.probe();
-        }
+        let probe = probe_until_not_alive(&mut conn);
         assert_eq!(probe, Probe::Unexpected);
         assert!(conn.is_broken());
         let (mut conn, peer) = pair();
         drop(peer);
-        let mut probe = conn.probe();
-        for _ in 0..1000 {
-            if probe != Probe::Alive {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-            probe = conn.probe();
-        }
+        let probe = probe_until_not_alive(&mut conn);
         assert_eq!(probe, Probe::Closed);
     }
 }

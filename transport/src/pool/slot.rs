@@ -728,6 +728,16 @@ mod tests {
         PoolKey::new("slot-test", "127.0.0.1", 1)
     }
 
+    /// A pool on a manual clock whose idle connections time out after 10 s.
+    fn pool_idle_for_10s() -> (Arc<ManualClock>, Pool<()>) {
+        let clock = Arc::new(ManualClock::new());
+        let config = PoolConfig {
+            idle_timeout: Some(10 * SEC),
+            ..PoolConfig::default()
+        };
+        (clock.clone(), Pool::with_clock(config, clock).unwrap())
+    }
+
     fn stats_of<S: Recycle>(pool: &Pool<S>) -> Stats {
         pool.key_stats(&key())
     }
@@ -738,12 +748,7 @@ mod tests {
         // 15): the lookout still says 10 until a look at the list at 11
         // finds nothing due and moves it; at 21 the third release's time
         // has run out.
-        let clock = Arc::new(ManualClock::new());
-        let config = PoolConfig {
-            idle_timeout: Some(10 * SEC),
-            ..PoolConfig::default()
-        };
-        let pool: Pool<()> = Pool::with_clock(config, clock.clone()).unwrap();
+        let (clock, pool) = pool_idle_for_10s();
         let mut server = Server::new();
         let checkout = |server: &mut Server| {
             pool.checkout(&key(), || -> crate::Result<_> {
@@ -780,12 +785,7 @@ mod tests {
         // Each key keeps a time the pool's sweep schedule had; a checkout
         // compares with it, and past it runs the pool's check, which
         // sweeps when due and moves the bound.
-        let clock = Arc::new(ManualClock::new());
-        let config = PoolConfig {
-            idle_timeout: Some(10 * SEC),
-            ..PoolConfig::default()
-        };
-        let pool: Pool<()> = Pool::with_clock(config, clock.clone()).unwrap();
+        let (clock, pool) = pool_idle_for_10s();
         let (a, b) = (key(), PoolKey::new("slot-test", "127.0.0.1", 2));
         let mut server = Server::new();
         let mut checkout = |key: &PoolKey| {
