@@ -19,10 +19,21 @@
 #   redis       6379 plain + 6380 TLS, same process, ACL users pconn-a/-b/-ro
 #   smtp        2525 STARTTLS, 2465 implicit TLS (scripts/smtp_server.py, aiosmtpd)
 #   tinyproxy   3128 open, 3129 Basic auth pconn:pconn-secret
+#   unix        redis on .servers/run/redis.sock, nginx (as 8080) on
+#               .servers/run/nginx-http.sock
+#
+# More services live in scripts/servers.d/*.sh, one file per service group.
+# Each file is sourced after the helpers below are defined and registers
+# itself in these arrays (see scripts/servers.d/README.md):
+#   PACKAGE_HOOKS  functions called inside ensure_packages (they may call `need`)
+#   START_HOOKS    functions called at the end of `start`
+#   SERVICES       "name comm" entries whose $RUN/name.pid `stop`/`status` manage
+#   ENV_HOOKS      functions called at the end of `env` (they call `emit`)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="$ROOT/.servers"
+# PCONN_STATE_DIR lets several checkouts share one set of running servers.
+STATE="${PCONN_STATE_DIR:-$ROOT/.servers}"
 CERTS="$STATE/certs"
 CONF="$STATE/conf"
 RUN="$STATE/run"
@@ -62,6 +73,8 @@ ensure_packages() {
     need curl                    command -v curl
     need iproute2                command -v ss
     need util-linux              command -v setsid
+    local hook
+    for hook in "${PACKAGE_HOOKS[@]}"; do "$hook"; done
     [[ ${#missing[@]} -eq 0 ]] && return 0
 
     [[ $(id -u) -eq 0 ]] || die "missing packages: ${missing[*]} (run as root, or install them)"
@@ -334,6 +347,7 @@ http {
     # of connections ("Active connections", accepts).
     server {
 $(listen_lines 8080)
+        listen unix:$RUN/nginx-http.sock;
         server_name localhost;
         keepalive_requests 100000;
         keepalive_timeout 75s;
@@ -415,6 +429,8 @@ tls-protocols "TLSv1.2 TLSv1.3"
 daemonize yes
 pidfile $RUN/redis.pid
 logfile $LOGS/redis.log
+unixsocket $RUN/redis.sock
+unixsocketperm 700
 dir $STATE/redis
 save ""
 appendonly no
@@ -504,10 +520,11 @@ cmd_start() {
     write_nginx_conf
     up nginx nginx "$RUN/nginx.pid" "$(stamp_of "$CONF/nginx.conf" "$CONF/nginx-locations.conf")" start_nginx \
         8080 8443 8081 8444 3443
+    local hook
+    for hook in "${START_HOOKS[@]}"; do "$hook"; done
     log "all servers up; state in $STATE"
 }
 
-SERVICES=("nginx nginx" "tinyproxy-3129 tinyproxy" "tinyproxy-3128 tinyproxy" "smtp python3" "redis redis-server")
 
 cmd_stop() {
     local entry name comm pid
@@ -554,7 +571,24 @@ cmd_env() {
     emit PCONN_TEST_CA                "$CERTS/ca.pem"
     emit PCONN_TEST_CLIENT_CERT       "$CERTS/client.pem"
     emit PCONN_TEST_CLIENT_KEY        "$CERTS/client.key"
+    emit PCONN_REDIS_UNIX_URL         "unix://$RUN/redis.sock"
+    emit PCONN_HTTP_UNIX_SOCKET       "$RUN/nginx-http.sock"
+    local hook
+    for hook in "${ENV_HOOKS[@]}"; do "$hook"; done
 }
+
+# --------------------------------------------------------------------------
+# service groups from scripts/servers.d/
+# --------------------------------------------------------------------------
+
+PACKAGE_HOOKS=() START_HOOKS=() ENV_HOOKS=()
+# Stopped in this order; plugins append theirs.
+SERVICES=("nginx nginx" "tinyproxy-3129 tinyproxy" "tinyproxy-3128 tinyproxy" "smtp python3" "redis redis-server")
+for plugin in "$ROOT"/scripts/servers.d/*.sh; do
+    [[ -e $plugin ]] || continue
+    # shellcheck source=/dev/null
+    source "$plugin"
+done
 
 case "${1:-}" in
     start)   cmd_start ;;
