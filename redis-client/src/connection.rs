@@ -12,7 +12,7 @@ use crate::from_value::FromValue;
 use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::Value;
-use crate::wire::read_reply;
+use crate::wire::{begin, read_reply};
 
 /// A connection borrowed from the pool. Dropping it (however the borrow
 /// ends, panics included) gives it back: reset to the state of a fresh
@@ -72,13 +72,6 @@ impl Connection {
         if effect == Effect::PubSub {
             return self.pubsub_command(cmd);
         }
-        if self.guard.session_ref().state.lost {
-            return Err(Error::InvalidInput(
-                "this connection left request/reply mode (MONITOR, CLIENT REPLY); \
-                 it is closed on release"
-                    .into(),
-            ));
-        }
         match self.exec_once(cmd, &effect) {
             Err(Error::Transport(e)) if self.may_retry(cmd, &e) => {
                 tracing::debug!(command = %cmd.name(), error = %e, "reused connection was dead; retrying once on a new one");
@@ -107,15 +100,27 @@ impl Connection {
             config,
             ..
         } = session;
-        state.before_send(effect);
-        conn.begin_exchange();
+        begin(conn)?;
         conn.write_buf().extend_from_slice(cmd.wire());
-        conn.flush()?;
-        if is_reply_off(cmd) {
-            // The server sends no reply; the session is already marked lost.
+        let sent = conn.flush();
+        if *effect == Effect::Unrecoverable {
+            // From here on replies no longer pair with commands (MONITOR,
+            // CLIENT REPLY OFF|SKIP, QUIT, SYNC): whatever happens next,
+            // this connection takes no further command.
+            let reply = match sent {
+                // The server sends no reply to CLIENT REPLY OFF|SKIP.
+                Ok(()) if is_reply_off(cmd) => Ok(Value::Nil),
+                Ok(()) => read_reply(conn, state, &config.limits, pushes, false),
+                Err(e) => Err(e.into()),
+            };
             conn.end_exchange();
-            return Ok(Value::Nil);
+            conn.mark_broken();
+            return match reply? {
+                Value::Error(e) => Err(Error::Server(e)),
+                v => Ok(v),
+            };
         }
+        sent?;
         let v = read_reply(conn, state, &config.limits, pushes, false)?;
         conn.end_exchange();
         state.after_reply(effect, !matches!(v, Value::Error(_)));

@@ -44,6 +44,15 @@ impl Error {
         }
     }
 
+    /// True when the connection refused the command because an earlier
+    /// failure of this borrow (a read timeout mid-reply, an I/O or protocol
+    /// error, a pipeline read halfway, `MONITOR` or `CLIENT REPLY OFF`)
+    /// left replies unmatched. Nothing was sent; the connection is closed
+    /// on release, and the next borrow gets a working one.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Error::Transport(transport::Error::InvalidInput(m)) if m == crate::wire::BROKEN)
+    }
+
     /// True when a timeout (connect, read, write, pool checkout) caused it.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Transport(e) if e.is_timeout())

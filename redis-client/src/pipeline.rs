@@ -7,7 +7,7 @@ use crate::from_value::FromValue;
 use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::{ServerError, Value};
-use crate::wire::{encode_parts, read_replies, read_reply};
+use crate::wire::{begin, encode_parts, read_replies, read_reply};
 
 /// Commands sent together and answered together.
 ///
@@ -105,7 +105,6 @@ impl Connection {
     /// others are unaffected.
     pub fn pipeline(&mut self, pipeline: &Pipeline) -> Result<Vec<Result<Value, ServerError>>> {
         let effects = pipeline.check()?;
-        self.refuse_if_lost()?;
         let (conn, session) = self.guard.parts();
         let Session {
             state,
@@ -113,7 +112,7 @@ impl Connection {
             config,
             ..
         } = session;
-        conn.begin_exchange();
+        begin(conn)?;
         conn.write_all(&pipeline.wire)?;
         let mut out = Vec::with_capacity(pipeline.len());
         if effects.is_empty() {
@@ -151,7 +150,6 @@ impl Connection {
     /// single commands at run time are `Value::Error` items of the result.
     pub fn transaction(&mut self, pipeline: &Pipeline) -> Result<Option<Vec<Value>>> {
         let effects = pipeline.check()?;
-        self.refuse_if_lost()?;
         if self.guard.session_ref().state.in_multi {
             return Err(Error::InvalidInput(
                 "a MULTI is already open on this connection".into(),
@@ -164,7 +162,7 @@ impl Connection {
             config,
             ..
         } = session;
-        conn.begin_exchange();
+        begin(conn)?;
         encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
         conn.write_buf().extend_from_slice(&pipeline.wire);
         encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);
@@ -219,15 +217,6 @@ impl Connection {
             }
         }
         Err(Error::TransactionConflict { attempts })
-    }
-
-    pub(crate) fn refuse_if_lost(&self) -> Result<()> {
-        if self.guard.session_ref().state.lost {
-            return Err(Error::InvalidInput(
-                "this connection left request/reply mode; it is closed on release".into(),
-            ));
-        }
-        Ok(())
     }
 }
 

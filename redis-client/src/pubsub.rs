@@ -8,7 +8,7 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::session::Session;
 use crate::value::Value;
-use crate::wire::{is_confirmation, read_reply, read_value};
+use crate::wire::{abandon, begin, broken, is_confirmation, read_reply, read_value};
 
 /// A published message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,6 @@ impl Connection {
     /// Runs a (un)subscribe command: one confirmation per channel, each
     /// updating what the session knows is subscribed.
     pub(crate) fn pubsub_command(&mut self, c: &Cmd) -> Result<Value> {
-        self.refuse_if_lost()?;
         let name = c.name();
         let targets = c.len() - 1;
         let subscribing = !name.contains("UNSUB");
@@ -101,7 +100,7 @@ impl Connection {
             };
             current.max(1)
         };
-        conn.begin_exchange();
+        begin(conn)?;
         conn.write_buf().extend_from_slice(c.wire());
         conn.flush()?;
         let mut confirmations = Vec::with_capacity(expected);
@@ -113,9 +112,13 @@ impl Connection {
                 return Err(Error::Server(e));
             }
             if !is_confirmation(&v) {
-                return Err(Error::Protocol(crate::proto::ProtoError::Malformed(
-                    format!("expected a {name} confirmation, got {v:?}"),
-                )));
+                // The confirmations still owed would answer later commands.
+                return Err(abandon(
+                    conn,
+                    Error::Protocol(crate::proto::ProtoError::Malformed(format!(
+                        "expected a {name} confirmation, got {v:?}"
+                    ))),
+                ));
             }
             apply_confirmation(state, &v);
             confirmations.push(v);
@@ -141,8 +144,9 @@ impl Connection {
         }
     }
 
-    /// The next unsolicited value (push, message, `MONITOR` line), waiting
-    /// up to `timeout`.
+    /// The next unsolicited value (push, message), waiting up to
+    /// `timeout`. (After `MONITOR` the connection takes no further use: its
+    /// stream of lines no longer pairs with anything.)
     pub fn receive_value(&mut self, timeout: Duration) -> Result<Option<Value>> {
         let give_up = Instant::now() + timeout;
         let (conn, session) = self.guard.parts();
@@ -156,11 +160,14 @@ impl Connection {
             if let Some(v) = pushes.queue.pop_front() {
                 return Ok(Some(v));
             }
+            if conn.is_broken() {
+                return Err(broken());
+            }
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() || !conn.wait_readable(left)? {
                 return Ok(None);
             }
-            conn.begin_exchange();
+            begin(conn)?;
             let v = read_value(conn, state.protocol, &config.limits)?;
             conn.end_exchange();
             if is_confirmation(&v) {

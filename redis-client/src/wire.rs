@@ -16,6 +16,36 @@ use crate::value::Value;
 /// the next pipelined reply along.
 const SLACK: usize = 64 * 1024;
 
+/// Starts an exchange on `conn`: the one preamble of every command,
+/// pipeline, transaction and subscription. A connection that an earlier
+/// failure left with unmatched replies (a read timeout mid-reply, an I/O or
+/// protocol error, a reply abandoned halfway, `MONITOR`) is refused with
+/// a typed error ([`Error::is_broken`]) before anything is sent: the
+/// borrower never gets another command's reply.
+pub(crate) fn begin(conn: &mut Conn) -> Result<()> {
+    if conn.is_broken() {
+        return Err(broken());
+    }
+    conn.begin_exchange();
+    Ok(())
+}
+
+/// The error for a use of a broken connection.
+pub(crate) fn broken() -> Error {
+    Error::Transport(transport::Error::InvalidInput(BROKEN.into()))
+}
+
+/// Interim text of [`broken`] until the transport refuses broken
+/// connections itself.
+pub(crate) const BROKEN: &str = "connection unusable: an earlier failure left replies unmatched";
+
+/// Gives up on the replies still owed: the connection refuses further use
+/// and is closed on release.
+pub(crate) fn abandon(conn: &mut Conn, e: Error) -> Error {
+    conn.mark_broken();
+    e
+}
+
 /// Reads one RESP value.
 pub(crate) fn read_value(conn: &mut Conn, protocol: Protocol, limits: &Limits) -> Result<Value> {
     // One scanner for this reply: what arrived earlier is not rescanned.
@@ -83,7 +113,7 @@ pub(crate) fn read_reply(
             _ => false,
         };
         if out_of_band {
-            pushes.keep(v, limits)?;
+            pushes.keep(v, limits).map_err(|e| abandon(conn, e))?;
             continue;
         }
         return Ok(v);
