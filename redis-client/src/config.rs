@@ -8,35 +8,7 @@ use transport::{Connector, Direct, Pool, PoolConfig, TlsConfig};
 
 use crate::error::{Error, Result};
 use crate::proto::{Limits, Protocol};
-use crate::session::Session;
-
-/// What a fresh connection is: the state the handshake establishes and
-/// every release restores.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Handshake {
-    /// The RESP version asked for.
-    pub protocol: Protocol,
-    /// ACL user (`None`: `default`).
-    pub user: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-    /// Database index.
-    pub db: i64,
-    /// `CLIENT SETNAME` value.
-    pub client_name: Option<String>,
-}
-
-impl std::fmt::Debug for Handshake {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handshake")
-            .field("protocol", &self.protocol)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("db", &self.db)
-            .field("client_name", &self.client_name)
-            .finish()
-    }
-}
+use crate::session::{Handshake, Session};
 
 /// Builds a [`crate::Client`]: from a URL, then adjusted.
 ///

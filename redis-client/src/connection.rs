@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use transport::{Pooled, Reuse};
 
-use crate::client::Inner;
 use crate::cmd::Cmd;
+use crate::driver::{read_reply, send};
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
+use crate::origin::Origin;
 use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::Value;
-use crate::wire::{begin, read_reply};
 
 /// A connection borrowed from the pool. Dropping it (however the borrow
 /// ends, panics included) gives it back: reset to the state of a fresh
@@ -21,7 +21,7 @@ use crate::wire::{begin, read_reply};
 #[derive(Debug)]
 pub struct Connection {
     pub(crate) guard: Pooled<Session>,
-    pub(crate) client: Arc<Inner>,
+    pub(crate) client: Arc<Origin>,
 }
 
 fn is_reply_off(cmd: &Cmd) -> bool {
@@ -34,7 +34,7 @@ fn is_reply_off(cmd: &Cmd) -> bool {
 }
 
 impl Connection {
-    pub(crate) fn new(guard: Pooled<Session>, client: Arc<Inner>) -> Connection {
+    pub(crate) fn new(guard: Pooled<Session>, client: Arc<Origin>) -> Connection {
         Connection { guard, client }
     }
 
@@ -94,15 +94,7 @@ impl Connection {
 
     fn exec_once(&mut self, cmd: &Cmd, effect: &Effect) -> Result<Value> {
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
-        begin(conn)?;
-        conn.write_buf().extend_from_slice(cmd.wire());
-        let sent = conn.flush();
+        let sent = send(conn, &[cmd.wire()]);
         if *effect == Effect::Unrecoverable {
             // From here on replies no longer pair with commands (MONITOR,
             // CLIENT REPLY OFF|SKIP, QUIT, SYNC): whatever happens next,
@@ -110,29 +102,33 @@ impl Connection {
             let reply = match sent {
                 // The server sends no reply to CLIENT REPLY OFF|SKIP.
                 Ok(()) if is_reply_off(cmd) => Ok(Value::Nil),
-                Ok(()) => read_reply(conn, state, &config.limits, pushes, false),
-                Err(e) => Err(e.into()),
+                Ok(()) => read_reply(conn, session, false),
+                Err(e) => Err(e),
             };
             conn.end_exchange();
             conn.mark_broken();
-            return match reply? {
-                Value::Error(e) => Err(Error::Server(e)),
-                v => Ok(v),
-            };
+            return server_error(reply?);
         }
         sent?;
-        let v = read_reply(conn, state, &config.limits, pushes, false)?;
+        let v = read_reply(conn, session, false)?;
         conn.end_exchange();
-        state.after_reply(effect, !matches!(v, Value::Error(_)));
-        match v {
-            Value::Error(e) => Err(Error::Server(e)),
-            v => Ok(v),
-        }
+        session
+            .state
+            .after_reply(effect, !matches!(v, Value::Error(_)));
+        server_error(v)
     }
 
     /// Closes the connection now instead of returning it to the pool.
     pub fn discard(mut self) {
         self.guard.mark(transport::Status::ABORTED);
+    }
+}
+
+/// A top-level error reply as `Err`.
+fn server_error(v: Value) -> Result<Value> {
+    match v {
+        Value::Error(e) => Err(Error::Server(e)),
+        v => Ok(v),
     }
 }
 

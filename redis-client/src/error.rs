@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 use crate::proto::ProtoError;
-use crate::value::{ServerError, ServerErrorKind};
+use crate::server_error::{ServerError, ServerErrorKind};
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ impl Error {
     /// left replies unmatched. Nothing was sent; the connection is closed
     /// on release, and the next borrow gets a working one.
     pub fn is_broken(&self) -> bool {
-        matches!(self, Error::Transport(transport::Error::InvalidInput(m)) if m == crate::wire::BROKEN)
+        matches!(self, Error::Transport(transport::Error::InvalidInput(m)) if m == BROKEN)
     }
 
     /// True when a timeout (connect, read, write, pool checkout) caused it.
@@ -78,6 +78,10 @@ impl Error {
         }
     }
 }
+
+/// Interim text of a use of a broken connection, until the transport
+/// refuses broken connections itself.
+pub(crate) const BROKEN: &str = "connection unusable: an earlier failure left replies unmatched";
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -58,7 +58,7 @@ impl FromValue for String {
                 expected: "UTF-8 string",
                 got: format!("{} bytes of binary data", e.as_bytes().len()),
             }),
-            Value::Simple(s) => Ok(s.into_string()),
+            Value::Simple(s) => Ok(s),
             Value::Verbatim { text, .. } => Ok(text),
             Value::Int(i) => Ok(i.to_string()),
             Value::Double(d) => Ok(d.to_string()),

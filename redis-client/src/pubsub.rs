@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::cmd::{cmd, Cmd, ToArg};
 use crate::connection::Connection;
+use crate::driver::{abandon, begin, broken, read_reply, read_value, send};
 use crate::error::{Error, Result};
-use crate::session::Session;
+use crate::proto::is_confirmation;
 use crate::value::Value;
-use crate::wire::{abandon, begin, broken, is_confirmation, read_reply, read_value};
 
 /// A published message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,12 +84,7 @@ impl Connection {
             )));
         }
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
+        let state = &session.state;
         let expected = if targets > 0 {
             targets
         } else {
@@ -100,12 +95,10 @@ impl Connection {
             };
             current.max(1)
         };
-        begin(conn)?;
-        conn.write_buf().extend_from_slice(c.wire());
-        conn.flush()?;
+        send(conn, &[c.wire()])?;
         let mut confirmations = Vec::with_capacity(expected);
         for _ in 0..expected {
-            let v = read_reply(conn, state, &config.limits, pushes, true)?;
+            let v = read_reply(conn, session, true)?;
             if let Value::Error(e) = v {
                 // One error replaces all the confirmations.
                 conn.end_exchange();
@@ -120,7 +113,7 @@ impl Connection {
                     ))),
                 ));
             }
-            apply_confirmation(state, &v);
+            apply_confirmation(&mut session.state, &v);
             confirmations.push(v);
         }
         conn.end_exchange();
@@ -150,14 +143,8 @@ impl Connection {
     pub fn receive_value(&mut self, timeout: Duration) -> Result<Option<Value>> {
         let give_up = Instant::now() + timeout;
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
         loop {
-            if let Some(v) = pushes.queue.pop_front() {
+            if let Some(v) = session.pushes.queue.pop_front() {
                 return Ok(Some(v));
             }
             if conn.is_broken() {
@@ -168,10 +155,10 @@ impl Connection {
                 return Ok(None);
             }
             begin(conn)?;
-            let v = read_value(conn, state.protocol, &config.limits)?;
+            let v = read_value(conn, session.state.protocol, &session.config.limits)?;
             conn.end_exchange();
             if is_confirmation(&v) {
-                apply_confirmation(state, &v);
+                apply_confirmation(&mut session.state, &v);
                 continue;
             }
             return Ok(Some(v));
