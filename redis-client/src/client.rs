@@ -59,6 +59,12 @@ impl ClientBuilder {
     /// Checks the settings and builds the client. Nothing is connected yet.
     pub fn build(self) -> Result<Client> {
         self.validate()?;
+        if let Some(path) = &self.unix_path {
+            return Err(Error::InvalidInput(format!(
+                "Unix socket {}: this transport cannot connect to Unix sockets yet",
+                path.display()
+            )));
+        }
         let tls = if self.tls {
             Some(match (&self.tls_config, &self.ca_file) {
                 (Some(cfg), _) => cfg.clone(),

@@ -55,6 +55,7 @@ mod origin;
 mod pipeline;
 pub mod proto;
 mod pubsub;
+mod redis_url;
 mod scan;
 mod script;
 mod server_error;
