@@ -115,8 +115,9 @@ impl Cmd {
     /// Adds an argument in place.
     pub fn push<A: ToArg>(&mut self, arg: A) -> &mut Cmd {
         if self.wire.is_empty() {
-            // Room for a typical command, so building one is one allocation.
+            // Room for a typical command, so building one is two allocations.
             self.wire.reserve(128);
+            self.parts.reserve(4);
             self.wire.extend_from_slice(&[0; HEAD]);
         }
         let Cmd { wire, parts, .. } = self;

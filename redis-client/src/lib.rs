@@ -16,8 +16,9 @@
 //! * [`Connection`]: a borrowed connection with [`Connection::query`],
 //!   [`Commands`] helpers, [`Pipeline`]s, transactions, pub/sub, SCAN
 //!   iterators and [`Script`]s.
-//! * [`proto`]: the sans-IO core (limits scan, decoder on `redis-protocol`,
-//!   encoder, out-of-band replies, session state).
+//! * [`proto`]: the sans-IO core (one resumable scanner that checks the
+//!   limits and builds replies, the encoder, out-of-band replies, session
+//!   state).
 //!
 //! ```no_run
 //! use redis_client::{cmd, Client, Commands, Pipeline};

@@ -1,6 +1,7 @@
 //! The reply value type, covering RESP2 and RESP3, and its `redis-cli`
 //! rendering.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use crate::server_error::ServerError;
@@ -16,8 +17,12 @@ pub enum Value {
     /// A bulk (blob) string: binary-safe bytes.
     Bulk(Vec<u8>),
     /// A simple status string such as `OK`, `QUEUED` or `PONG` (invalid
-    /// UTF-8 from the server is replaced, as `String::from_utf8_lossy` does).
-    Simple(String),
+    /// UTF-8 from the server is replaced, as `String::from_utf8_lossy`
+    /// does). A `Cow` so that the common status replies are borrowed
+    /// `'static` text, not an allocation per reply; build one with
+    /// `Value::Simple("OK".into())`, compare it with `&str`, take it with
+    /// `into_owned()`.
+    Simple(Cow<'static, str>),
     /// An error inside an aggregate (an `EXEC` or pipeline result). A
     /// top-level error reply is returned as [`crate::Error::Server`].
     Error(ServerError),

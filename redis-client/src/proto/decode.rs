@@ -1,24 +1,14 @@
-//! Bytes to [`Value`]s, one path for every reply: the limits scan
-//! ([`Scanner`]) walks the raw bytes first and says when a whole frame
-//! within the limits is buffered (redis-protocol's decoder trusts length
-//! prefixes and would reserve room for whatever element count a header
-//! claims), then redis-protocol's range decoder turns exactly that frame
-//! into a value.
-
-use redis_protocol::resp2::decode as resp2;
-use redis_protocol::resp2::types::RangeFrame as Frame2;
-use redis_protocol::resp3::decode::complete as resp3;
-use redis_protocol::resp3::types::{RangeFrame as Frame3, VerbatimStringFormat};
+//! Bytes to [`Value`]s: the entry points of the one decode path, the
+//! [`Scanner`] that checks the limits and builds the value as it walks.
 
 use super::limits::{Limits, Protocol};
 use super::scan::Scanner;
 use super::ProtoError;
-use crate::server_error::ServerError;
-use crate::value::{Value, VerbatimFormat};
+use crate::value::Value;
 
 /// Decodes the first reply in `buf`: `Ok(None)` until a whole reply is
 /// buffered, then the value and the bytes it used. Limits are checked on
-/// the raw bytes before anything is allocated for the reply.
+/// every header before anything is taken for it.
 pub fn decode(
     buf: &[u8],
     protocol: Protocol,
@@ -28,7 +18,7 @@ pub fn decode(
 }
 
 /// [`decode`] with a scanner kept across calls for one frame, so a reply
-/// that arrives in pieces is scanned once, not once per piece. Call it
+/// that arrives in pieces is walked once, not once per piece. Call it
 /// again with the same buffer grown by the bytes that arrived.
 pub fn decode_with(
     scanner: &mut Scanner,
@@ -36,90 +26,13 @@ pub fn decode_with(
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<Option<(Value, usize)>, ProtoError> {
-    let Some(len) = scanner.scan(buf, protocol, limits)? else {
-        return Ok(None);
-    };
-    let frame = &buf[..len];
-    let malformed = |e: redis_protocol::error::RedisProtocolError| {
-        ProtoError::Malformed(e.details().to_string())
-    };
-    let (value, used) = match protocol {
-        Protocol::Resp2 => match resp2::decode_range(frame).map_err(malformed)? {
-            Some((f, used)) => (from2(frame, f), used),
-            None => return Err(ProtoError::Malformed("incomplete after scan".into())),
-        },
-        Protocol::Resp3 => match resp3::decode_range(frame).map_err(malformed)? {
-            Some((f, used)) => (from3(frame, f)?, used),
-            None => return Err(ProtoError::Malformed("incomplete after scan".into())),
-        },
-    };
-    if used != len {
-        return Err(ProtoError::Malformed(format!(
-            "decoder used {used} bytes of a {len}-byte frame"
-        )));
-    }
-    Ok(Some((value, used)))
-}
-
-fn text(buf: &[u8], r: (usize, usize)) -> String {
-    String::from_utf8_lossy(&buf[r.0..r.1]).into_owned()
-}
-
-fn from2(buf: &[u8], f: Frame2) -> Value {
-    match f {
-        Frame2::SimpleString(r) => Value::Simple(text(buf, r)),
-        Frame2::Error(r) => Value::Error(ServerError::parse(&text(buf, r))),
-        Frame2::Integer(i) => Value::Int(i),
-        Frame2::BulkString(r) => Value::Bulk(buf[r.0..r.1].to_vec()),
-        Frame2::Null => Value::Nil,
-        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
-    }
-}
-
-fn all3(buf: &[u8], items: impl IntoIterator<Item = Frame3>) -> Result<Vec<Value>, ProtoError> {
-    items.into_iter().map(|f| from3(buf, f)).collect()
-}
-
-fn from3(buf: &[u8], f: Frame3) -> Result<Value, ProtoError> {
-    // Attributes carry hints (key popularity) that change nothing a caller
-    // asked for; they are dropped.
-    Ok(match f {
-        Frame3::BlobString { data, .. } => Value::Bulk(buf[data.0..data.1].to_vec()),
-        Frame3::BlobError { data, .. } | Frame3::SimpleError { data, .. } => {
-            Value::Error(ServerError::parse(&text(buf, data)))
-        }
-        Frame3::SimpleString { data, .. } => Value::Simple(text(buf, data)),
-        Frame3::Boolean { data, .. } => Value::Boolean(data),
-        Frame3::Null => Value::Nil,
-        Frame3::Number { data, .. } => Value::Int(data),
-        Frame3::Double { data, .. } => Value::Double(data),
-        Frame3::BigNumber { data, .. } => Value::BigNumber(text(buf, data)),
-        Frame3::VerbatimString { data, format, .. } => Value::Verbatim {
-            format: match format {
-                VerbatimStringFormat::Text => VerbatimFormat::Text,
-                VerbatimStringFormat::Markdown => VerbatimFormat::Markdown,
-            },
-            text: text(buf, data),
-        },
-        Frame3::Array { data, .. } => Value::Array(all3(buf, data)?),
-        Frame3::Set { data, .. } => Value::Set(all3(buf, data)?),
-        Frame3::Push { data, .. } => Value::Push(all3(buf, data)?),
-        // redis-protocol builds its (insertion-ordered) map by popping
-        // pairs off the end: reversing gives the order on the wire.
-        Frame3::Map { data, .. } => Value::Map(
-            data.into_iter()
-                .rev()
-                .map(|(k, v)| Ok((from3(buf, k)?, from3(buf, v)?)))
-                .collect::<Result<_, ProtoError>>()?,
-        ),
-        Frame3::Hello { .. } => return Err(ProtoError::Unsupported("HELLO frames from a server")),
-        Frame3::ChunkedString(_) => return Err(ProtoError::Unsupported("streamed strings")),
-    })
+    scanner.next(buf, protocol, limits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::VerbatimFormat;
 
     fn d2(b: &[u8]) -> Option<(Value, usize)> {
         decode(b, Protocol::Resp2, &Limits::default()).unwrap()
@@ -242,7 +155,40 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_in_pieces_decodes_as_a_whole_one() {
+        let frames: &[(&[u8], Protocol)] = &[
+            (
+                b"*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n*0\r\n",
+                Protocol::Resp2,
+            ),
+            (b"%2\r\n+z\r\n:1\r\n+a\r\n,1.5\r\n", Protocol::Resp3),
+            (
+                b"*2\r\n|1\r\n+k\r\n:2\r\n#t\r\n~1\r\n=7\r\ntxt:abc\r\n",
+                Protocol::Resp3,
+            ),
+        ];
+        let limits = Limits::default();
+        for (frame, protocol) in frames {
+            let whole = decode(frame, *protocol, &limits).unwrap().unwrap();
+            assert_eq!(whole.1, frame.len());
+            let mut scanner = Scanner::default();
+            for end in 0..frame.len() {
+                assert_eq!(
+                    decode_with(&mut scanner, &frame[..end], *protocol, &limits),
+                    Ok(None)
+                );
+            }
+            assert_eq!(
+                decode_with(&mut scanner, frame, *protocol, &limits),
+                Ok(Some(whole))
+            );
+        }
+    }
+
+    #[test]
     fn decoder_errors_are_protocol_errors() {
+        assert!(decode(b"=5\r\nxyz:a\r\n", Protocol::Resp3, &Limits::default()).is_err());
+        assert!(decode(b"(12a\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b",notafloat\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b"=2\r\nab\r\n", Protocol::Resp3, &Limits::default()).is_err());
     }

@@ -1,6 +1,6 @@
 //! Commands to bytes: a RESP array of bulk strings, the only form Redis
 //! accepts from clients. Small enough that building frames for
-//! redis-protocol's encoder would cost more than it saves.
+//! an encoder crate would cost more than it saves.
 
 use bytes::BytesMut;
 

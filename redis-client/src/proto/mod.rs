@@ -3,6 +3,7 @@
 
 mod decode;
 mod encode;
+mod leaf;
 mod limits;
 mod push;
 mod scan;

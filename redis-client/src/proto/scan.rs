@@ -1,16 +1,19 @@
-//! The structural scan of the raw bytes, run *before* the decoder sees them:
-//! the one place the RESP grammar and the limits are written.
+//! The RESP grammar, written once: a resumable scanner that checks every
+//! header against the [`Limits`] before it takes anything for it, and
+//! builds the reply's [`Value`] as it goes.
 //!
-//! redis-protocol's decoder trusts length prefixes (it would reserve room for
-//! `*999999999` elements) and has no depth limit, so a hostile peer could make
-//! it allocate without bound or recurse off the stack. [`scan`] walks only the
-//! frame headers, iteratively, refuses anything over the limits at the first
-//! header that exceeds them, and tells the caller whether a whole frame is
-//! buffered and how long it is. Only then is the decoder run, on exactly that
-//! frame.
+//! Iterative (no recursion, whatever the nesting), bounded (an aggregate
+//! header is refused when it claims more than `max_aggregate_len`
+//! elements, a string when it claims more than `max_bulk_len` bytes, a
+//! reply past `max_reply_bytes`, nesting past `max_depth`; room is never
+//! reserved for more elements than have arrived), and resumable: a reply
+//! that arrives in pieces is walked once, the whole elements kept between
+//! calls.
 
+use super::leaf;
 use super::limits::{Limits, Protocol};
 use super::ProtoError;
+use crate::value::Value;
 
 /// The longest line that can hold a length or an integer: sign + 20 digits.
 const MAX_NUMBER_LINE: usize = 24;
@@ -73,12 +76,45 @@ fn bad_number(digits: &[u8]) -> ProtoError {
     ))
 }
 
-/// One open aggregate: elements still to come, and whether its completion
-/// counts as an element of its parent (an attribute map does not).
+/// The kind of an open aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Array,
+    Set,
+    Push,
+    Map,
+    /// A RESP3 attribute: its pairs are dropped (hints such as key
+    /// popularity change nothing a caller asked for), and the frame after
+    /// it, not the attribute, is the parent's element.
+    Attribute,
+}
+
+/// One open aggregate: elements still to come, and those already whole.
 #[derive(Debug)]
 struct Open {
+    kind: Kind,
     remaining: u64,
-    counts: bool,
+    items: Vec<Value>,
+}
+
+impl Open {
+    /// The finished aggregate, or `None` for an attribute.
+    fn finish(self) -> Option<Value> {
+        Some(match self.kind {
+            Kind::Array => Value::Array(self.items),
+            Kind::Set => Value::Set(self.items),
+            Kind::Push => Value::Push(self.items),
+            Kind::Map => {
+                let mut pairs = Vec::with_capacity(self.items.len() / 2);
+                let mut it = self.items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    pairs.push((k, v));
+                }
+                Value::Map(pairs)
+            }
+            Kind::Attribute => return None,
+        })
+    }
 }
 
 /// Scans one frame at the start of `buf`. `Ok(Some(n))`: a whole frame of
@@ -91,16 +127,16 @@ pub fn scan(buf: &[u8], protocol: Protocol, limits: &Limits) -> Result<Option<us
 
 /// A [`scan`] that can be resumed: when a frame arrives in pieces, each
 /// call continues after the last whole element it saw instead of starting
-/// over, so a large reply read in many pieces is scanned once.
+/// over, so a large reply read in many pieces is walked once.
 ///
 /// Feed it the same growing buffer (bytes are only ever appended) until it
-/// returns `Ok(Some(n))`; it is then ready for the next frame at the start
-/// of the buffer with those `n` bytes removed.
+/// returns `Ok(Some(..))`; it is then ready for the next frame at the start
+/// of the buffer with those bytes removed.
 #[derive(Debug, Default)]
 pub struct Scanner {
     /// Where the next element starts (all before it is whole and checked).
     pos: usize,
-    /// The aggregates open at `pos`.
+    /// The aggregates open at `pos`, with their whole elements.
     stack: Vec<Open>,
     /// The last call needed more bytes: a frame is under way.
     midway: bool,
@@ -114,7 +150,19 @@ impl Scanner {
         protocol: Protocol,
         limits: &Limits,
     ) -> Result<Option<usize>, ProtoError> {
-        let result = self.scan_inner(buf, protocol, limits);
+        Ok(self.next(buf, protocol, limits)?.map(|(_, used)| used))
+    }
+
+    /// Scans on from where the last call stopped: the reply and the bytes
+    /// it used once it is whole.
+    pub(super) fn next(
+        &mut self,
+        buf: &[u8],
+        protocol: Protocol,
+        limits: &Limits,
+    ) -> Result<Option<(Value, usize)>, ProtoError> {
+        let Scanner { pos, stack, .. } = self;
+        let result = scan_from(buf, protocol, limits, pos, stack);
         self.midway = matches!(result, Ok(None));
         if !self.midway {
             // A whole frame, or an error: either way start afresh.
@@ -129,16 +177,6 @@ impl Scanner {
     pub fn is_midway(&self) -> bool {
         self.midway
     }
-
-    fn scan_inner(
-        &mut self,
-        buf: &[u8],
-        protocol: Protocol,
-        limits: &Limits,
-    ) -> Result<Option<usize>, ProtoError> {
-        let Scanner { pos, stack, .. } = self;
-        scan_from(buf, protocol, limits, pos, stack)
-    }
 }
 
 /// The scan proper. `pos` and `stack` are advanced only past whole
@@ -149,7 +187,7 @@ fn scan_from(
     limits: &Limits,
     start: &mut usize,
     stack: &mut Vec<Open>,
-) -> Result<Option<usize>, ProtoError> {
+) -> Result<Option<(Value, usize)>, ProtoError> {
     let mut pos = *start;
     loop {
         // Everything before `pos` is whole elements: resume here next time.
@@ -159,33 +197,29 @@ fn scan_from(
         }
         let kind = buf[pos];
         let resp3 = protocol == Protocol::Resp3;
-        // How many child elements the frame at `pos` opens (None: a leaf).
-        let mut opens: Option<(u64, bool)> = None;
-        match kind {
+        let element = match kind {
             b'+' | b'-' | b',' | b'(' if kind == b'+' || kind == b'-' || resp3 => {
                 let Some(end) = line_end(buf, pos + 1, limits.max_bulk_len)? else {
                     return Ok(None);
                 };
+                let line = &buf[pos + 1..end];
                 pos = end + 2;
+                leaf::line(kind, line)?
             }
             b':' | b'_' | b'#' if kind == b':' || resp3 => {
                 let Some(end) = line_end(buf, pos + 1, MAX_NUMBER_LINE)? else {
                     return Ok(None);
                 };
                 let line = &buf[pos + 1..end];
-                match kind {
-                    b':' => {
-                        parse_number(line)?;
-                    }
-                    b'_' if !line.is_empty() => {
-                        return Err(ProtoError::Malformed("null with a payload".into()))
-                    }
-                    b'#' if line != b"t" && line != b"f" => {
-                        return Err(ProtoError::Malformed("boolean is neither t nor f".into()))
-                    }
-                    _ => {}
-                }
                 pos = end + 2;
+                match (kind, line) {
+                    (b':', _) => Value::Int(parse_number(line)?),
+                    (b'_', []) => Value::Nil,
+                    (b'#', b"t") => Value::Boolean(true),
+                    (b'#', b"f") => Value::Boolean(false),
+                    (b'_', _) => return Err(ProtoError::Malformed("null with a payload".into())),
+                    _ => return Err(ProtoError::Malformed("boolean is neither t nor f".into())),
+                }
             }
             b'$' | b'!' | b'=' if kind == b'$' || resp3 => {
                 let Some(end) = line_end(buf, pos + 1, MAX_NUMBER_LINE)? else {
@@ -198,6 +232,7 @@ fn scan_from(
                 let len = parse_number(line)?;
                 if len == -1 && kind == b'$' {
                     pos = end + 2;
+                    Value::Nil
                 } else if len < 0 {
                     return Err(ProtoError::Malformed(format!("negative length {len}")));
                 } else if len as u64 > limits.max_bulk_len as u64 {
@@ -222,6 +257,7 @@ fn scan_from(
                         ));
                     }
                     pos = after + 2;
+                    leaf::blob(kind, &buf[body..after])?
                 }
             }
             b'*' | b'~' | b'>' | b'%' | b'|' if kind == b'*' || resp3 => {
@@ -236,6 +272,7 @@ fn scan_from(
                 pos = end + 2;
                 if len == -1 && kind == b'*' {
                     // RESP2 null array: a leaf.
+                    Value::Nil
                 } else if len < 0 {
                     return Err(ProtoError::Malformed(format!("negative length {len}")));
                 } else {
@@ -252,48 +289,60 @@ fn scan_from(
                             limit: limits.max_depth,
                         });
                     }
-                    // An attribute annotates the frame after it: that frame,
-                    // not the attribute, is the parent's element.
-                    opens = Some((elements, kind != b'|'));
+                    if pos > limits.max_reply_bytes {
+                        return Err(ProtoError::ReplyTooLarge {
+                            limit: limits.max_reply_bytes,
+                        });
+                    }
+                    let open = Open {
+                        kind: match kind {
+                            b'*' => Kind::Array,
+                            b'~' => Kind::Set,
+                            b'>' => Kind::Push,
+                            b'%' => Kind::Map,
+                            _ => Kind::Attribute,
+                        },
+                        remaining: elements,
+                        // Room for what can have arrived, never for what a
+                        // header merely claims.
+                        items: Vec::with_capacity((elements as usize).min(buf.len() - pos)),
+                    };
+                    if elements > 0 {
+                        stack.push(open);
+                        continue;
+                    }
+                    match open.finish() {
+                        Some(empty) => empty,
+                        // An empty attribute still needs the frame it annotates.
+                        None => continue,
+                    }
                 }
             }
             other => {
                 return Err(ProtoError::BadType(other));
             }
-        }
+        };
         if pos > limits.max_reply_bytes {
             return Err(ProtoError::ReplyTooLarge {
                 limit: limits.max_reply_bytes,
             });
         }
-        match opens {
-            // An empty attribute still needs the frame it annotates.
-            Some((0, false)) => continue,
-            // An empty aggregate is a whole element.
-            Some((0, true)) => {}
-            Some((n, counts)) => {
-                stack.push(Open {
-                    remaining: n,
-                    counts,
-                });
-                continue;
-            }
-            None => {}
-        }
         // One element finished: close every aggregate it completes.
+        let mut done = element;
         loop {
             let Some(top) = stack.last_mut() else {
-                return Ok(Some(pos));
+                return Ok(Some((done, pos)));
             };
+            top.items.push(done);
             top.remaining -= 1;
             if top.remaining > 0 {
                 break;
             }
-            let counts = top.counts;
-            stack.pop();
-            if !counts {
+            let Some(open) = stack.pop() else { break };
+            match open.finish() {
+                Some(v) => done = v,
                 // The attribute is done; the frame it annotates comes next.
-                break;
+                None => break,
             }
         }
     }
