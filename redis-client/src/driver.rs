@@ -2,9 +2,9 @@
 //! commands, reads replies through the sans-IO decoder, and sets
 //! out-of-band pushes aside. Every exchange starts in [`send`].
 
-use transport::Conn;
+use transport::{BrokenCause, Conn};
 
-use crate::error::{Error, Result, BROKEN};
+use crate::error::{Error, Result};
 use crate::proto::{decode_with, is_out_of_band, Limits, Protocol, Scanner, SessionState};
 use crate::session::Session;
 use crate::value::Value;
@@ -36,24 +36,16 @@ pub(crate) fn send(conn: &mut Conn, chunks: &[&[u8]]) -> Result<()> {
     Ok(())
 }
 
-/// [`send`] without the sending: for a reader of unsolicited values.
+/// [`send`] without the sending: for a reader of unsolicited values. The
+/// transport refuses a broken connection ([`transport::Error::Broken`]).
 pub(crate) fn begin(conn: &mut Conn) -> Result<()> {
-    if conn.is_broken() {
-        return Err(broken());
-    }
-    conn.begin_exchange();
-    Ok(())
-}
-
-/// The error for a use of a broken connection.
-pub(crate) fn broken() -> Error {
-    Error::Transport(transport::Error::InvalidInput(BROKEN.into()))
+    Ok(conn.begin_exchange()?)
 }
 
 /// Gives up on the replies still owed: the connection refuses further use
 /// and is closed on release.
 pub(crate) fn abandon(conn: &mut Conn, e: Error) -> Error {
-    conn.mark_broken();
+    conn.mark_broken_with(BrokenCause::Abandoned);
     e
 }
 

@@ -50,7 +50,7 @@ impl Error {
     /// left replies unmatched. Nothing was sent; the connection is closed
     /// on release, and the next borrow gets a working one.
     pub fn is_broken(&self) -> bool {
-        matches!(self, Error::Transport(transport::Error::InvalidInput(m)) if m == BROKEN)
+        matches!(self, Error::Transport(e) if e.is_broken())
     }
 
     /// True when a timeout (connect, read, write, pool checkout) caused it.
@@ -78,10 +78,6 @@ impl Error {
         }
     }
 }
-
-/// Interim text of a use of a broken connection, until the transport
-/// refuses broken connections itself.
-pub(crate) const BROKEN: &str = "connection unusable: an earlier failure left replies unmatched";
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

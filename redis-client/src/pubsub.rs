@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::cmd::{cmd, Cmd, ToArg};
 use crate::connection::Connection;
-use crate::driver::{abandon, begin, broken, read_reply, read_value, send};
+use crate::driver::{abandon, begin, read_reply, read_value, send};
 use crate::error::{Error, Result};
 use crate::proto::is_confirmation;
 use crate::value::Value;
@@ -146,9 +146,6 @@ impl Connection {
         loop {
             if let Some(v) = session.pushes.queue.pop_front() {
                 return Ok(Some(v));
-            }
-            if conn.is_broken() {
-                return Err(broken());
             }
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() || !conn.wait_readable(left)? {
