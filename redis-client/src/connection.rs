@@ -74,7 +74,7 @@ impl Connection {
         }
         match self.exec_once(cmd, &effect) {
             Err(Error::Transport(e)) if self.may_retry(cmd, &e) => {
-                tracing::debug!(command = %cmd.name(), error = %e, "reused connection was dead; retrying once on a new one");
+                tracing::debug!(event = "retry", command = %cmd.name(), error = %e, "redis: reused connection was dead; retrying once on a new one");
                 self.guard = self.client.checkout_fresh()?;
                 self.exec_once(cmd, &effect)
             }
@@ -107,6 +107,7 @@ impl Connection {
             };
             conn.end_exchange();
             conn.mark_broken();
+            tracing::debug!(event = "discard", reason = "left request/reply mode", command = %cmd.name(), "redis: the connection takes no further command and is closed on release");
             return server_error(reply?);
         }
         sent?;
@@ -120,6 +121,11 @@ impl Connection {
 
     /// Closes the connection now instead of returning it to the pool.
     pub fn discard(mut self) {
+        tracing::debug!(
+            event = "discard",
+            reason = "discarded by the caller",
+            "redis: closing the connection instead of pooling it"
+        );
         self.guard.mark(transport::Status::ABORTED);
     }
 }

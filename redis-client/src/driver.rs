@@ -45,6 +45,7 @@ pub(crate) fn begin(conn: &mut Conn) -> Result<()> {
 /// Gives up on the replies still owed: the connection refuses further use
 /// and is closed on release.
 pub(crate) fn abandon(conn: &mut Conn, e: Error) -> Error {
+    tracing::debug!(event = "discard", reason = "reply abandoned", error = %e, "redis: replies are still owed; the connection is closed on release");
     conn.mark_broken_with(BrokenCause::Abandoned);
     e
 }

@@ -152,7 +152,25 @@ impl Recycle for Session {
             self.pushes.queue.clear();
             return Ok(());
         }
-        self.reset_inner(conn).map_err(|e| Box::new(e) as BoxError)
+        let with = if self.state.has_reset {
+            "RESET"
+        } else {
+            "undo commands"
+        };
+        match self.reset_inner(conn) {
+            Ok(()) => {
+                tracing::debug!(
+                    event = "reset",
+                    with,
+                    "redis: connection reset to its fresh state"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                tracing::debug!(event = "discard", reason = "reset failed", with, error = %e, "redis: reset failed; the connection is closed");
+                Err(Box::new(e))
+            }
+        }
     }
 
     fn verify(&mut self, conn: &mut Conn, idle_for: Duration) -> Result<(), BoxError> {
@@ -171,6 +189,11 @@ impl Recycle for Session {
         let v = read_reply(conn, self, false)?;
         conn.end_exchange();
         if v.as_bytes() != Some(nonce.as_bytes()) {
+            tracing::debug!(
+                event = "discard",
+                reason = "idle check failed",
+                "redis: idle check PING did not return its nonce"
+            );
             return Err(format!("PING returned {v:?}, not the nonce").into());
         }
         Ok(())

@@ -31,13 +31,32 @@ impl std::fmt::Debug for Origin {
 
 impl Origin {
     fn open(&self) -> Result<(transport::Conn, Session)> {
+        let key = self.keys.key();
         let mut conn = transport::open(&self.endpoint, &*self.connector, &self.opts)?;
-        let session = handshake(&mut conn, Arc::clone(&self.session))?;
-        Ok((conn, session))
+        match handshake(&mut conn, Arc::clone(&self.session)) {
+            Ok(session) => {
+                tracing::debug!(
+                    event = "connect",
+                    %key,
+                    protocol = ?session.protocol(),
+                    has_reset = session.has_reset(),
+                    "redis: connected and handshake done"
+                );
+                Ok((conn, session))
+            }
+            Err(e) => {
+                tracing::debug!(event = "connect", %key, error = %e, "redis: handshake failed");
+                Err(e)
+            }
+        }
     }
 
     pub(crate) fn checkout(&self) -> Result<Pooled<Session>> {
-        self.keys.checkout(|| self.open())
+        let guard = self.keys.checkout(|| self.open())?;
+        if guard.is_reused() {
+            tracing::trace!(event = "reuse", key = %self.keys.key(), uses = guard.uses(), "redis: reusing a pooled connection");
+        }
+        Ok(guard)
     }
 
     pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
