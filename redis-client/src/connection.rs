@@ -24,15 +24,6 @@ pub struct Connection {
     pub(crate) client: Arc<Origin>,
 }
 
-fn is_reply_off(cmd: &Cmd) -> bool {
-    cmd.part(0)
-        .is_some_and(|n| n.eq_ignore_ascii_case(b"CLIENT"))
-        && cmd
-            .part(1)
-            .is_some_and(|n| n.eq_ignore_ascii_case(b"REPLY"))
-        && !cmd.part(2).is_some_and(|n| n.eq_ignore_ascii_case(b"ON"))
-}
-
 impl Connection {
     pub(crate) fn new(guard: Pooled<Session>, client: Arc<Origin>) -> Connection {
         Connection { guard, client }
@@ -95,13 +86,13 @@ impl Connection {
     fn exec_once(&mut self, cmd: &Cmd, effect: &Effect) -> Result<Value> {
         let (conn, session) = self.guard.parts();
         let sent = send(conn, &[cmd.wire()]);
-        if *effect == Effect::Unrecoverable {
+        if matches!(effect, Effect::Unrecoverable | Effect::RepliesOff) {
             // From here on replies no longer pair with commands (MONITOR,
             // CLIENT REPLY OFF|SKIP, QUIT, SYNC): whatever happens next,
             // this connection takes no further command.
             let reply = match sent {
                 // The server sends no reply to CLIENT REPLY OFF|SKIP.
-                Ok(()) if is_reply_off(cmd) => Ok(Value::Nil),
+                Ok(()) if *effect == Effect::RepliesOff => Ok(Value::Nil),
                 Ok(()) => read_reply(conn, session, false),
                 Err(e) => Err(e),
             };

@@ -86,7 +86,7 @@ impl Pipeline {
             c.check()?;
             match c.effect() {
                 Effect::None => {}
-                Effect::PubSub | Effect::Unrecoverable => {
+                Effect::PubSub | Effect::Unrecoverable | Effect::RepliesOff => {
                     return Err(Error::InvalidInput(format!(
                         "{} cannot be pipelined (its replies do not pair with commands)",
                         c.name()

@@ -33,11 +33,14 @@ pub enum Effect {
     PubSub,
     /// `CLIENT TRACKING on|off`.
     Tracking(bool),
-    /// `CLIENT REPLY`, `MONITOR`, `SYNC`, `PSYNC`, `QUIT`: from here on the
+    /// `MONITOR`, `SYNC`, `PSYNC`, `QUIT`, `SHUTDOWN`: from here on the
     /// replies no longer match the commands. The driver marks the
     /// transport connection broken once it is sent: every later command of
     /// the borrow is refused, and the connection is closed on release.
     Unrecoverable,
+    /// `CLIENT REPLY OFF|SKIP`: as [`Effect::Unrecoverable`], and the
+    /// server does not even answer this command.
+    RepliesOff,
     /// `AUTH`, `HELLO`, `RESET`: the identity or protocol of the connection.
     Identity,
     /// `READONLY`, `READWRITE`, `ASKING`, `CLIENT NO-EVICT|NO-TOUCH|CACHING`:
@@ -111,7 +114,11 @@ impl Effect {
             } else if eq(sub, "TRACKING") {
                 Effect::Tracking(eq(arg(2), "ON"))
             } else if eq(sub, "REPLY") {
-                Effect::Unrecoverable
+                if eq(arg(2), "ON") {
+                    Effect::None
+                } else {
+                    Effect::RepliesOff
+                }
             } else if ["NO-EVICT", "NO-TOUCH", "CACHING"]
                 .iter()
                 .any(|n| eq(sub, n))
@@ -201,7 +208,7 @@ impl SessionState {
         match effect {
             // Unrecoverable: the driver marks the connection itself broken,
             // which is the one rule for "replies can no longer be matched".
-            Effect::None | Effect::PubSub | Effect::Unrecoverable => {}
+            Effect::None | Effect::PubSub | Effect::Unrecoverable | Effect::RepliesOff => {}
             Effect::Multi if ok => self.in_multi = true,
             Effect::Multi => {}
             Effect::Exec | Effect::Discard => {
@@ -296,7 +303,9 @@ mod tests {
         assert_eq!(effect("SELECT x"), Effect::Flags);
         assert_eq!(effect("client setname x"), Effect::SetName);
         assert_eq!(effect("CLIENT TRACKING on"), Effect::Tracking(true));
-        assert_eq!(effect("CLIENT REPLY OFF"), Effect::Unrecoverable);
+        assert_eq!(effect("CLIENT REPLY OFF"), Effect::RepliesOff);
+        assert_eq!(effect("client reply skip"), Effect::RepliesOff);
+        assert_eq!(effect("CLIENT REPLY ON"), Effect::None);
         assert_eq!(effect("MONITOR"), Effect::Unrecoverable);
         assert_eq!(effect("psubscribe a*"), Effect::PubSub);
         assert_eq!(effect("AUTH u p"), Effect::Identity);
