@@ -303,9 +303,9 @@ fn scan_from(
                             _ => Kind::Attribute,
                         },
                         remaining: elements,
-                        // Room for what can have arrived, never for what a
-                        // header merely claims.
-                        items: Vec::with_capacity((elements as usize).min(buf.len() - pos)),
+                        // Room for what can have arrived (an element takes
+                        // at least 3 bytes), never for what a header claims.
+                        items: Vec::with_capacity((elements as usize).min((buf.len() - pos) / 3)),
                     };
                     if elements > 0 {
                         stack.push(open);
