@@ -105,6 +105,31 @@ impl SmtpClient {
         }
     }
 
+    /// Sends one mail on a session the caller holds (from
+    /// [`session`](SmtpClient::session)), so that several mails share it or
+    /// its timeouts can be set per mail. No retry: the caller chose the
+    /// connection. After an error that leaves replies unmatched (a timeout
+    /// mid-reply, a pipelined batch read halfway, a malformed reply,
+    /// [`Error::DeliveryUnknown`]) every further use of this session is
+    /// [`Error::Broken`], before anything is sent; drop it and take another.
+    ///
+    /// ```no_run
+    /// # use smtp_client::{Message, SmtpClient};
+    /// # let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?.build()?;
+    /// # let mail = Message::builder().from("a@example.com").to("b@example.com").build()?;
+    /// let mut session = client.session()?;
+    /// client.send_on(&mut session, &mail)?;
+    /// client.send_on(&mut session, &mail)?;
+    /// # Ok::<(), smtp_client::Error>(())
+    /// ```
+    pub fn send_on(&self, session: &mut Pooled<Session>, msg: &Message) -> Result<Sent> {
+        let reused = session.is_reused();
+        let (conn, s) = session.parts();
+        let mut sent = transaction::send(conn, s, msg)?;
+        sent.reused = reused;
+        Ok(sent)
+    }
+
     /// This client's pool counters (`opened`, `reused`, discards, ...).
     pub fn stats(&self) -> Stats {
         self.inner.pool.stats()

@@ -12,6 +12,47 @@ pub struct Refused {
     pub reply: Reply,
 }
 
+/// Why a session refuses further use (see [`Error::Broken`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BrokenCause {
+    /// A read or write timed out mid-exchange: a reply may still be on its way.
+    Timeout,
+    /// The connection failed or the server closed it.
+    ConnectionLost,
+    /// The server sent bytes that are not a valid reply (malformed, too long).
+    Protocol,
+    /// The server answered `421`: it is closing the session.
+    ServerClosing,
+}
+
+impl std::fmt::Display for BrokenCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BrokenCause::Timeout => "a timeout mid-exchange",
+            BrokenCause::ConnectionLost => "the connection failing",
+            BrokenCause::Protocol => "a protocol error from the server",
+            BrokenCause::ServerClosing => "the server closing the session (421)",
+        })
+    }
+}
+
+impl BrokenCause {
+    /// What an exchange that failed with `err` leaves behind.
+    pub(crate) fn of(err: &Error) -> BrokenCause {
+        match err {
+            Error::Transport(e) if e.is_timeout() => BrokenCause::Timeout,
+            Error::Transport(transport::Error::FrameTooLarge { .. }) | Error::Protocol(_) => {
+                BrokenCause::Protocol
+            }
+            Error::Transport(_) => BrokenCause::ConnectionLost,
+            Error::Broken { cause } => *cause,
+            Error::DeliveryUnknown(inner) => BrokenCause::of(inner),
+            _ => BrokenCause::Protocol,
+        }
+    }
+}
+
 /// Everything that can go wrong sending mail.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -57,6 +98,16 @@ pub enum Error {
         /// The server's limit.
         limit: u64,
     },
+    /// The session refuses further use: an earlier exchange on it failed in
+    /// a way that leaves replies unmatched (a timeout mid-reply, a pipelined
+    /// batch read halfway, a malformed reply) or the server closed it. Nothing
+    /// was sent; the connection is closed when its guard is dropped. Never
+    /// another command's reply.
+    #[error("SMTP session unusable after {cause}; nothing was sent")]
+    Broken {
+        /// What broke it.
+        cause: BrokenCause,
+    },
     /// The whole message and its final `.` were sent, but no reply came: the
     /// server may or may not have accepted it. Never retried, so that a mail
     /// is not delivered twice.
@@ -84,6 +135,11 @@ impl Error {
             Error::RecipientsRefused(r) => r.iter().all(|r| r.reply.is_transient()),
             _ => false,
         }
+    }
+
+    /// True for [`Error::Broken`]: this session can serve nothing more.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Error::Broken { .. })
     }
 
     /// True for a timeout of any phase.

@@ -54,7 +54,7 @@ mod wire;
 
 pub use client::SmtpClient;
 pub use config::{Builder, Credentials, StartTls};
-pub use error::{Error, Refused, Result};
+pub use error::{BrokenCause, Error, Refused, Result};
 pub use message::{Envelope, Message, MessageBuilder};
 pub use proto::address::{Address, EhloName};
 pub use proto::reply::{EnhancedCode, Reply};

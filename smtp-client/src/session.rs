@@ -9,12 +9,12 @@ use base64::Engine as _;
 use transport::{BoxError, Conn, Recycle, Reuse};
 
 use crate::config::{Credentials, Secret, Settings, StartTls};
-use crate::error::{Error, Result};
+use crate::error::{BrokenCause, Error, Result};
 use crate::proto::command::Command;
 use crate::proto::ehlo::{Extensions, Mechanism};
 use crate::proto::reply::Reply;
 use crate::proto::state::Stage;
-use crate::wire::{command, read_reply};
+use crate::wire::{command, exchange, read_reply};
 
 /// The SMTP state kept with each pooled connection.
 #[derive(Debug)]
@@ -22,6 +22,7 @@ pub struct Session {
     pub(crate) stage: Stage,
     ext: Extensions,
     noop_after: Option<Duration>,
+    broken: Option<BrokenCause>,
 }
 
 impl Session {
@@ -35,25 +36,52 @@ impl Session {
         self.stage
     }
 
+    /// Why the session refuses further use, once it does.
+    pub fn broken(&self) -> Option<BrokenCause> {
+        self.broken
+    }
+
     /// Notes what a reply means for the connection: 421 at any point means
     /// the server is closing it.
     pub(crate) fn observe(&mut self, reply: &Reply) {
         if reply.is_closing() {
-            self.stage = Stage::Closed;
+            self.break_with(BrokenCause::ServerClosing);
+        }
+    }
+
+    /// The session can serve nothing more (the first cause is kept).
+    pub(crate) fn break_with(&mut self, cause: BrokenCause) {
+        self.stage = Stage::Closed;
+        self.broken.get_or_insert(cause);
+    }
+
+    /// `Err(Broken)` once the session or its connection refuses further use.
+    pub(crate) fn check_usable(&mut self, conn: &Conn) -> Result<()> {
+        if conn.is_broken() {
+            self.break_with(BrokenCause::ConnectionLost);
+        }
+        match self.broken {
+            Some(cause) => Err(Error::Broken { cause }),
+            None => Ok(()),
         }
     }
 
     /// Opens the session on a connected `conn`: greeting, EHLO (HELO when
     /// refused), STARTTLS per policy and EHLO again, then AUTH.
     pub(crate) fn open(mut conn: Conn, settings: &Settings) -> Result<(Conn, Session)> {
-        conn.begin_exchange();
-        let greeting = read_reply(&mut conn)?;
-        conn.end_exchange();
+        let mut session = Session {
+            stage: Stage::Ready,
+            ext: Extensions::default(),
+            noop_after: settings.noop_after,
+            broken: None,
+        };
+        let greeting = exchange(&mut conn, &mut session, read_reply)?;
         if greeting.code != 220 {
             conn.mark_broken();
             return Err(Error::server("connection (greeting)", &greeting));
         }
-        let mut ext = hello(&mut conn, settings)?;
+        let s = &mut session;
+        let mut ext = hello(&mut conn, s, settings)?;
         if !conn.is_tls() {
             let upgrade = match settings.starttls {
                 StartTls::None => false,
@@ -66,7 +94,7 @@ impl Session {
                 }
             };
             if upgrade {
-                let reply = command(&mut conn, &Command::StartTls)?;
+                let reply = command(&mut conn, s, &Command::StartTls)?;
                 if reply.code != 220 {
                     return Err(Error::server("STARTTLS", &reply));
                 }
@@ -85,7 +113,7 @@ impl Session {
                     other => Error::Transport(other),
                 })?;
                 // RFC 3207: forget everything learned before TLS.
-                ext = hello(&mut conn, settings)?;
+                ext = hello(&mut conn, s, settings)?;
             }
         }
         if let Some(creds) = &settings.credentials {
@@ -96,19 +124,15 @@ impl Session {
                         .into(),
                 ));
             }
-            authenticate(&mut conn, &ext, creds)?;
+            authenticate(&mut conn, s, &ext, creds)?;
         }
-        let session = Session {
-            stage: Stage::Ready,
-            ext,
-            noop_after: settings.noop_after,
-        };
+        session.ext = ext;
         Ok((conn, session))
     }
 }
 
-fn hello(conn: &mut Conn, settings: &Settings) -> Result<Extensions> {
-    let reply = command(conn, &Command::Ehlo(&settings.ehlo_name))?;
+fn hello(conn: &mut Conn, s: &mut Session, settings: &Settings) -> Result<Extensions> {
+    let reply = command(conn, s, &Command::Ehlo(&settings.ehlo_name))?;
     if reply.is_positive() {
         return Ok(Extensions::parse(&reply));
     }
@@ -116,14 +140,19 @@ fn hello(conn: &mut Conn, settings: &Settings) -> Result<Extensions> {
         return Err(Error::server("EHLO", &reply));
     }
     // RFC 5321 4.1.4: a server that does not know EHLO gets HELO.
-    let helo = command(conn, &Command::Helo(&settings.ehlo_name))?;
+    let helo = command(conn, s, &Command::Helo(&settings.ehlo_name))?;
     if !helo.is_positive() {
         return Err(Error::server("HELO", &helo));
     }
     Ok(Extensions::default())
 }
 
-fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Result<()> {
+fn authenticate(
+    conn: &mut Conn,
+    s: &mut Session,
+    ext: &Extensions,
+    creds: &Credentials,
+) -> Result<()> {
     let reply = match &creds.secret {
         Secret::Token(token) => {
             if !ext.auth.contains(&Mechanism::XOAuth2) {
@@ -135,6 +164,7 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
             ));
             let reply = command(
                 conn,
+                s,
                 &Command::Auth {
                     mechanism: Mechanism::XOAuth2,
                     initial: Some(&initial),
@@ -142,7 +172,7 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
             )?;
             if reply.code == 334 {
                 // The server's JSON error challenge; an empty line ends the attempt.
-                command(conn, &Command::AuthResponse(""))?
+                command(conn, s, &Command::AuthResponse(""))?
             } else {
                 reply
             }
@@ -152,6 +182,7 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
                 let initial = B64.encode(format!("\0{}\0{password}", creds.user));
                 command(
                     conn,
+                    s,
                     &Command::Auth {
                         mechanism: Mechanism::Plain,
                         initial: Some(&initial),
@@ -160,6 +191,7 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
             } else if ext.auth.contains(&Mechanism::Login) {
                 let mut reply = command(
                     conn,
+                    s,
                     &Command::Auth {
                         mechanism: Mechanism::Login,
                         initial: None,
@@ -169,7 +201,7 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
                     if reply.code != 334 {
                         break;
                     }
-                    reply = command(conn, &Command::AuthResponse(&B64.encode(answer)))?;
+                    reply = command(conn, s, &Command::AuthResponse(&B64.encode(answer)))?;
                 }
                 reply
             } else {
@@ -188,7 +220,10 @@ fn authenticate(conn: &mut Conn, ext: &Extensions, creds: &Credentials) -> Resul
 
 impl Recycle for Session {
     fn reuse(&self) -> Reuse {
-        self.stage.reuse()
+        match self.broken {
+            Some(_) => Reuse::MustClose,
+            None => self.stage.reuse(),
+        }
     }
 
     /// RSET ends a transaction a borrower left open (an error after MAIL or RCPT).
@@ -196,10 +231,9 @@ impl Recycle for Session {
         if self.stage != Stage::Transaction {
             return Err(format!("cannot reset a session in stage {:?}", self.stage).into());
         }
-        let reply = command(conn, &Command::Rset)?;
-        self.observe(&reply);
+        let reply = command(conn, self, &Command::Rset)?;
         if reply.code != 250 {
-            self.stage = Stage::Closed;
+            self.break_with(BrokenCause::Protocol);
             return Err(Error::server("RSET", &reply).into());
         }
         self.stage = Stage::Ready;
@@ -212,10 +246,9 @@ impl Recycle for Session {
         if self.noop_after.is_none_or(|after| idle_for < after) {
             return Ok(());
         }
-        let reply = command(conn, &Command::Noop)?;
-        self.observe(&reply);
+        let reply = command(conn, self, &Command::Noop)?;
         if reply.code != 250 {
-            self.stage = Stage::Closed;
+            self.break_with(BrokenCause::Protocol);
             return Err(Error::server("NOOP", &reply).into());
         }
         Ok(())
@@ -224,7 +257,7 @@ impl Recycle for Session {
     /// QUIT for a clean connection the pool closes; the reply is read so the
     /// server logs an orderly end, but its content no longer matters.
     fn close(&mut self, conn: &mut Conn) {
-        if self.stage == Stage::Ready && command(conn, &Command::Quit).is_ok() {
+        if self.stage == Stage::Ready && command(conn, self, &Command::Quit).is_ok() {
             self.stage = Stage::Closed;
         }
     }

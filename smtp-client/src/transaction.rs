@@ -11,7 +11,7 @@ use crate::proto::data;
 use crate::proto::reply::Reply;
 use crate::proto::state::Stage;
 use crate::session::Session;
-use crate::wire::{command, read_reply};
+use crate::wire::{command, exchange, pipeline, read_reply};
 
 /// What the server said about a mail it accepted.
 #[derive(Debug, Clone)]
@@ -66,15 +66,25 @@ fn preflight(session: &Session, msg: &Message) -> Result<(u64, Option<Body>, boo
     Ok((size, body, utf8))
 }
 
-/// Sends `msg` on a session in the Ready stage.
-pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Result<Sent> {
-    if session.stage != Stage::Ready {
-        return Err(Error::Protocol(format!(
-            "session in stage {:?} cannot start a mail",
-            session.stage
-        )));
+/// Brings a held session to the Ready stage: RSET ends a transaction an
+/// earlier refusal left open; a broken session refuses.
+fn ready(conn: &mut Conn, session: &mut Session) -> Result<()> {
+    session.check_usable(conn)?;
+    if session.stage == Stage::Transaction {
+        let reply = command(conn, session, &Command::Rset)?;
+        if reply.code != 250 {
+            return Err(Error::server("RSET", &reply));
+        }
+        session.stage = Stage::Ready;
     }
+    debug_assert_eq!(session.stage, Stage::Ready);
+    Ok(())
+}
+
+/// Sends `msg` on a session (RSET first if a transaction was left open).
+pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Result<Sent> {
     let (size, body, smtputf8) = preflight(session, msg)?;
+    ready(conn, session)?;
     let envelope = msg.envelope();
     let mail = Command::Mail {
         from: envelope.from(),
@@ -90,26 +100,17 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
     let mail_reply;
     if session.extensions().pipelining {
         // One flight: MAIL and every RCPT, then their replies in order.
-        conn.begin_exchange();
-        mail.encode(conn.write_buf());
-        for rcpt in envelope.to() {
-            Command::Rcpt(rcpt).encode(conn.write_buf());
-        }
-        conn.flush()?;
-        mail_reply = read_reply(conn)?;
-        for _ in envelope.to() {
-            replies.push(read_reply(conn)?);
-        }
-        conn.end_exchange();
-        session.observe(&mail_reply);
-        replies.iter().for_each(|r| session.observe(r));
+        let cmds: Vec<Command<'_>> = std::iter::once(mail)
+            .chain(envelope.to().iter().map(Command::Rcpt))
+            .collect();
+        let mut all = pipeline(conn, session, &cmds)?.into_iter();
+        mail_reply = all.next().expect("one reply per command");
+        replies.extend(all);
     } else {
-        mail_reply = command(conn, &mail)?;
-        session.observe(&mail_reply);
+        mail_reply = command(conn, session, &mail)?;
         if mail_reply.is_positive() {
             for rcpt in envelope.to() {
-                let reply = command(conn, &Command::Rcpt(rcpt))?;
-                session.observe(&reply);
+                let reply = command(conn, session, &Command::Rcpt(rcpt))?;
                 let closing = reply.is_closing();
                 replies.push(reply);
                 if closing {
@@ -140,8 +141,7 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
         return Err(Error::RecipientsRefused(refused));
     }
 
-    let reply = command(conn, &Command::Data)?;
-    session.observe(&reply);
+    let reply = command(conn, session, &Command::Data)?;
     if reply.code != 354 {
         return Err(Error::server("DATA", &reply));
     }
@@ -150,17 +150,14 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
     // Body and terminator in one write: on a TCP_NODELAY socket the server
     // gets the whole mail in one go, and no delayed ACK holds back a second
     // small write (lettre's 40 ms per mail).
-    conn.begin_exchange();
-    data::encode(msg.content(), conn.write_buf());
-    let outcome = conn.flush().map(|()| read_reply(conn));
-    let reply = match outcome {
-        Ok(Ok(reply)) => reply,
-        // The final '.' may have reached the server: whatever happened,
-        // this mail must never be sent again.
-        Ok(Err(e)) => return Err(Error::DeliveryUnknown(Box::new(e))),
-        Err(e) => return Err(Error::DeliveryUnknown(Box::new(Error::Transport(e)))),
-    };
-    conn.end_exchange();
+    let reply = exchange(conn, session, |conn| {
+        data::encode(msg.content(), conn.write_buf());
+        conn.flush()?;
+        read_reply(conn)
+    })
+    // The final '.' may have reached the server: whatever happened, this
+    // mail must never be sent again (the session is broken by now).
+    .map_err(|e| Error::DeliveryUnknown(Box::new(e)))?;
     session.stage = Stage::Ready;
     session.observe(&reply);
     if !reply.is_positive() {

@@ -1,12 +1,14 @@
-//! The thin I/O layer: one command out, one reply in, over a transport
-//! connection, with exchange bookkeeping so an interrupted exchange closes
-//! the connection.
+//! The thin I/O layer: commands out, replies in, over a transport
+//! connection. Every exchange goes through [`exchange`], the one place that
+//! applies the rule: an exchange that fails leaves replies unmatched, so the
+//! session and its connection refuse every further use.
 
 use transport::Conn;
 
-use crate::error::{Error, Result};
+use crate::error::{BrokenCause, Error, Result};
 use crate::proto::command::Command;
 use crate::proto::reply::{self, Reply, MAX_LINE, MAX_REPLY_BYTES};
+use crate::session::Session;
 
 /// The most the reader buffers: one maximal reply plus a line of the next
 /// (pipelined replies arrive together). The decoder refuses long lines and
@@ -20,12 +22,59 @@ pub(crate) fn read_reply(conn: &mut Conn) -> Result<Reply> {
     })
 }
 
-/// Sends `cmd` and reads its reply as one exchange.
-pub(crate) fn command(conn: &mut Conn, cmd: &Command<'_>) -> Result<Reply> {
+/// Runs `io` as one exchange on a usable session. If it fails, whatever
+/// it left unread or unsent can never be matched again: the session is
+/// broken with the failure's cause and the connection marked, so the next
+/// use gets [`Error::Broken`] instead of another command's reply.
+pub(crate) fn exchange<T>(
+    conn: &mut Conn,
+    session: &mut Session,
+    io: impl FnOnce(&mut Conn) -> Result<T>,
+) -> Result<T> {
+    session.check_usable(conn)?;
     conn.begin_exchange();
-    cmd.encode(conn.write_buf());
-    conn.flush()?;
-    let reply = read_reply(conn)?;
-    conn.end_exchange();
+    match io(conn) {
+        Ok(v) => {
+            conn.end_exchange();
+            Ok(v)
+        }
+        Err(e) => {
+            session.break_with(BrokenCause::of(&e));
+            conn.mark_broken();
+            Err(e)
+        }
+    }
+}
+
+/// Sends `cmd` and reads its reply as one exchange; a `421` closes the session.
+pub(crate) fn command(conn: &mut Conn, session: &mut Session, cmd: &Command<'_>) -> Result<Reply> {
+    let reply = exchange(conn, session, |conn| {
+        cmd.encode(conn.write_buf());
+        conn.flush()?;
+        read_reply(conn)
+    })?;
+    session.observe(&reply);
     Ok(reply)
+}
+
+/// Sends `cmds` in one flight (PIPELINING) and reads their replies in
+/// order, as one exchange: a batch read halfway breaks the session.
+pub(crate) fn pipeline(
+    conn: &mut Conn,
+    session: &mut Session,
+    cmds: &[Command<'_>],
+) -> Result<Vec<Reply>> {
+    let replies = exchange(conn, session, |conn| {
+        for cmd in cmds {
+            cmd.encode(conn.write_buf());
+        }
+        conn.flush()?;
+        let mut replies = Vec::with_capacity(cmds.len());
+        for _ in cmds {
+            replies.push(read_reply(conn)?);
+        }
+        Ok(replies)
+    })?;
+    replies.iter().for_each(|r| session.observe(r));
+    Ok(replies)
 }
