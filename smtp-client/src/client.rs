@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use transport::{KeyPool, Pool, Pooled, Stats};
 
-use crate::config::{Builder, Settings};
 use crate::error::{Error, Result};
+use crate::handshake;
 use crate::message::Message;
 use crate::session::Session;
+use crate::settings::Settings;
 use crate::transaction::{self, Sent};
 
 /// An SMTP client with a pool of persistent sessions. Cheap to clone.
@@ -47,17 +48,6 @@ fn may_retry(err: &Error, reused: bool) -> bool {
 }
 
 impl SmtpClient {
-    /// A builder for `host`.
-    pub fn builder(host: &str) -> Builder {
-        Builder::new(host)
-    }
-
-    /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
-    /// required) or `smtps://` (implicit TLS).
-    pub fn from_url(url: &str) -> Result<Builder> {
-        Builder::from_url(url)
-    }
-
     pub(crate) fn new(settings: Settings, pool: KeyPool<Session>) -> SmtpClient {
         SmtpClient {
             inner: Arc::new(Inner { settings, pool }),
@@ -67,7 +57,7 @@ impl SmtpClient {
     fn open(&self) -> Result<(transport::Conn, Session)> {
         let s = &self.inner.settings;
         let conn = transport::open(&s.endpoint, &*s.connector, &s.connect)?;
-        Session::open(conn, s)
+        handshake::open(conn, s)
     }
 
     /// Checks out a session (opening and greeting a new one if none is

@@ -43,20 +43,31 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod client;
-mod config;
+// Layers, each importing only those above it: `proto` (pure) -> `settings`,
+// `session` (the state and the reuse decision) -> `driver` (bytes on a
+// Conn) -> `handshake`, `transaction` -> `client` -> `builder`.
+pub mod proto;
+
 mod error;
 mod message;
-pub mod proto;
-mod session;
-mod transaction;
-mod wire;
+mod settings;
 
+mod session;
+
+mod driver;
+mod handshake;
+mod transaction;
+
+mod client;
+
+mod builder;
+
+pub use builder::Builder;
 pub use client::SmtpClient;
-pub use config::{Builder, Credentials, StartTls};
 pub use error::{BrokenCause, Error, Refused, Result};
 pub use message::{Envelope, Message, MessageBuilder};
 pub use proto::address::{Address, EhloName};
 pub use proto::reply::{EnhancedCode, Reply};
 pub use session::Session;
+pub use settings::{Credentials, StartTls};
 pub use transaction::Sent;

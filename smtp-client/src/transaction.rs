@@ -3,6 +3,7 @@
 
 use transport::Conn;
 
+use crate::driver::{command, exchange, pipeline, read_reply};
 use crate::error::{Error, Refused, Result};
 use crate::message::Message;
 use crate::proto::address::Address;
@@ -11,7 +12,6 @@ use crate::proto::data;
 use crate::proto::reply::Reply;
 use crate::proto::state::Stage;
 use crate::session::Session;
-use crate::wire::{command, exchange, pipeline, read_reply};
 
 /// What the server said about a mail it accepted.
 #[derive(Debug, Clone)]

@@ -105,7 +105,8 @@ impl Command<'_> {
                 }
                 out.put_u8(b'>');
                 if let Some(size) = size {
-                    out.put_slice(format!(" SIZE={size}").as_bytes());
+                    out.put_slice(b" SIZE=");
+                    out.put_slice(itoa::Buffer::new().format(*size).as_bytes());
                 }
                 match body {
                     Some(Body::EightBitMime) => out.put_slice(b" BODY=8BITMIME"),

@@ -3,11 +3,14 @@
 //! applies the rule: an exchange that fails leaves replies unmatched, so the
 //! session and its connection refuse every further use.
 
-use transport::Conn;
+use std::time::{Duration, Instant};
+
+use transport::{BoxError, Conn, Recycle, Reuse};
 
 use crate::error::{BrokenCause, Error, Result};
 use crate::proto::command::Command;
 use crate::proto::reply::{self, Reply, MAX_LINE, MAX_REPLY_BYTES};
+use crate::proto::state::Stage;
 use crate::session::Session;
 
 /// The most the reader buffers: one maximal reply plus a line of the next
@@ -77,4 +80,48 @@ pub(crate) fn pipeline(
     })?;
     replies.iter().for_each(|r| session.observe(r));
     Ok(replies)
+}
+
+/// The pool's side of a session: the reuse decision is the session's;
+/// RSET, NOOP and QUIT are exchanges like any other.
+impl Recycle for Session {
+    fn reuse(&self) -> Reuse {
+        Session::reuse(self)
+    }
+
+    /// RSET ends a transaction a borrower left open (an error after MAIL or RCPT).
+    fn reset(&mut self, conn: &mut Conn, _deadline: Instant) -> Result<(), BoxError> {
+        if self.stage != Stage::Transaction {
+            return Err(format!("cannot reset a session in stage {:?}", self.stage).into());
+        }
+        let reply = command(conn, self, &Command::Rset)?;
+        if reply.code != 250 {
+            self.break_with(BrokenCause::Protocol);
+            return Err(Error::server("RSET", &reply).into());
+        }
+        self.stage = Stage::Ready;
+        Ok(())
+    }
+
+    /// NOOP after the idle interval; only exactly `250` counts as alive, so a
+    /// queued `421` (or anything else) closes the connection.
+    fn verify(&mut self, conn: &mut Conn, idle_for: Duration) -> Result<(), BoxError> {
+        if !self.needs_noop(idle_for) {
+            return Ok(());
+        }
+        let reply = command(conn, self, &Command::Noop)?;
+        if reply.code != 250 {
+            self.break_with(BrokenCause::Protocol);
+            return Err(Error::server("NOOP", &reply).into());
+        }
+        Ok(())
+    }
+
+    /// QUIT for a clean connection the pool closes; the reply is read so the
+    /// server logs an orderly end, but its content no longer matters.
+    fn close(&mut self, conn: &mut Conn) {
+        if self.stage == Stage::Ready && command(conn, self, &Command::Quit).is_ok() {
+            self.stage = Stage::Closed;
+        }
+    }
 }
