@@ -208,3 +208,68 @@ pub fn peer_client(port: u16) -> smtp_client::Builder {
 pub fn simple(marker: &str) -> Message {
     text_mail(marker, &["rcpt@example.com"])
 }
+
+// ---- the extra servers (scripts/servers.d/smtp-extra.sh) ---------------------
+
+pub fn postfix_url() -> String {
+    env_or("PCONN_POSTFIX_URL", "smtp://127.0.0.1:2526?starttls=none")
+}
+
+pub fn postfix_maildir() -> PathBuf {
+    PathBuf::from(env_or(
+        "PCONN_POSTFIX_MAILDIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.servers/postfix-mail"),
+    ))
+}
+
+pub fn lmtp_url() -> String {
+    env_or("PCONN_LMTP_URL", "lmtp://127.0.0.1:2424")
+}
+
+pub fn lmtp_maildir() -> PathBuf {
+    PathBuf::from(env_or(
+        "PCONN_LMTP_MAILDIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.servers/lmtp-mail"),
+    ))
+}
+
+/// Files `NAME.eml` in `dir` containing `marker`, with their sidecar
+/// (`NAME.json` or `NAME.env`) as text.
+pub fn stored_in(dir: &std::path::Path, marker: &str) -> Vec<Stored> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("mail dir") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with('.') || !name.ends_with(".eml") {
+            continue;
+        }
+        let Ok(eml) = std::fs::read(&path) else {
+            continue;
+        };
+        if eml.windows(marker.len()).any(|w| w == marker.as_bytes()) {
+            let meta = std::fs::read_to_string(path.with_extension("json"))
+                .or_else(|_| std::fs::read_to_string(path.with_extension("env")))
+                .unwrap_or_default();
+            found.push(Stored { meta, eml });
+        }
+    }
+    found
+}
+
+/// Postfix delivers from its queue a moment after it accepted: wait (at
+/// most 20 s, polling) until `n` stored mails contain `marker`.
+pub fn wait_stored(dir: &std::path::Path, marker: &str, n: usize) -> Vec<Stored> {
+    for _ in 0..200 {
+        let found = stored_in(dir, marker);
+        if found.len() >= n {
+            return found;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    stored_in(dir, marker)
+}
+
+/// What Postfix's pipe(8) hands over: the message with LF line ends.
+pub fn lf(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().copied().filter(|&b| b != b'\r').collect()
+}

@@ -11,7 +11,7 @@ use crate::client::SmtpClient;
 use crate::error::{Error, Result};
 use crate::proto::address::EhloName;
 use crate::session::Session;
-use crate::settings::{Credentials, Settings, StartTls};
+use crate::settings::{Credentials, Settings, StartTls, DEFAULT_CHUNK_SIZE};
 
 /// RFC 3986 userinfo is percent-decoded (`+` stays a plus) and must be UTF-8.
 fn userinfo(part: &str) -> Result<String> {
@@ -51,6 +51,10 @@ pub struct Builder {
     noop_after: Option<Duration>,
     connector: Arc<dyn Connector>,
     persistent_id: Option<String>,
+    lmtp: bool,
+    chunk_size: usize,
+    #[cfg(feature = "dkim")]
+    dkim: Option<Arc<crate::dkim::DkimSigner>>,
 }
 
 impl Builder {
@@ -75,21 +79,27 @@ impl Builder {
             noop_after: Some(Duration::from_secs(10)),
             connector: Arc::new(Direct),
             persistent_id: None,
+            lmtp: false,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            #[cfg(feature = "dkim")]
+            dkim: None,
         }
     }
 
     /// Settings from `smtp://[user:password@]host[:port]` (STARTTLS, port
-    /// 587) or `smtps://...` (implicit TLS, port 465). The query may set
+    /// 587), `smtps://...` (implicit TLS, port 465) or `lmtp://...` (LMTP,
+    /// port 24). The query may set
     /// `starttls=required|opportunistic|none` and `ehlo=NAME`.
     pub(crate) fn from_url(url: &str) -> Result<Builder> {
         let parsed = url::Url::parse(url)
             .map_err(|e| Error::InvalidConfig(format!("invalid SMTP URL: {e}")))?;
-        let implicit = match parsed.scheme() {
-            "smtp" => false,
-            "smtps" => true,
+        let (implicit, lmtp) = match parsed.scheme() {
+            "smtp" => (false, false),
+            "smtps" => (true, false),
+            "lmtp" => (false, true),
             other => {
                 return Err(Error::InvalidConfig(format!(
-                    "unsupported scheme {other:?} (smtp:// or smtps://)"
+                    "unsupported scheme {other:?} (smtp://, smtps:// or lmtp://)"
                 )))
             }
         };
@@ -101,7 +111,7 @@ impl Builder {
                 "SMTP URL takes no path or fragment".into(),
             ));
         }
-        let mut b = Builder::new(host).implicit_tls(implicit);
+        let mut b = Builder::new(host).implicit_tls(implicit).lmtp(lmtp);
         if let Some(port) = parsed.port() {
             b = b.port(port);
         }
@@ -126,7 +136,8 @@ impl Builder {
         Ok(b)
     }
 
-    /// The port (default 587 for STARTTLS or plain, 465 for implicit TLS).
+    /// The port (default 587 for STARTTLS or plain, 465 for implicit TLS,
+    /// 24 for LMTP).
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
@@ -217,6 +228,36 @@ impl Builder {
         Ok(self.connector(proxy.connector()))
     }
 
+    /// Speaks LMTP (RFC 2033) instead of SMTP: LHLO, and after the data one
+    /// reply per accepted recipient, each that recipient's result. The
+    /// STARTTLS policy applies as for SMTP. `lmtp://` URLs set this.
+    pub fn lmtp(mut self, on: bool) -> Self {
+        self.lmtp = on;
+        self
+    }
+
+    /// Sends mail with BDAT (RFC 3030) when the server offers CHUNKING
+    /// (default on), in chunks of `chunk_size` bytes (default 1 MiB),
+    /// pipelined when the server offers PIPELINING.
+    pub fn chunking(mut self, on: bool) -> Self {
+        self.chunk_size = if on { DEFAULT_CHUNK_SIZE } else { 0 };
+        self
+    }
+
+    /// The BDAT chunk size (at least 1; see [`chunking`](Builder::chunking)).
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Signs every mail with `signer` before it is sent (once, even when
+    /// the mail is retried on a fresh connection).
+    #[cfg(feature = "dkim")]
+    pub fn dkim(mut self, signer: crate::dkim::DkimSigner) -> Self {
+        self.dkim = Some(Arc::new(signer));
+        self
+    }
+
     /// Separates this client's connections from otherwise equal ones.
     pub fn persistent_id(mut self, id: &str) -> Self {
         self.persistent_id = Some(id.to_string());
@@ -229,9 +270,11 @@ impl Builder {
         if let Some(c) = &self.credentials {
             c.check()?;
         }
-        let port = self
-            .port
-            .unwrap_or(if self.implicit_tls { 465 } else { 587 });
+        let port = self.port.unwrap_or(match (self.lmtp, self.implicit_tls) {
+            (true, _) => 24,
+            (false, true) => 465,
+            (false, false) => 587,
+        });
         let needs_tls = self.implicit_tls || self.starttls != StartTls::None;
         let tls = match self.tls {
             Some(tls) => Some(tls),
@@ -252,7 +295,8 @@ impl Builder {
             (false, StartTls::Opportunistic) => "starttls-opportunistic",
             (false, StartTls::None) => "plain",
         };
-        let mut key = transport::PoolKey::new("smtp", endpoint.host(), port)
+        let protocol = if self.lmtp { "lmtp" } else { "smtp" };
+        let mut key = transport::PoolKey::new(protocol, endpoint.host(), port)
             .database(format!("{mode}/{}", ehlo_name.as_str()));
         if let Some(tls) = &tls {
             key = key.tls(tls.fingerprint());
@@ -281,6 +325,10 @@ impl Builder {
             connect: self.connect,
             noop_after: self.noop_after,
             connector: self.connector,
+            lmtp: self.lmtp,
+            chunk_size: self.chunk_size,
+            #[cfg(feature = "dkim")]
+            dkim: self.dkim,
         };
         Ok(SmtpClient::new(settings, pool.key_pool(&key)))
     }

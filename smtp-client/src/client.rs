@@ -71,6 +71,8 @@ impl SmtpClient {
     /// with the refused ones in [`Sent::refused`]. A mail whose final `.`
     /// got no reply is [`Error::DeliveryUnknown`] and is never re-sent.
     pub fn send(&self, msg: &Message) -> Result<Sent> {
+        let signed = self.sign(msg)?;
+        let msg = signed.as_ref().unwrap_or(msg);
         let mut guard = self.session()?;
         let reused = guard.is_reused();
         let first = {
@@ -113,11 +115,29 @@ impl SmtpClient {
     /// # Ok::<(), smtp_client::Error>(())
     /// ```
     pub fn send_on(&self, session: &mut Pooled<Session>, msg: &Message) -> Result<Sent> {
+        let signed = self.sign(msg)?;
+        let msg = signed.as_ref().unwrap_or(msg);
         let reused = session.is_reused();
         let (conn, s) = session.parts();
         let mut sent = transaction::send(conn, s, msg)?;
         sent.reused = reused;
         Ok(sent)
+    }
+
+    /// The message signed with the client's DKIM key, if it has one.
+    #[cfg(feature = "dkim")]
+    fn sign(&self, msg: &Message) -> Result<Option<Message>> {
+        self.inner
+            .settings
+            .dkim
+            .as_ref()
+            .map(|signer| signer.sign(msg))
+            .transpose()
+    }
+
+    #[cfg(not(feature = "dkim"))]
+    fn sign(&self, _msg: &Message) -> Result<Option<Message>> {
+        Ok(None)
     }
 
     /// This client's pool counters (`opened`, `reused`, discards, ...).

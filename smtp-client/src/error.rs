@@ -67,6 +67,27 @@ pub enum Error {
     /// Caller input that must not reach the wire; raised before anything is sent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// Reading caller input failed (an attachment file, a key file).
+    #[error("cannot read {what}: {source}")]
+    ReadInput {
+        /// What was being read (a path or a name).
+        what: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sendmail program failed (non-zero exit, killed, or it stopped
+    /// reading the message).
+    #[error("sendmail failed (exit status {status:?}): {stderr}")]
+    Sendmail {
+        /// The exit status, `None` when killed by a signal.
+        status: Option<i32>,
+        /// What it wrote to standard error.
+        stderr: String,
+    },
+    /// A DKIM key that does not parse, or signing that failed.
+    #[error("DKIM: {0}")]
+    Dkim(String),
     /// A setting that cannot work (bad URL, unknown option).
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

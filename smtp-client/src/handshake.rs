@@ -17,7 +17,7 @@ use crate::settings::{Credentials, Secret, Settings, StartTls};
 /// Opens the session on a connected `conn`: greeting, EHLO (HELO when
 /// refused), STARTTLS per policy and EHLO again, then AUTH.
 pub(crate) fn open(mut conn: Conn, settings: &Settings) -> Result<(Conn, Session)> {
-    let mut session = Session::new(settings.noop_after);
+    let mut session = Session::new(settings);
     let greeting = exchange(&mut conn, &mut session, read_reply)?;
     if greeting.code != 220 {
         conn.mark_broken();
@@ -74,12 +74,18 @@ pub(crate) fn open(mut conn: Conn, settings: &Settings) -> Result<(Conn, Session
 }
 
 fn hello(conn: &mut Conn, s: &mut Session, settings: &Settings) -> Result<Extensions> {
-    let reply = command(conn, s, &Command::Ehlo(&settings.ehlo_name))?;
+    let (cmd, name) = if settings.lmtp {
+        (Command::Lhlo(&settings.ehlo_name), "LHLO")
+    } else {
+        (Command::Ehlo(&settings.ehlo_name), "EHLO")
+    };
+    let reply = command(conn, s, &cmd)?;
     if reply.is_positive() {
         return Ok(Extensions::parse(&reply));
     }
-    if reply.is_closing() {
-        return Err(Error::server("EHLO", &reply));
+    // LMTP has no HELO to fall back to (RFC 2033 4.1).
+    if reply.is_closing() || settings.lmtp {
+        return Err(Error::server(name, &reply));
     }
     // RFC 5321 4.1.4: a server that does not know EHLO gets HELO.
     let helo = command(conn, s, &Command::Helo(&settings.ehlo_name))?;

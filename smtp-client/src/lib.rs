@@ -48,12 +48,16 @@
 // Conn) -> `handshake`, `transaction` -> `client` -> `builder`.
 pub mod proto;
 
+#[cfg(feature = "dkim")]
+mod dkim;
 mod error;
 mod message;
+mod sendmail;
 mod settings;
 
 mod session;
 
+mod content;
 mod driver;
 mod handshake;
 mod transaction;
@@ -64,10 +68,14 @@ mod builder;
 
 pub use builder::Builder;
 pub use client::SmtpClient;
+#[cfg(feature = "dkim")]
+pub use dkim::{DkimSigner, DEFAULT_SIGNED_HEADERS};
 pub use error::{BrokenCause, Error, Refused, Result};
-pub use message::{Envelope, Message, MessageBuilder};
+pub use message::{Attachment, Envelope, Message, MessageBuilder};
 pub use proto::address::{Address, EhloName};
+pub use proto::dsn::{Dsn, Notify, Ret};
 pub use proto::reply::{EnhancedCode, Reply};
+pub use sendmail::{Sendmail, DEFAULT_SENDMAIL};
 pub use session::Session;
 pub use settings::{Credentials, StartTls};
 pub use transaction::Sent;

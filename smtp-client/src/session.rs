@@ -9,6 +9,7 @@ use crate::error::{BrokenCause, Error, Result};
 use crate::proto::ehlo::Extensions;
 use crate::proto::reply::Reply;
 use crate::proto::state::Stage;
+use crate::settings::Settings;
 
 /// The SMTP state kept with each pooled connection.
 #[derive(Debug)]
@@ -17,18 +18,27 @@ pub struct Session {
     pub(crate) ext: Extensions,
     noop_after: Option<Duration>,
     broken: Option<BrokenCause>,
+    pub(crate) lmtp: bool,
+    pub(crate) chunk_size: usize,
 }
 
 impl Session {
-    /// A session about to be greeted; `noop_after` is when an idle one is
-    /// checked with NOOP before reuse.
-    pub(crate) fn new(noop_after: Option<Duration>) -> Session {
+    /// A session about to be greeted.
+    pub(crate) fn new(settings: &Settings) -> Session {
         Session {
             stage: Stage::Ready,
             ext: Extensions::default(),
-            noop_after,
+            noop_after: settings.noop_after,
             broken: None,
+            lmtp: settings.lmtp,
+            chunk_size: settings.chunk_size,
         }
+    }
+
+    /// True when mail goes with BDAT: the server offers CHUNKING and the
+    /// client did not turn it off.
+    pub(crate) fn uses_bdat(&self) -> bool {
+        self.ext.chunking && self.chunk_size > 0
     }
 
     /// What the pool must do with this session's connection.

@@ -102,4 +102,14 @@ pub(crate) struct Settings {
     pub(crate) connect: ConnectOptions,
     pub(crate) noop_after: Option<Duration>,
     pub(crate) connector: Arc<dyn Connector>,
+    /// LMTP (RFC 2033): LHLO, and one reply per recipient after the data.
+    pub(crate) lmtp: bool,
+    /// BDAT chunk size when the server offers CHUNKING; 0: always DATA.
+    pub(crate) chunk_size: usize,
+    /// Signs every mail before it is sent.
+    #[cfg(feature = "dkim")]
+    pub(crate) dkim: Option<Arc<crate::dkim::DkimSigner>>,
 }
+
+/// The default BDAT chunk: large enough that most mails go in one chunk.
+pub(crate) const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
