@@ -219,8 +219,7 @@ fn second_chunk_refused(pipelining: bool) -> (Error, Vec<String>) {
             "250 ok\r\n"
         });
         let mut n = 0;
-        loop {
-            let Some(line) = p.line() else { break };
+        while let Some(line) = p.line() {
             if line == "RSET" {
                 p.send("250 reset\r\n");
                 continue;
