@@ -35,7 +35,7 @@ pub(crate) fn exchange<T>(
     io: impl FnOnce(&mut Conn) -> Result<T>,
 ) -> Result<T> {
     session.check_usable(conn)?;
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     match io(conn) {
         Ok(v) => {
             conn.end_exchange();

@@ -24,6 +24,8 @@ pub enum BrokenCause {
     Protocol,
     /// The server answered `421`: it is closing the session.
     ServerClosing,
+    /// An exchange was abandoned halfway (its reply left unread).
+    Abandoned,
 }
 
 impl std::fmt::Display for BrokenCause {
@@ -33,6 +35,7 @@ impl std::fmt::Display for BrokenCause {
             BrokenCause::ConnectionLost => "the connection failing",
             BrokenCause::Protocol => "a protocol error from the server",
             BrokenCause::ServerClosing => "the server closing the session (421)",
+            BrokenCause::Abandoned => "an exchange abandoned halfway",
         })
     }
 }
@@ -41,6 +44,7 @@ impl BrokenCause {
     /// What an exchange that failed with `err` leaves behind.
     pub(crate) fn of(err: &Error) -> BrokenCause {
         match err {
+            Error::Transport(transport::Error::Broken { cause }) => BrokenCause::from(*cause),
             Error::Transport(e) if e.is_timeout() => BrokenCause::Timeout,
             Error::Transport(transport::Error::FrameTooLarge { .. }) | Error::Protocol(_) => {
                 BrokenCause::Protocol
@@ -49,6 +53,18 @@ impl BrokenCause {
             Error::Broken { cause } => *cause,
             Error::DeliveryUnknown(inner) => BrokenCause::of(inner),
             _ => BrokenCause::Protocol,
+        }
+    }
+}
+
+impl From<transport::BrokenCause> for BrokenCause {
+    fn from(cause: transport::BrokenCause) -> BrokenCause {
+        use transport::BrokenCause as T;
+        match cause {
+            T::Timeout(_) => BrokenCause::Timeout,
+            T::Io(_) | T::PeerClosed | T::Tls => BrokenCause::ConnectionLost,
+            T::Protocol | T::FrameTooLarge | T::UnexpectedData => BrokenCause::Protocol,
+            _ => BrokenCause::Abandoned,
         }
     }
 }

@@ -85,8 +85,8 @@ impl Session {
 
     /// `Err(Broken)` once the session or its connection refuses further use.
     pub(crate) fn check_usable(&mut self, conn: &Conn) -> Result<()> {
-        if conn.is_broken() {
-            self.break_with(BrokenCause::ConnectionLost);
+        if let Some(cause) = conn.broken_cause() {
+            self.break_with(cause.into());
         }
         match self.broken {
             Some(cause) => Err(Error::Broken { cause }),
