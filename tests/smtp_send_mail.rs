@@ -40,7 +40,16 @@ fn send_mail() -> PathBuf {
 }
 
 fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(send_mail())
+    run_env(args, stdin, None)
+}
+
+fn run_env(args: &[&str], stdin: Option<&[u8]>, rust_log: Option<&str>) -> Output {
+    let mut cmd = Command::new(send_mail());
+    match rust_log {
+        Some(filter) => cmd.env("RUST_LOG", filter),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -211,4 +220,31 @@ fn bad_input_exits_2_and_a_refusal_exits_1() {
 
 fn test_ca_path() -> PathBuf {
     integration_tests::test_ca()
+}
+
+#[test]
+fn rust_log_prints_the_client_events() {
+    let run_id = unique("cli-log");
+    let url = format!("{}?starttls=none", lmtp_url());
+    let args = [
+        "--url",
+        &url,
+        "--from",
+        "a@example.com",
+        "--to",
+        "b@example.com",
+        "--subject",
+        &run_id,
+        "--count",
+        "2",
+    ];
+    let out = run_env(&args, None, Some("smtp_client=debug"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let log = text(&out.stderr);
+    assert_eq!(log.matches("SMTP session opened").count(), 1, "{log}");
+    assert!(log.contains("LMTP: one reply per recipient"), "{log}");
+    assert!(log.contains("SMTP session closing"), "{log}");
+    let quiet = run_env(&args, None, None);
+    assert!(quiet.status.success());
+    assert!(!text(&quiet.stderr).contains("SMTP session opened"));
 }

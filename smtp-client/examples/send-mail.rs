@@ -48,6 +48,7 @@ delivery:
   --count N             send N copies over the same session   --stats  pool counters (JSON)
 
 exit codes: 0 sent, 1 a mail failed, 2 bad usage or input (nothing sent)
+RUST_LOG=smtp_client=debug prints the client's events to stderr
 
 examples:
   send-mail --url smtp://127.0.0.1:2525 --cacert ca.pem --user u --password p \\
@@ -372,6 +373,14 @@ fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
+    // RUST_LOG=smtp_client=debug (or trace, or transport=debug,...) prints
+    // the client's events (sessions opened, reused, reset, broken) to stderr.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(msg) => {

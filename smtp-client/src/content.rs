@@ -54,6 +54,11 @@ pub(crate) fn bdat(
         wire.chunks(size).collect()
     };
     let (last, rest) = chunks.split_last().expect("at least one chunk");
+    tracing::trace!(
+        chunks = chunks.len(),
+        bytes = wire.len(),
+        "sending with BDAT"
+    );
     // Bytes of the message may be inside the server from here: only the end
     // of the transaction brings the session back.
     session.stage = Stage::Data;
@@ -112,5 +117,6 @@ fn read_n(conn: &mut Conn, n: usize) -> Result<Vec<Reply>> {
 /// The final `.` or LAST chunk may have reached the server: whatever
 /// happened, this mail must never be sent again (the session is broken by now).
 fn unknown(e: Error) -> Error {
+    tracing::warn!(error = %e, "the end of the mail got no reply: delivery unknown, not retried");
     Error::DeliveryUnknown(Box::new(e))
 }

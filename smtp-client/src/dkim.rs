@@ -143,6 +143,7 @@ impl DkimSigner {
             .sign(&wire)
             .map_err(|e| Error::Dkim(format!("signing failed: {e}")))?;
         let header = signature.to_header();
+        tracing::trace!(algorithm = self.algorithm, domain = %self.domain, selector = %self.selector, "DKIM-signed");
         let mut content = Vec::with_capacity(header.len() + 2 + wire.len());
         content.extend_from_slice(header.as_bytes());
         if !header.ends_with("\r\n") {

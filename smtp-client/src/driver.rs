@@ -42,7 +42,9 @@ pub(crate) fn exchange<T>(
             Ok(v)
         }
         Err(e) => {
-            session.break_with(BrokenCause::of(&e));
+            let cause = BrokenCause::of(&e);
+            tracing::debug!(%cause, error = %e, "SMTP exchange failed; the session refuses further use");
+            session.break_with(cause);
             conn.mark_broken();
             Err(e)
         }
@@ -94,6 +96,7 @@ impl Recycle for Session {
         if self.stage != Stage::Transaction {
             return Err(format!("cannot reset a session in stage {:?}", self.stage).into());
         }
+        tracing::debug!("SMTP session reset with RSET before reuse");
         let reply = command(conn, self, &Command::Rset)?;
         if reply.code != 250 {
             self.break_with(BrokenCause::Protocol);
@@ -110,6 +113,11 @@ impl Recycle for Session {
             return Ok(());
         }
         let reply = command(conn, self, &Command::Noop)?;
+        tracing::debug!(
+            idle_ms = idle_for.as_millis() as u64,
+            code = reply.code,
+            "SMTP NOOP probe"
+        );
         if reply.code != 250 {
             self.break_with(BrokenCause::Protocol);
             return Err(Error::server("NOOP", &reply).into());
@@ -120,6 +128,7 @@ impl Recycle for Session {
     /// QUIT for a clean connection the pool closes; the reply is read so the
     /// server logs an orderly end, but its content no longer matters.
     fn close(&mut self, conn: &mut Conn) {
+        tracing::debug!(stage = ?self.stage, "SMTP session closing");
         if self.stage == Stage::Ready && command(conn, self, &Command::Quit).is_ok() {
             self.stage = Stage::Closed;
         }

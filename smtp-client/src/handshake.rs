@@ -69,6 +69,16 @@ pub(crate) fn open(mut conn: Conn, settings: &Settings) -> Result<(Conn, Session
         }
         authenticate(&mut conn, s, &ext, creds)?;
     }
+    tracing::debug!(
+        server = %ext.server_name,
+        tls = conn.is_tls(),
+        lmtp = settings.lmtp,
+        pipelining = ext.pipelining,
+        chunking = ext.chunking,
+        dsn = ext.dsn,
+        authenticated = settings.credentials.is_some(),
+        "SMTP session opened"
+    );
     session.ext = ext;
     Ok((conn, session))
 }

@@ -86,6 +86,7 @@ impl Sendmail {
             ));
         }
         let args = Sendmail::args(msg)?;
+        tracing::debug!(program = %self.program.display(), recipients = msg.envelope().to().len(), "submitting through sendmail");
         let mut child = Command::new(&self.program)
             .args(&args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -79,6 +79,9 @@ impl Session {
 
     /// The session can serve nothing more (the first cause is kept).
     pub(crate) fn break_with(&mut self, cause: BrokenCause) {
+        if self.broken.is_none() && cause == BrokenCause::ServerClosing {
+            tracing::debug!("SMTP server said 421: the session will be closed");
+        }
         self.stage = Stage::Closed;
         self.broken.get_or_insert(cause);
     }

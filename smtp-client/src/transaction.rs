@@ -206,6 +206,12 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
         if !reply.is_positive() {
             return Err(Error::server("end of DATA", &reply));
         }
+        tracing::debug!(
+            accepted = accepted.len(),
+            refused = refused.len(),
+            reply = %reply,
+            "mail accepted"
+        );
         return Ok(Sent {
             reply,
             accepted,
@@ -236,6 +242,11 @@ fn lmtp_result(
             });
         }
     }
+    tracing::debug!(
+        delivered = delivered.len(),
+        refused = refused.len(),
+        "LMTP: one reply per recipient after the data"
+    );
     match first_ok {
         Some(reply) => Ok(Sent {
             reply,
