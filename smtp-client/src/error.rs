@@ -211,3 +211,38 @@ impl From<InvalidAddress> for Error {
 
 /// Result alias for this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broken_causes_from_errors_and_from_transport() {
+        use transport::BrokenCause as T;
+        let t = |c| Error::Transport(transport::Error::Broken { cause: c });
+        assert_eq!(
+            BrokenCause::of(&t(T::Timeout(transport::Phase::Read))),
+            BrokenCause::Timeout
+        );
+        assert_eq!(
+            BrokenCause::of(&t(T::PeerClosed)),
+            BrokenCause::ConnectionLost
+        );
+        assert_eq!(BrokenCause::of(&t(T::FrameTooLarge)), BrokenCause::Protocol);
+        assert_eq!(BrokenCause::of(&t(T::Abandoned)), BrokenCause::Abandoned);
+        assert_eq!(
+            BrokenCause::of(&Error::Protocol("x".into())),
+            BrokenCause::Protocol
+        );
+        let unknown =
+            Error::DeliveryUnknown(Box::new(Error::Transport(transport::Error::Closed {
+                mid_frame: false,
+            })));
+        assert_eq!(BrokenCause::of(&unknown), BrokenCause::ConnectionLost);
+        let broken = Error::Broken {
+            cause: BrokenCause::ServerClosing,
+        };
+        assert!(broken.is_broken() && !broken.is_retryable());
+        assert!(broken.to_string().contains("421"), "{broken}");
+    }
+}
