@@ -116,5 +116,8 @@ fn a_failing_sendmail_is_an_error_with_its_message() {
         .program("/nonexistent/sendmail")
         .send(&msg)
         .unwrap_err();
-    assert!(matches!(err, Error::ReadInput { .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::Sendmail { status: None, ref stderr } if stderr.contains("cannot run")),
+        "{err:?}"
+    );
 }

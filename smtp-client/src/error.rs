@@ -92,8 +92,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The sendmail program failed (non-zero exit, killed, or it stopped
-    /// reading the message).
+    /// The sendmail program failed: it could not be run (`status: None`),
+    /// exited non-zero, was killed, or stopped reading the message.
     #[error("sendmail failed (exit status {status:?}): {stderr}")]
     Sendmail {
         /// The exit status, `None` when killed by a signal.

@@ -94,9 +94,9 @@ impl Sendmail {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| Error::ReadInput {
-                what: format!("sendmail program {}", self.program.display()),
-                source,
+            .map_err(|e| Error::Sendmail {
+                status: None,
+                stderr: format!("cannot run {}: {e}", self.program.display()),
             })?;
         // Local line ends: CRLF (after normalising every line end) becomes LF.
         let mut text = msg.wire_content();
@@ -106,12 +106,10 @@ impl Sendmail {
             .take()
             .expect("stdin was piped")
             .write_all(&text);
-        let out = child
-            .wait_with_output()
-            .map_err(|source| Error::ReadInput {
-                what: format!("sendmail program {}", self.program.display()),
-                source,
-            })?;
+        let out = child.wait_with_output().map_err(|e| Error::Sendmail {
+            status: None,
+            stderr: format!("waiting for {}: {e}", self.program.display()),
+        })?;
         if !out.status.success() || written.is_err() {
             return Err(Error::Sendmail {
                 status: out.status.code(),
