@@ -44,8 +44,8 @@ cmd_up() {
     if [[ -z $(running_services) ]]; then check_ports_free; fi
     mkdir -p "$PCONN_DOCKER_STATE_DIR"
     dlog "building $IMAGE (cached when scripts/servers.sh and servers.d did not change)"
-    docker_build -q --network host -f docker/servers.Dockerfile \
-        --build-arg DEBIAN_IMAGE="$PCONN_DEBIAN_IMAGE" -t "$IMAGE" . >/dev/null
+    docker_build --network host -f docker/servers.Dockerfile \
+        --build-arg DEBIAN_IMAGE="$PCONN_DEBIAN_IMAGE" -t "$IMAGE" .
     dlog "starting services (${COMPOSE[*]})"
     compose up -d --no-build --remove-orphans
     wait_healthy 120
@@ -57,7 +57,7 @@ wait_healthy() {
     local deadline=$((SECONDS + $1)) id name state health code pending bad
     while true; do
         pending=() bad=()
-        for id in $(compose ps -q); do
+        for id in $(compose ps -a -q); do
             IFS='|' read -r name state health code < <(docker inspect -f \
                 '{{.Name}}|{{.State.Status}}|{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.State.ExitCode}}' "$id")
             name=${name#/}

@@ -69,12 +69,17 @@ ensure_docker() {
 
 # The legacy builder when the client has no buildx (Debian's docker.io has
 # none; a newer docker CLI refuses to build without it otherwise).
+# Output goes to a log, shown when the build fails.
 docker_build() {
+    local out rc=0
+    out=$(mktemp)
     if docker buildx version >/dev/null 2>&1; then
-        docker build "$@"
+        docker build "$@" >"$out" 2>&1 || rc=$?
     else
-        DOCKER_BUILDKIT=0 docker build "$@"
+        DOCKER_BUILDKIT=0 docker build "$@" >"$out" 2>&1 || rc=$?
     fi
+    [[ $rc -eq 0 ]] || { tail -40 "$out" >&2; rm -f "$out"; ddie "docker build $* failed"; }
+    rm -f "$out"
 }
 
 # COMPOSE: the compose command, v2 plugin or v1 docker-compose.

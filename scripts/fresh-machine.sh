@@ -28,8 +28,8 @@ cabundle=/etc/ssl/certs/ca-certificates.crt
 ensure_docker
 ensure_base_image
 dlog "building $IMAGE (cached)"
-docker_build -q -f docker/fresh-machine.Dockerfile \
-    --build-arg DEBIAN_IMAGE="$PCONN_DEBIAN_IMAGE" -t "$IMAGE" docker >/dev/null
+docker_build --network host -f docker/fresh-machine.Dockerfile \
+    --build-arg DEBIAN_IMAGE="$PCONN_DEBIAN_IMAGE" -t "$IMAGE" docker
 
 [[ -z $(git -C "$ROOT" status --porcelain --untracked-files=no) ]] ||
     dlog "note: uncommitted changes are not part of the clone"
