@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test test-suite demo bench lint check-servers build-tools
+.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -40,6 +40,12 @@ bench: build-tools servers-up
 	else \
 		echo "scripts/bench.sh does not exist yet" >&2; \
 	fi
+
+# Performance at scale (threads, added latency, memory per connection,
+# allocations per request, many pool keys): JSON and SVG charts in
+# bench/scale/results/. Takes several minutes.
+bench-scale: build-tools servers-up
+	bench/scale/run.sh
 
 lint: build-tools
 	cargo fmt --all -- --check
