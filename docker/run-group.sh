@@ -8,9 +8,12 @@
 #   run-group.sh start NAME...  start the named servers, then watch them:
 #                               NAME is a base service of servers.sh (the
 #                               NAME of one of its `up` calls: redis, smtp,
-#                               tinyproxy-3128, tinyproxy-3129, nginx) or a
+#                               tinyproxy-3128, tinyproxy-3129, nginx), a
 #                               START_HOOKS function of scripts/servers.d/
-#                               (e.g. cluster_start: all of its servers)
+#                               (e.g. cluster_start: all of its servers), or
+#                               `servers.d`: every START_HOOKS function not
+#                               named in PCONN_DOCKER_OWN_HOOKS (the groups
+#                               that have a service of their own)
 #   run-group.sh health         healthcheck: every server started here has
 #                               a live pid and answers on all its ports
 #
@@ -26,6 +29,7 @@ set -euo pipefail
 
 SERVERS_SH=/pconn/scripts/servers.sh
 RECORD=/run/pconn-servers   # "name comm pidfile port..." per started server
+STARTED=/run/pconn-started  # written once every named server is up
 
 cmd=${1:-}
 shift || true
@@ -44,7 +48,7 @@ case $cmd in
         exit 0
         ;;
     health)
-        [[ -s $RECORD ]] || exit 1
+        [[ -e $STARTED ]] || exit 1
         while read -r name comm pidfile ports; do
             our_pid "$pidfile" "$comm" >/dev/null || { echo "$name: not running"; exit 1; }
             # shellcheck disable=SC2086
@@ -62,6 +66,12 @@ esac
 hooks=() base=()
 for name in "$@"; do
     found=0
+    if [[ $name == servers.d ]]; then
+        for hook in "${START_HOOKS[@]}"; do
+            [[ " ${PCONN_DOCKER_OWN_HOOKS:-} " == *" $hook "* ]] || hooks+=("$hook")
+        done
+        continue
+    fi
     for hook in "${START_HOOKS[@]}"; do [[ $hook == "$name" ]] && found=1; done
     if [[ $found -eq 1 ]]; then hooks+=("$name"); else base+=("$name"); fi
 done
@@ -87,10 +97,12 @@ up() {
 }
 
 : > "$RECORD"
+rm -f "$STARTED"
 cmd_start
 for b in "${base[@]}"; do
     [[ " ${seen[*]} " == *" $b "* ]] || die "no server or hook named '$b' in scripts/servers.sh or scripts/servers.d/"
 done
+touch "$STARTED"
 
 # Watch: stop everything on TERM/INT, exit when a server dies.
 stop_all() {
