@@ -3,8 +3,11 @@
 //! loop. Included by each suite with `#[path]` (no crate of its own).
 #![allow(dead_code)]
 
+pub mod http_work;
+pub mod mixed;
 pub mod redis_work;
 pub mod relay;
+pub mod smtp_work;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, Once};

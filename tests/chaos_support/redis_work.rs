@@ -270,7 +270,9 @@ fn leave_state_open(conn: &mut Connection, rng: &mut Rng, run: &str, id: &str) {
         1 => conn.query_value(&cmd("WATCH").arg(format!("{run}:watched"))),
         2 => conn.query_value(&cmd("SELECT").arg(3)),
         3 => conn.subscribe(&[format!("{run}:chan")]).map(|_| Value::Nil),
-        4 => conn.psubscribe(&[format!("{run}:pat*")]).map(|_| Value::Nil),
+        4 => conn
+            .psubscribe(&[format!("{run}:pat*")])
+            .map(|_| Value::Nil),
         _ => conn.query_value(&cmd("CLIENT").arg("TRACKING").arg("ON")),
     };
 }
