@@ -5,6 +5,7 @@
 
 pub mod http_work;
 pub mod mixed;
+pub mod private;
 pub mod redis_work;
 pub mod relay;
 pub mod smtp_work;

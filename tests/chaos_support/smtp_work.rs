@@ -243,8 +243,13 @@ pub fn mail(id: &str, to: &[&str]) -> Message {
 /// Subject id -> how many times it is stored, for mails of run `run`; a
 /// mail whose body is not its Subject's counts under "MISMATCH <subject>".
 pub fn stored_subjects(run: &str) -> HashMap<String, usize> {
+    stored_subjects_in(&maildir(), run)
+}
+
+/// [`stored_subjects`] in the mail dir `dir`.
+pub fn stored_subjects_in(dir: &std::path::Path, run: &str) -> HashMap<String, usize> {
     let mut found = HashMap::new();
-    let Ok(dir) = std::fs::read_dir(maildir()) else {
+    let Ok(dir) = std::fs::read_dir(dir) else {
         return found;
     };
     for entry in dir.flatten() {
