@@ -64,8 +64,7 @@ impl Error {
                 matches!(
                     e.kind(),
                     ServerErrorKind::Busy | ServerErrorKind::Loading | ServerErrorKind::MaxClients
-                )
-                    || e.code() == "TRYAGAIN"
+                ) || e.code() == "TRYAGAIN"
             }
             Error::TransactionConflict { .. } => true,
             _ => false,

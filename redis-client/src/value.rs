@@ -577,7 +577,10 @@ mod tests {
             ServerError::parse("ERR max number of clients reached").kind(),
             ServerErrorKind::MaxClients
         );
-        assert_eq!(ServerError::parse("ERR other").kind(), ServerErrorKind::Generic);
+        assert_eq!(
+            ServerError::parse("ERR other").kind(),
+            ServerErrorKind::Generic
+        );
     }
 
     #[test]
