@@ -349,6 +349,15 @@ fn redis_maxclients_refusal_is_typed_and_bounded() {
         rejected <= attempts,
         "{rejected} rejections but only {attempts} failed attempts"
     );
+    // The over-budget fleet is gone: wait (bounded) until the server has
+    // closed its connections too, so the next fleet starts from zero.
+    for _ in 0..100 {
+        let clients: String = c.query(&cmd("INFO").arg("clients")).unwrap();
+        if clients.lines().any(|l| l.trim() == "connected_clients:1") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     drop(c);
     drop(admin);
 
@@ -389,6 +398,24 @@ fn nginx_worker_connections_refusal_is_typed_and_bounded() {
     let alerts = log.matches("worker_connections are not enough").count();
     eprintln!("nginx error.log: {alerts} 'worker_connections are not enough' alerts");
     assert!(alerts > 0, "nginx never ran out of connections");
+    // Wait (bounded) until nginx has closed the first fleet's connections.
+    let status = http_client::Client::builder()
+        .proxy_from_env(false)
+        .max_open_per_host(1)
+        .build()
+        .unwrap();
+    for _ in 0..100 {
+        let text = status
+            .get(&format!("http://127.0.0.1:{}/status", server.port))
+            .call()
+            .and_then(|r| r.text())
+            .unwrap_or_default();
+        if text.starts_with("Active connections: 1 ") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(status);
 
     let (within, hung) = fleet("nginx", server.port, 3, seed);
     eprintln!(

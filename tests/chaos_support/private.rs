@@ -193,6 +193,7 @@ http {{
             echo_request_body;
         }}
         location = /slow {{ default_type text/plain; echo_sleep 1; echo slow; }}
+        location = /status {{ stub_status; }}
         location = /hold {{ default_type text/plain; echo_sleep 0.2; echo held; }}
     }}
 }}
