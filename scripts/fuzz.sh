@@ -24,6 +24,9 @@ rustup toolchain list 2>/dev/null | grep -q '^nightly' || {
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked >&2
 
 seconds=${FUZZ_SECONDS:-60}
+# One target dir for every crate's fuzz workspace: libFuzzer's C++ and the
+# shared dependencies are built once, not once per crate.
+target_dir=${FUZZ_TARGET_DIR:-$ROOT/target/fuzz}
 logs="$ROOT/target/fuzz-logs"
 mkdir -p "$logs"
 
@@ -51,13 +54,13 @@ for entry in "${targets[@]}"; do
     # -s none: every crate forbids unsafe code, so AddressSanitizer finds
     # nothing there and would halve the executions; debug assertions (integer
     # overflow) stay on.
-    (cd "$krate" && cargo +nightly fuzz run -s none "$target" "$work" "fuzz/corpus/$target" -- \
+    (cd "$krate" && cargo +nightly fuzz run -s none --target-dir "$target_dir" "$target" "$work" "fuzz/corpus/$target" -- \
         "${limit[@]}" -print_final_stats=1) >"$log" 2>&1 || rc=$?
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
     crashes=0
     if [[ $rc -ne 0 ]]; then crashes=1; failed=1; tail -30 "$log" >&2; fi
     if [[ ${FUZZ_MERGE:-0} == 1 && $rc -eq 0 ]]; then
-        (cd "$krate" && cargo +nightly fuzz run -s none "$target" "fuzz/corpus/$target" "$work" -- -merge=1) \
+        (cd "$krate" && cargo +nightly fuzz run -s none --target-dir "$target_dir" "$target" "fuzz/corpus/$target" "$work" -- -merge=1) \
             >>"$log" 2>&1 || true
     fi
     json+="${json:+,}\"$krate/$target\":{\"executions\":${execs:-0},\"crashes\":$crashes}"
