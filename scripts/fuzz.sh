@@ -49,7 +49,9 @@ for entry in "${targets[@]}"; do
     log="$logs/$krate-$target.log"
     limit=(-max_total_time="$seconds")
     [[ -n ${FUZZ_RUNS:-} ]] && limit=(-runs="$FUZZ_RUNS")
-    echo "fuzz: $krate/$target (${FUZZ_RUNS:+$FUZZ_RUNS runs}${FUZZ_RUNS:-$seconds s}), log $log" >&2
+    budget="$seconds s"
+    [[ -n ${FUZZ_RUNS:-} ]] && budget="$FUZZ_RUNS runs"
+    echo "fuzz: $krate/$target ($budget), log $log" >&2
     rc=0
     # -s none: every crate forbids unsafe code, so AddressSanitizer finds
     # nothing there and would halve the executions; debug assertions (integer
