@@ -25,7 +25,8 @@ trap 'rm -f "$out"' EXIT
 rc=0
 cargo test "${profile[@]}" -p integration-tests --test "$test" -- \
     --ignored --exact "$name" --nocapture --test-threads=1 >"$out" || rc=$?
-# The figures are the one line of the test's stdout that is a JSON object.
-grep -E '^\{".*\}$' "$out" || { cat "$out" >&2; echo "no figures printed" >&2; }
-[[ $rc -eq 0 ]] || grep -v -E '^\{' "$out" >&2 || true
+# The figures are the test's one JSON object (the harness may print
+# "test NAME ... " before it on the same line).
+grep -oE '\{"seed".*\}' "$out" | head -1 || { cat "$out" >&2; echo "no figures printed" >&2; }
+[[ $rc -eq 0 ]] || grep -v -E '\{"seed"' "$out" >&2 || true
 exit "$rc"

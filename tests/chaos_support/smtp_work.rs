@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -47,6 +48,9 @@ pub enum Outcome {
 pub struct SmtpWork {
     run: String,
     clients: Vec<(&'static str, SmtpClient)>,
+    /// Verification window: ids carry it, so [`SmtpWork::verify`] can check
+    /// and forget one window's mails (bounded memory in long runs).
+    window: AtomicU64,
     outcomes: Mutex<HashMap<String, Outcome>>,
     _relay: Relay,
 }
@@ -109,6 +113,7 @@ impl SmtpWork {
         SmtpWork {
             run: run.to_string(),
             clients,
+            window: AtomicU64::new(0),
             outcomes: Mutex::new(HashMap::new()),
             _relay: relay,
         }
@@ -134,7 +139,8 @@ impl SmtpWork {
 
     pub fn borrow(&self, rng: &mut Rng, t: usize, n: u64, tally: &Tally) {
         let (_kind, client) = &self.clients[rng.below(self.clients.len() as u64) as usize];
-        let id = format!("{}-{t}-{n}", self.run);
+        let window = self.window.load(Ordering::Relaxed);
+        let id = format!("{}-w{window}-{t}-{n}", self.run);
         match rng.below(100) {
             0..=69 => {
                 let outcome = match client.send(&mail(&id, &["rcpt@example.com"])) {
@@ -201,12 +207,15 @@ impl SmtpWork {
         }
     }
 
-    /// Counts the stored mails of this run against what the client said;
-    /// returns the number of mails checked. Violations are wrong replies.
+    /// Counts the stored mails of the current window against what the
+    /// client said, then starts a new window (call it with no borrow under
+    /// way); returns the number of mails checked. Violations are wrong
+    /// replies.
     pub fn verify(&self, tally: &Tally) -> usize {
         std::thread::sleep(Duration::from_millis(300)); // late DATA replies
-        let stored = stored_subjects(&self.run);
-        let outcomes = self.outcomes.lock().unwrap();
+        let window = self.window.fetch_add(1, Ordering::Relaxed);
+        let stored = stored_subjects(&format!("{}-w{window}-", self.run));
+        let outcomes = std::mem::take(&mut *self.outcomes.lock().unwrap());
         for (id, outcome) in outcomes.iter() {
             let count = stored.get(id).copied().unwrap_or(0);
             let ok = match outcome {
