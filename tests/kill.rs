@@ -221,7 +221,7 @@ fn redis_killed_under_load() {
     let client = Client::builder()
         .address("127.0.0.1", server.port)
         .connect_timeout(Duration::from_millis(500))
-        .read_timeout(Some(Duration::from_secs(2)))
+        .read_timeout(Some(Duration::from_secs(5)))
         .pool_config(PoolConfig {
             max_open: THREADS,
             checkout_timeout: Duration::from_secs(2),
@@ -335,7 +335,7 @@ fn nginx_killed_under_load() {
     let client = http_client::Client::builder()
         .proxy_from_env(false)
         .connect_timeout(Duration::from_millis(500))
-        .read_timeout(Some(Duration::from_secs(2)))
+        .read_timeout(Some(Duration::from_secs(5)))
         .max_open_per_host(THREADS)
         .build()
         .unwrap();
@@ -408,7 +408,7 @@ fn nginx_killed_under_load() {
 fn smtp_killed_under_load() {
     let seed = support::seed("smtp_killed_under_load");
     let mut server = private::smtp();
-    let client = plain_client("127.0.0.1", server.port, Duration::from_secs(2), THREADS);
+    let client = plain_client("127.0.0.1", server.port, Duration::from_secs(5), THREADS);
     let run = unique("kill-smtp");
     let (phases, ledger, tally) = (Phases::default(), Ledger::default(), Tally::default());
     under_kills(&mut server, &phases, seed, |_rng, t, n| {

@@ -35,7 +35,7 @@ const RETRIES: u32 = 3;
 const WORK: Duration = Duration::from_millis(1500);
 const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(800);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
-const READ_TIMEOUT: Duration = Duration::from_millis(800);
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What one worker process reports (one line on stdout).
 #[derive(Debug, Default)]
@@ -160,6 +160,15 @@ fn limits_worker() {
         ..PoolConfig::default()
     };
     let report = Mutex::new(Report::default());
+    // Start together: the parent creates this file once every worker runs,
+    // so the fleet's connections overlap however slowly processes start.
+    let go = std::path::PathBuf::from(std::env::var("LIMITS_GO").unwrap());
+    for _ in 0..1000 {
+        if go.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let end = Instant::now() + WORK;
     let redis = Client::builder()
         .address("127.0.0.1", port)
@@ -220,6 +229,7 @@ fn limits_worker() {
 /// longest a single operation may take with all its retries.
 fn fleet(server: &str, port: u16, max_open: usize, seed: u64) -> (Report, usize) {
     let exe = std::env::current_exe().unwrap();
+    let go = std::env::temp_dir().join(integration_tests::unique("limits-go"));
     let children: Vec<_> = (0..WORKERS)
         .map(|w| {
             Command::new(&exe)
@@ -234,6 +244,7 @@ fn fleet(server: &str, port: u16, max_open: usize, seed: u64) -> (Report, usize)
                 .env("LIMITS_PORT", port.to_string())
                 .env("LIMITS_MAX_OPEN", max_open.to_string())
                 .env("LIMITS_SEED", (seed + w as u64).to_string())
+                .env("LIMITS_GO", &go)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
                 .spawn()
@@ -245,7 +256,8 @@ fn fleet(server: &str, port: u16, max_open: usize, seed: u64) -> (Report, usize)
     let per_attempt = CHECKOUT_TIMEOUT + CONNECT_TIMEOUT + READ_TIMEOUT * 2;
     let bound =
         WORK + per_attempt * (RETRIES + 1) + Duration::from_millis(700) + Duration::from_secs(5);
-    let deadline = Instant::now() + bound;
+    std::fs::write(&go, b"go").unwrap();
+    let deadline = Instant::now() + bound + Duration::from_secs(10);
     let mut total = Report::default();
     let mut hung = 0;
     for mut child in children {
@@ -278,6 +290,7 @@ fn fleet(server: &str, port: u16, max_open: usize, seed: u64) -> (Report, usize)
             *total.kinds.entry(k).or_insert(0) += v;
         }
     }
+    let _ = std::fs::remove_file(&go);
     (total, hung)
 }
 
