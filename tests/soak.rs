@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use integration_tests::unique;
 use support::mixed::Mixed;
-use support::{open_fds, quiet_chaos_panics, rss_kib, run_threads, seconds, Tally};
+use support::{open_fds, quiet_chaos_panics, rss_settled_kib, run_threads, seconds, Tally};
 
 struct Figures {
     json: String,
@@ -45,11 +45,11 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
         mails += work.smtp.verify(&tally);
         k += 1;
         if rss_warm.is_none() && started.elapsed() >= warm {
-            rss_warm = Some(rss_kib());
+            rss_warm = Some(rss_settled_kib());
         }
     }
-    let rss_warm = rss_warm.unwrap_or_else(rss_kib);
-    let rss_end = rss_kib();
+    let rss_warm = rss_warm.unwrap_or_else(rss_settled_kib);
+    let rss_end = rss_settled_kib();
     let secs = started.elapsed().as_secs_f64();
     let counters = work.check_counters();
     let reconnects = work.opened();

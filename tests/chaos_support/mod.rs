@@ -199,6 +199,17 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
+/// Resident set size in KiB at a quiet moment (no borrow under way), after
+/// giving freed heap memory back to the system: what is still live, not
+/// the high-water mark of transient buffers that glibc keeps around.
+pub fn rss_settled_kib() -> u64 {
+    // SAFETY: malloc_trim only releases free memory of the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    rss_kib()
+}
+
 /// Resident set size of this process in KiB.
 pub fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
