@@ -37,6 +37,7 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
     let window = Duration::from_secs(30).min(warm.max(Duration::from_millis(500)));
     let started = Instant::now();
     let (mut mails, mut k, mut rss_warm) = (0, 0u64, None);
+    let mut series = Vec::new();
     while started.elapsed() < run_for {
         let left = run_for.saturating_sub(started.elapsed());
         run_threads(8, window.min(left), seed, k * 100, |rng, t, n| {
@@ -44,8 +45,10 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
         });
         mails += work.smtp.verify(&tally);
         k += 1;
+        let rss = rss_settled_kib();
+        series.push(rss.to_string());
         if rss_warm.is_none() && started.elapsed() >= warm {
-            rss_warm = Some(rss_settled_kib());
+            rss_warm = Some(rss);
         }
     }
     let rss_warm = rss_warm.unwrap_or_else(rss_settled_kib);
@@ -76,6 +79,7 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
             ("rss_warm_kib", rss_warm.to_string()),
             ("rss_end_kib", rss_end.to_string()),
             ("rss_growth_pct", format!("{growth:.2}")),
+            ("rss_per_window_kib", format!("[{}]", series.join(","))),
             ("pool_counters_consistent", counters.is_ok().to_string()),
         ],
     );
