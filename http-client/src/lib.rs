@@ -68,7 +68,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
-mod decode;
+mod content_encoding;
 mod error;
 mod exchange;
 mod headers;

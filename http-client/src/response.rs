@@ -109,9 +109,8 @@ impl Response {
         let coding = self
             .headers
             .get_known(Known::ContentEncoding)
-            .and_then(|c| std::str::from_utf8(c).ok())
-            .map(|c| c.trim().to_ascii_lowercase());
-        crate::decode::wrap(self.body, coding.as_deref(), self.decompress)
+            .and_then(|c| std::str::from_utf8(c).ok());
+        crate::content_encoding::wrap(self.body, coding, self.decompress)
     }
 
     /// The whole body (decoded), up to the client's `max_body_bytes`.
@@ -365,7 +364,7 @@ impl Drop for BodyReader {
 
 /// A response body with content decoding applied (see [`Response::into_reader`]).
 pub struct ResponseReader {
-    pub(crate) inner: crate::decode::Decoded,
+    pub(crate) inner: crate::content_encoding::Decoded,
 }
 
 impl fmt::Debug for ResponseReader {
@@ -377,7 +376,7 @@ impl fmt::Debug for ResponseReader {
 impl ResponseReader {
     /// The trailer fields, once the body has been read to its end.
     pub fn trailers(&self) -> Option<&Headers> {
-        self.inner.body().trailers()
+        self.inner.body().and_then(BodyReader::trailers)
     }
 }
 

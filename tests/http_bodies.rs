@@ -1,0 +1,161 @@
+//! Response bodies of `http-client` against real servers: empty bodies
+//! under every content coding (the second nginx of
+//! `scripts/servers.d/http-extra.sh` on 8090, and the base nginx).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+
+use http_client::{Client, Error, Response};
+use integration_tests::env_or;
+
+fn extra_url() -> String {
+    env_or("PCONN_HTTP_EXTRA_URL", "http://127.0.0.1:8090")
+}
+
+fn http_url() -> String {
+    env_or("PCONN_HTTP_URL", "http://127.0.0.1:8080")
+}
+
+fn client() -> Client {
+    Client::builder().proxy_from_env(false).build().unwrap()
+}
+
+/// Every coding this build decodes, two spellings of gzip, codings it does
+/// not decode (passed through), and none.
+const CODINGS: &[&str] = &["gzip", "x-gzip", "deflate", "br", "zstd", "identity"];
+
+/// The ways a caller reads a whole body.
+#[derive(Debug, Clone, Copy)]
+enum Reading {
+    Bytes,
+    BytesLimited,
+    Text,
+    Json,
+    IntoReader,
+}
+
+const READINGS: &[Reading] = &[
+    Reading::Bytes,
+    Reading::BytesLimited,
+    Reading::Text,
+    Reading::Json,
+    Reading::IntoReader,
+];
+
+/// Reads `resp`'s body the way `how` says and checks that it is empty.
+fn assert_empty(resp: Response, how: Reading, what: &str) {
+    match how {
+        Reading::Bytes => assert_eq!(resp.bytes().unwrap(), b"", "{what}"),
+        Reading::BytesLimited => assert_eq!(resp.bytes_limited(0).unwrap(), b"", "{what}"),
+        Reading::Text => assert_eq!(resp.text().unwrap(), "", "{what}"),
+        Reading::Json => {
+            // An empty body is no JSON value: the error says JSON, not
+            // that a compressed stream ended early.
+            let err = resp.json::<serde_json::Value>().unwrap_err();
+            assert!(
+                matches!(&err, Error::Decode(m) if m.starts_with("JSON")),
+                "{what}: {err}"
+            );
+        }
+        Reading::IntoReader => {
+            let mut reader = resp.into_reader();
+            let mut out = Vec::new();
+            reader.read_to_end(&mut out).unwrap();
+            assert_eq!(out, b"", "{what}");
+            // Read again after the end: still the end.
+            assert_eq!(reader.read(&mut [0u8; 8]).unwrap(), 0, "{what}");
+        }
+    }
+}
+
+#[test]
+fn empty_bodies_are_empty_whatever_their_coding() {
+    let client = client();
+    let base = extra_url();
+    for coding in CODINGS {
+        for how in READINGS {
+            let cases = [
+                ("HEAD", format!("{base}/encoded/{coding}"), 200),
+                ("HEAD", format!("{base}/empty/200/{coding}"), 200),
+                ("GET", format!("{base}/empty/200/{coding}"), 200),
+                ("GET", format!("{base}/empty/204/{coding}"), 204),
+                ("GET", format!("{base}/empty/304/{coding}"), 304),
+                ("HEAD", format!("{base}/empty/204/{coding}"), 204),
+            ];
+            for (method, url, status) in cases {
+                let what = format!("{method} {url} read with {how:?}");
+                let resp = client.request(method, &url).call().unwrap();
+                assert_eq!(resp.status(), status, "{what}");
+                assert_eq!(resp.header("content-encoding"), Some(*coding), "{what}");
+                assert_empty(resp, *how, &what);
+            }
+        }
+    }
+    // Every response was complete: one connection served them all.
+    assert_eq!(client.stats().opened, 1);
+}
+
+#[test]
+fn a_head_of_a_gzip_serving_origin_reads_as_empty() {
+    // The base nginx compresses /gzip for a client that asks (this one does).
+    let client = client();
+    let url = format!("{}/gzip", http_url());
+    for how in READINGS {
+        let resp = client.head(&url).call().unwrap();
+        assert_eq!(resp.header("content-encoding"), Some("gzip"));
+        assert_empty(resp, *how, &format!("HEAD {url} with {how:?}"));
+    }
+    // The GET still decodes.
+    let text = client.get(&url).call().unwrap().text().unwrap();
+    assert!(
+        text.starts_with("line 000: the quick brown fox"),
+        "{text:.40}"
+    );
+    assert_eq!(client.stats().opened, 1);
+}
+
+/// Answers each request on one connection with the next of `replies`.
+fn serve(replies: Vec<&'static [u8]>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut stream = stream;
+        for reply in replies {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap() == 0 {
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            stream.write_all(reply).unwrap();
+        }
+    });
+    format!("http://{addr}/")
+}
+
+#[test]
+fn a_chunked_body_with_no_chunks_is_empty_and_a_bad_one_is_still_an_error() {
+    let url = serve(vec![
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: 1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope",
+    ]);
+    let client = client();
+    assert_eq!(client.get(&url).call().unwrap().bytes().unwrap(), b"");
+    let mut reader = client.get(&url).call().unwrap().into_reader();
+    assert_eq!(reader.read(&mut [0u8; 8]).unwrap(), 0);
+    assert_eq!(
+        reader.trailers().and_then(|t| t.get("x-t")),
+        Some("1"),
+        "trailers of an empty coded body"
+    );
+    // Four bytes that are not gzip: still a decoding error.
+    let err = client.get(&url).call().unwrap().bytes().unwrap_err();
+    assert!(matches!(err, Error::Decode(_)), "{err}");
+}
