@@ -7,7 +7,18 @@
 
 use std::io::{self, Read};
 
-use crate::response::{BodyReader, ResponseReader};
+use std::fmt;
+
+use crate::body_reader::BodyReader;
+use crate::headers::Headers;
+
+/// The `Accept-Encoding` of a decompressing client: the codings this
+/// build decodes (empty when it decodes none).
+pub(crate) const ACCEPT_ENCODING: &str = if cfg!(feature = "gzip") {
+    "gzip, deflate"
+} else {
+    ""
+};
 
 /// The body bytes read to see whether there are any, then the rest.
 #[cfg(feature = "gzip")]
@@ -127,4 +138,28 @@ pub(crate) fn wrap(body: BodyReader, coding: Option<&str>, decompress: bool) -> 
         None => Decoded::Plain(body),
     };
     ResponseReader { inner }
+}
+
+/// A response body with content decoding applied (see [`Response::into_reader`](crate::Response::into_reader)).
+pub struct ResponseReader {
+    pub(crate) inner: Decoded,
+}
+
+impl fmt::Debug for ResponseReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResponseReader")
+    }
+}
+
+impl ResponseReader {
+    /// The trailer fields, once the body has been read to its end.
+    pub fn trailers(&self) -> Option<&Headers> {
+        self.inner.body().and_then(BodyReader::trailers)
+    }
+}
+
+impl Read for ResponseReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(out)
+    }
 }

@@ -26,9 +26,14 @@
 //! * **Lean hot path.** No DNS lookup on reuse, the request head (and a
 //!   small body) in one write, the response head in one allocation.
 //!
-//! The layers: [`proto`] is the sans-IO core (request encoding, response
-//! head parsing, body framing), tested with byte strings; the client drives
-//! it over [`transport::Conn`]s.
+//! The layers read one way: [`proto`] is the sans-IO core (request
+//! encoding, response head parsing, body framing, and one exchange as a
+//! state machine, [`proto::call::Call`]), tested with byte strings; the
+//! session (`session.rs`) is the reuse decision the pool asks for; the
+//! driver (`driver.rs`) moves the bytes a call asks for over a
+//! [`transport::Conn`]; the client (`client.rs`, `request.rs`) is the
+//! public face, with the origin table (`origins.rs`) and the settings
+//! (`builder.rs`).
 //!
 //! ```no_run
 //! use http_client::Client;
@@ -67,22 +72,29 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod body_reader;
+mod builder;
 mod client;
 mod content_encoding;
+mod driver;
 mod error;
-mod exchange;
 mod headers;
+mod origins;
+mod outgoing;
 pub mod proto;
 mod proxy;
 mod request;
 mod response;
 mod session;
 
-pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT};
+pub use body_reader::BodyReader;
+pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
+pub use client::Client;
+pub use content_encoding::ResponseReader;
 pub use error::{Error, Result};
 pub use headers::Headers;
 pub use request::RequestBuilder;
-pub use response::{BodyReader, Response, ResponseReader};
+pub use response::Response;
 pub use session::Session;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).

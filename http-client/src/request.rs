@@ -9,34 +9,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use url::Url;
 
-use crate::client::{Client, Origin};
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::headers::Headers;
-use crate::proto::{self, BodyLen};
+use crate::origins::Origin;
+use crate::outgoing::{Request, SendBody};
+use crate::proto;
 use crate::response::Response;
-
-/// What is sent as the request body.
-pub(crate) enum SendBody<'b> {
-    Empty,
-    Bytes(&'b [u8]),
-    Reader(&'b mut dyn Read, Option<u64>),
-}
-
-impl SendBody<'_> {
-    pub(crate) fn framing(&self) -> BodyLen {
-        match self {
-            SendBody::Empty => BodyLen::None,
-            SendBody::Bytes(b) => BodyLen::Known(b.len() as u64),
-            SendBody::Reader(_, Some(n)) => BodyLen::Known(*n),
-            SendBody::Reader(_, None) => BodyLen::Chunked,
-        }
-    }
-
-    /// A reader is consumed by the first attempt; bytes can be sent again.
-    pub(crate) fn replayable(&self) -> bool {
-        !matches!(self, SendBody::Reader(..))
-    }
-}
 
 /// A request being built; nothing is sent until one of the `call`/`send_*`
 /// methods. Invalid input given to the builder is reported by that call,
@@ -48,15 +27,9 @@ pub struct RequestBuilder<'c> {
     // Errors boxed: the builder moves through every call, and an error
     // is the rare case.
     url: std::result::Result<Arc<Url>, Box<Error>>,
-    /// The origin of `url` when the parse cache knew it; what the builder
-    /// may change (path, query) never changes the origin.
+    /// The origin of `url`; what the builder may change (the query) never
+    /// changes it.
     origin: Option<Arc<Origin>>,
-    /// Where the checked request target lies in `url`, from the parse
-    /// cache; forgotten when the query changes.
-    target: Option<(u32, u32)>,
-    /// The whole head of a GET of `url` with no fields of its own, from
-    /// the parse cache; forgotten when the query changes.
-    get_head: Option<Arc<[u8]>>,
     headers: Headers,
     error: Option<Box<Error>>,
     replayable: bool,
@@ -85,31 +58,42 @@ fn static_method(method: &str) -> Cow<'static, str> {
     Cow::Owned(method.to_string())
 }
 
-/// Parses a URL given by the caller: controls refused first (the parser
-/// would silently drop tabs and newlines), then scheme and host checked.
-pub(crate) fn parse_url(text: &str) -> Result<Url> {
-    let invalid = |reason: String| Error::InvalidUrl {
-        url: text.to_string(),
-        reason,
-    };
-    proto::check_url_text(text).map_err(|e| invalid(e.0))?;
-    let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "scheme {:?} is not http or https",
-            url.scheme()
-        )));
+/// Requests are made by the client and built here.
+impl Client {
+    /// A request with any method (checked when sent).
+    pub fn request<'c>(&'c self, method: &str, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, method, url)
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host".into()));
+
+    /// A GET request.
+    pub fn get<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "GET", url)
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Credentials in a URL end up in logs and Referer headers.
-        return Err(invalid(
-            "user:password@ in the URL; use basic_auth() instead".into(),
-        ));
+
+    /// A HEAD request.
+    pub fn head<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "HEAD", url)
     }
-    Ok(url)
+
+    /// A POST request.
+    pub fn post<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "POST", url)
+    }
+
+    /// A PUT request.
+    pub fn put<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PUT", url)
+    }
+
+    /// A DELETE request.
+    pub fn delete<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "DELETE", url)
+    }
+
+    /// A PATCH request.
+    pub fn patch<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PATCH", url)
+    }
 }
 
 impl<'c> RequestBuilder<'c> {
@@ -122,17 +106,15 @@ impl<'c> RequestBuilder<'c> {
                 .err()
                 .map(|e| Box::new(Error::from(e))),
         };
-        let (url, origin, target, get_head) = match client.parse_url(url) {
-            Ok(p) => (Ok(p.url), p.origin, p.target, p.get_head),
-            Err(e) => (Err(Box::new(e)), None, None, None),
+        let (url, origin) = match client.inner.origins.resolve(url) {
+            Ok((url, origin)) => (Ok(url), Some(origin)),
+            Err(e) => (Err(Box::new(e)), None),
         };
         RequestBuilder {
             client,
             method,
             url,
             origin,
-            target,
-            get_head,
             headers: Headers::new(),
             error,
             replayable: false,
@@ -172,8 +154,6 @@ impl<'c> RequestBuilder<'c> {
             Arc::make_mut(url)
                 .query_pairs_mut()
                 .append_pair(name, value);
-            self.target = None;
-            self.get_head = None;
         }
         self
     }
@@ -264,24 +244,19 @@ impl<'c> RequestBuilder<'c> {
         let mut headers = self.headers;
         let mut followed = 0;
         let mut known_origin = self.origin;
-        let mut known_target = self.target;
-        let mut known_get_head = self.get_head;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
-                None => client.origin_of(&url)?,
+                None => client.inner.origins.origin(&url)?,
             };
-            let result = client.execute(
-                &origin,
-                &method,
-                url,
-                known_target.take(),
-                known_get_head.take().as_deref(),
-                &headers,
-                &mut body,
-                self.replayable,
+            let mut request = Request {
+                method: &method,
+                headers: &headers,
+                body: &mut body,
+                replayable: self.replayable,
                 deadline,
-            );
+            };
+            let result = client.execute(&origin, url, &mut request);
             let follow_up = match &result {
                 Ok(response) => {
                     let status = response.status();

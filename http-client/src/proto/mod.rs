@@ -4,8 +4,12 @@
 //! * [`request`]: checks of caller input and request head encoding.
 //! * [`response`]: response head parsing and the framing/keep-alive decision.
 //! * [`body`]: body framing (Content-Length, chunked with trailers, until close).
+//! * [`call`]: one exchange as a state machine (100-continue, interim and
+//!   early responses, the keep-alive decision) and the connection state
+//!   the pool's reuse decision reads.
 
 pub mod body;
+pub mod call;
 pub mod request;
 pub mod response;
 

@@ -122,56 +122,21 @@ pub struct Head<'a> {
     pub expect_continue: bool,
 }
 
-/// Encodes the request head into `buf` (which the connection sends in one write).
+/// Encodes the request head into `buf` (which the connection sends in one
+/// write): `Host` and `User-Agent` unless the caller set them, the
+/// caller's fields, the client's extra fields, the body framing.
 pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
-    encode_head_with(buf, head, None);
-}
-
-/// What follows the target in a request head that sets neither `Host`
-/// nor `User-Agent` itself: the version and those two fields, as
-/// [`encode_head`] writes them for `host` and `user_agent`, and the blank
-/// line that ends a head with no other field.
-pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(64 + host.len());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    field(&mut out, b"Host", host.as_bytes());
-    if let Some(ua) = user_agent {
-        field(&mut out, b"User-Agent", ua.as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.into_boxed_slice()
-}
-
-/// [`encode_head`], with the bytes [`head_defaults`] made for `head.host`
-/// and `head.user_agent` when the caller has them: fewer, larger copies.
-pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Option<&[u8]>) {
     buf.reserve(128 + head.target.len());
-    buf.put(head.method.as_bytes());
-    buf.put(b" ");
-    buf.put(head.target.as_bytes());
-    match defaults {
-        Some(defaults) if !head.headers.has(Known::Host) && !head.headers.has(Known::UserAgent) => {
-            let more = !head.headers.is_empty()
-                || !head.extra.is_empty()
-                || head.body != BodyLen::None
-                || head.expect_continue;
-            if !more {
-                // The defaults end with the blank line: the whole head.
-                buf.put(defaults);
-                return;
-            }
-            buf.put(&defaults[..defaults.len() - 2]);
-        }
-        _ => {
-            buf.put(b" HTTP/1.1\r\n");
-            if !head.headers.has(Known::Host) {
-                field(buf, b"Host", head.host.as_bytes());
-            }
-            if let Some(ua) = head.user_agent {
-                if !head.headers.has(Known::UserAgent) {
-                    field(buf, b"User-Agent", ua.as_bytes());
-                }
-            }
+    buf.extend_from_slice(head.method.as_bytes());
+    buf.extend_from_slice(b" ");
+    buf.extend_from_slice(head.target.as_bytes());
+    buf.extend_from_slice(b" HTTP/1.1\r\n");
+    if !head.headers.has(Known::Host) {
+        field(buf, b"Host", head.host.as_bytes());
+    }
+    if let Some(ua) = head.user_agent {
+        if !head.headers.has(Known::UserAgent) {
+            field(buf, b"User-Agent", ua.as_bytes());
         }
     }
     for (name, value) in head.headers.iter() {
@@ -183,62 +148,25 @@ pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Op
     match head.body {
         BodyLen::None => {}
         BodyLen::Known(n) => {
-            buf.put(b"Content-Length: ");
-            let mut digits = itoa_buf();
-            buf.put(itoa(n, &mut digits));
-            buf.put(b"\r\n");
+            field(
+                buf,
+                b"Content-Length",
+                itoa::Buffer::new().format(n).as_bytes(),
+            );
         }
-        BodyLen::Chunked => buf.put(b"Transfer-Encoding: chunked\r\n"),
+        BodyLen::Chunked => buf.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
     }
     if head.expect_continue {
-        buf.put(b"Expect: 100-continue\r\n");
+        buf.extend_from_slice(b"Expect: 100-continue\r\n");
     }
-    buf.put(b"\r\n");
+    buf.extend_from_slice(b"\r\n");
 }
 
-fn field(buf: &mut impl Sink, name: &[u8], value: &[u8]) {
-    buf.put(name);
-    buf.put(b": ");
-    buf.put(value);
-    buf.put(b"\r\n");
-}
-
-/// Where head bytes go: the write buffer, or the per-origin defaults.
-/// A head is a handful of short pieces, and `BytesMut::extend_from_slice`
-/// inlines where `BufMut::put_slice` is a call of its own for each.
-trait Sink {
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl Sink for BytesMut {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-impl Sink for Vec<u8> {
-    #[inline]
-    fn put(&mut self, bytes: &[u8]) {
-        self.extend_from_slice(bytes);
-    }
-}
-
-fn itoa_buf() -> [u8; 20] {
-    [0; 20]
-}
-
-/// Formats `n` in decimal without allocating.
-fn itoa(mut n: u64, out: &mut [u8; 20]) -> &[u8] {
-    let mut i = out.len();
-    loop {
-        i -= 1;
-        out[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &out[i..];
-        }
-    }
+fn field(buf: &mut BytesMut, name: &[u8], value: &[u8]) {
+    buf.extend_from_slice(name);
+    buf.extend_from_slice(b": ");
+    buf.extend_from_slice(value);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// Encodes one chunk of a chunked request body.
@@ -246,9 +174,9 @@ pub fn encode_chunk(buf: &mut BytesMut, data: &[u8]) {
     if data.is_empty() {
         return; // An empty chunk would end the body.
     }
-    buf.put(format!("{:x}\r\n", data.len()).as_bytes());
-    buf.put(data);
-    buf.put(b"\r\n");
+    buf.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+    buf.extend_from_slice(data);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// The last chunk of a chunked request body (no trailers).
@@ -264,44 +192,6 @@ mod tests {
             h.push_raw(n.as_bytes(), v.as_bytes());
         }
         h
-    }
-
-    #[test]
-    fn precomputed_defaults_encode_the_same_head() {
-        for fields in [
-            &[][..],
-            &[("Accept", "*/*")][..],
-            &[("host", "other")][..],
-            &[("User-Agent", "mine/1"), ("X-A", "b")][..],
-        ] {
-            for ua in [None, Some("ua/1")] {
-                for (extra, body, expect_continue) in [
-                    (&[("Accept-Encoding", "gzip")][..], BodyLen::Known(3), false),
-                    (&[][..], BodyLen::None, false),
-                    (&[][..], BodyLen::Chunked, false),
-                    (&[][..], BodyLen::Known(5), true),
-                ] {
-                    let h = headers(fields);
-                    let head = Head {
-                        method: "PUT",
-                        target: "/a?b=c",
-                        host: "example.com:8080",
-                        headers: &h,
-                        user_agent: ua,
-                        extra,
-                        body,
-                        expect_continue,
-                    };
-                    let mut plain = BytesMut::new();
-                    encode_head(&mut plain, &head);
-                    let mut fast = BytesMut::new();
-                    let defaults = head_defaults(head.host, ua);
-                    encode_head_with(&mut fast, &head, Some(&defaults));
-                    assert_eq!(plain, fast, "{fields:?} {ua:?} {extra:?} {body:?}");
-                    assert!(plain.ends_with(b"\r\n\r\n"));
-                }
-            }
-        }
     }
 
     #[test]
@@ -366,9 +256,6 @@ mod tests {
             &buf[..],
             b"PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
-        let mut d = itoa_buf();
-        assert_eq!(itoa(0, &mut d), b"0");
-        assert_eq!(itoa(u64::MAX, &mut d), b"18446744073709551615");
     }
 
     #[test]
