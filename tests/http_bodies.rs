@@ -53,7 +53,7 @@ fn assert_empty(resp: Response, how: Reading, what: &str) {
             // that a compressed stream ended early.
             let err = resp.json::<serde_json::Value>().unwrap_err();
             assert!(
-                matches!(&err, Error::Decode(m) if m.starts_with("JSON")),
+                matches!(&err, Error::Decode(d) if d.to_string().starts_with("JSON")),
                 "{what}: {err}"
             );
         }

@@ -11,7 +11,7 @@ use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig};
 /// The `User-Agent` sent unless the caller sets one.
 pub const DEFAULT_USER_AGENT: &str = concat!("pconn-http-client/", env!("CARGO_PKG_VERSION"));
 
-/// Settings shared by every request of a [`Client`].
+/// Settings shared by every request of a [`Client`](crate::Client).
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) connect: ConnectOptions,
@@ -27,7 +27,7 @@ pub(crate) struct Config {
     pub(crate) decompress: bool,
 }
 
-/// Builder of a [`Client`].
+/// Builder of a [`Client`](crate::Client).
 #[derive(Debug)]
 pub struct ClientBuilder {
     pub(crate) config: Config,

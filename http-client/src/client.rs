@@ -12,7 +12,7 @@ use url::Url;
 use crate::body_reader::BodyReader;
 use crate::builder::{ClientBuilder, Config};
 use crate::driver::{self, Limits};
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidInput, Result};
 use crate::headers::Known;
 use crate::origins::{Origin, Origins, Reach};
 use crate::outgoing::Request;
@@ -34,9 +34,7 @@ impl ClientBuilder {
         let tls = match (self.tls, self.ca_files.is_empty()) {
             (Some(tls), true) => Some(tls),
             (Some(_), false) => {
-                return Err(Error::InvalidInput(
-                    "give either tls_config or add_ca_file, not both".into(),
-                ))
+                return Err(InvalidInput::Conflicting("tls_config", "add_ca_file").into())
             }
             (None, false) => {
                 let mut b = TlsConfig::builder();
@@ -49,9 +47,7 @@ impl ClientBuilder {
         };
         let proxy = match (&self.proxy, &self.connector) {
             (Some(_), Some(_)) => {
-                return Err(Error::InvalidInput(
-                    "give either proxy or connector, not both".into(),
-                ))
+                return Err(InvalidInput::Conflicting("proxy", "connector").into())
             }
             (Some(url), None) => Some(ProxySetting::parse(url)?),
             _ => None,

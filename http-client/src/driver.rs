@@ -71,9 +71,7 @@ fn read_head(
         })
         .map_err(|e| match e {
             Error::Transport(transport::Error::FrameTooLarge { limit }) => {
-                Error::from(crate::proto::ProtocolError::new(format!(
-                    "response head larger than {limit} bytes"
-                )))
+                Error::from(crate::proto::ProtocolError::HeadTooLarge { limit })
             }
             e => e,
         })?;

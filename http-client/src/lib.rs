@@ -91,7 +91,7 @@ pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
 pub use client::Client;
 pub use content_encoding::ResponseReader;
-pub use error::{Error, Result};
+pub use error::{DecodeError, Error, InvalidInput, Part, ProtocolError, RedirectError, Result};
 pub use headers::Headers;
 pub use request::RequestBuilder;
 pub use response::Response;

@@ -68,7 +68,7 @@ pub(crate) fn parse_url(text: &str) -> Result<Url> {
         url: text.to_string(),
         reason,
     };
-    crate::proto::check_url_text(text).map_err(|e| invalid(e.0))?;
+    crate::proto::check_url_text(text).map_err(|e| invalid(e.to_string()))?;
     let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(format!(

@@ -10,7 +10,7 @@ use base64::Engine;
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::{Error, InvalidInput, RedirectError, Result};
 use crate::headers::Headers;
 use crate::origins::Origin;
 use crate::outgoing::{Request, SendBody};
@@ -139,9 +139,12 @@ impl<'c> RequestBuilder<'c> {
         } else if name.eq_ignore_ascii_case("content-length")
             || name.eq_ignore_ascii_case("transfer-encoding")
         {
-            self.fail(Error::InvalidInput(format!(
-                "{name} is set by the client from the body; do not set it by hand"
-            )));
+            self.fail(
+                InvalidInput::FramingField {
+                    name: name.to_string(),
+                }
+                .into(),
+            );
         } else {
             self.headers.push_raw(name.as_bytes(), value.as_bytes());
         }
@@ -221,7 +224,9 @@ impl<'c> RequestBuilder<'c> {
     /// Sends `value` as JSON (`Content-Type: application/json` unless set).
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {
-        let body = serde_json::to_vec(value).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let body = serde_json::to_vec(value).map_err(|e| InvalidInput::Body {
+            reason: e.to_string(),
+        })?;
         let this = if self.headers.contains("content-type") {
             self
         } else {
@@ -283,15 +288,16 @@ impl<'c> RequestBuilder<'c> {
             let status = response.status();
             if limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308) {
                 if let Some(location) = response.headers().get("location") {
-                    let next = response.url().join(location).map_err(|e| {
-                        Error::Protocol(format!(
-                            "redirect to an invalid Location {location:?}: {e}"
-                        ))
-                    })?;
+                    let refused = |reason| Error::Redirect {
+                        location: location.to_string(),
+                        reason,
+                    };
+                    let next = response
+                        .url()
+                        .join(location)
+                        .map_err(|e| refused(RedirectError::InvalidUrl(e)))?;
                     if !matches!(next.scheme(), "http" | "https") {
-                        return Err(Error::Protocol(format!(
-                            "redirect to a non-HTTP URL {next}"
-                        )));
+                        return Err(refused(RedirectError::Scheme(next.scheme().to_string())));
                     }
                     if followed >= limit {
                         return Err(Error::TooManyRedirects {

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::body_reader::BodyReader;
 use crate::content_encoding::ResponseReader;
-use crate::error::{Error, Result};
+use crate::error::{DecodeError, Error, Result};
 use crate::headers::{Headers, Known};
 use crate::proto::ResponseHead;
 
@@ -165,7 +165,7 @@ impl Response {
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T> {
         let bytes = self.bytes()?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| DecodeError::Json(e).into())
     }
 }
 
@@ -210,7 +210,7 @@ fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>
 pub(crate) fn from_io(e: io::Error) -> Error {
     match e.downcast::<Error>() {
         Ok(ours) => ours,
-        Err(e) => Error::Decode(e.to_string()),
+        Err(e) => DecodeError::Content(e).into(),
     }
 }
 
@@ -300,7 +300,13 @@ mod tests {
         assert_eq!(client.get(&url).call().unwrap().text().unwrap(), "ok");
         let err = client.get(&url).call().unwrap_err();
         assert!(
-            matches!(&err, Error::Protocol(m) if m.contains("conflicting")),
+            matches!(
+                &err,
+                Error::Protocol(crate::proto::ProtocolError::ConflictingContentLength {
+                    first: 2,
+                    second: 3
+                })
+            ),
             "{err}"
         );
         let stats = client.stats();

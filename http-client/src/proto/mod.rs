@@ -15,7 +15,7 @@ pub mod response;
 
 pub use body::{BodyDecoder, Poll};
 pub use request::{
-    check_header, check_method, check_target, check_url_text, BodyLen, InvalidInput,
+    check_header, check_method, check_target, check_url_text, BodyLen, InvalidInput, Part,
 };
 pub use response::{parse_head, plan_body, BodyPlan, Framing, ProtocolError, ResponseHead};
 

@@ -5,9 +5,77 @@ use bytes::BytesMut;
 
 use crate::headers::{Headers, Known};
 
-/// Caller input that must not reach the wire.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidInput(pub String);
+/// Caller input that must not reach the wire, found before anything is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidInput {
+    /// A method, request target, header name or URL that is empty.
+    #[error("empty {0}")]
+    Empty(Part),
+    /// A byte that may not stand there: CR, LF, NUL or another control, a
+    /// space or separator in a token.
+    #[error("{} in {part} {text:?}", describe(*byte))]
+    ForbiddenByte {
+        /// Where it was found.
+        part: Part,
+        /// The byte.
+        byte: u8,
+        /// The whole text it was found in (for a header value, the name).
+        text: String,
+    },
+    /// A field the client derives from the body (`Content-Length`,
+    /// `Transfer-Encoding`).
+    #[error("{name} is set by the client from the body; do not set it by hand")]
+    FramingField {
+        /// The field name as given.
+        name: String,
+    },
+    /// Two settings that exclude each other.
+    #[error("give either {0} or {1}, not both")]
+    Conflicting(&'static str, &'static str),
+    /// A value the caller gave that cannot be serialised (a JSON body).
+    #[error("cannot serialise the body: {reason}")]
+    Body {
+        /// What the serialiser said.
+        reason: String,
+    },
+}
+
+/// Where in a request invalid input was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// The method.
+    Method,
+    /// The request target (path and query).
+    Target,
+    /// A header field name.
+    HeaderName,
+    /// A header field value.
+    HeaderValue,
+    /// The URL text.
+    Url,
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Part::Method => "method",
+            Part::Target => "request target",
+            Part::HeaderName => "header name",
+            Part::HeaderValue => "the value of header",
+            Part::Url => "URL",
+        })
+    }
+}
+
+fn forbidden(part: Part, byte: u8, text: &str) -> InvalidInput {
+    InvalidInput::ForbiddenByte {
+        part,
+        byte,
+        text: text.to_string(),
+    }
+}
 
 /// How the request body is framed on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +109,10 @@ fn describe(b: u8) -> String {
 /// Checks a method: a non-empty token.
 pub fn check_method(method: &str) -> Result<(), InvalidInput> {
     if method.is_empty() {
-        return Err(InvalidInput("empty method".into()));
+        return Err(InvalidInput::Empty(Part::Method));
     }
     match method.bytes().find(|b| !is_tchar(*b)) {
-        Some(b) => Err(InvalidInput(format!(
-            "{} in method {method:?}",
-            describe(b)
-        ))),
+        Some(b) => Err(forbidden(Part::Method, b, method)),
         None => Ok(()),
     }
 }
@@ -56,13 +121,10 @@ pub fn check_method(method: &str) -> Result<(), InvalidInput> {
 /// other control); what a URL parser produced is always fine.
 pub fn check_target(target: &str) -> Result<(), InvalidInput> {
     if target.is_empty() {
-        return Err(InvalidInput("empty request target".into()));
+        return Err(InvalidInput::Empty(Part::Target));
     }
     match target.bytes().find(|b| !(0x21..0x7f).contains(b)) {
-        Some(b) => Err(InvalidInput(format!(
-            "{} in request target {target:?}",
-            describe(b)
-        ))),
+        Some(b) => Err(forbidden(Part::Target, b, target)),
         None => Ok(()),
     }
 }
@@ -71,23 +133,17 @@ pub fn check_target(target: &str) -> Result<(), InvalidInput> {
 /// or other controls except HTAB.
 pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
     if name.is_empty() {
-        return Err(InvalidInput("empty header name".into()));
+        return Err(InvalidInput::Empty(Part::HeaderName));
     }
     if let Some(b) = name.bytes().find(|b| !is_tchar(*b)) {
-        return Err(InvalidInput(format!(
-            "{} in header name {name:?}",
-            describe(b)
-        )));
+        return Err(forbidden(Part::HeaderName, b, name));
     }
     if let Some(b) = value
         .iter()
         .copied()
         .find(|b| (*b < 0x20 && *b != b'\t') || *b == 0x7f)
     {
-        return Err(InvalidInput(format!(
-            "{} in the value of header {name:?}",
-            describe(b)
-        )));
+        return Err(forbidden(Part::HeaderValue, b, name));
     }
     Ok(())
 }
@@ -96,7 +152,7 @@ pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
 /// drop tabs and newlines (WHATWG), which would hide an injection attempt.
 pub fn check_url_text(url: &str) -> Result<(), InvalidInput> {
     match url.bytes().find(|b| *b < 0x20 || *b == 0x7f) {
-        Some(b) => Err(InvalidInput(format!("{} in URL {url:?}", describe(b)))),
+        Some(b) => Err(forbidden(Part::Url, b, url)),
         None => Ok(()),
     }
 }
@@ -282,7 +338,7 @@ mod tests {
             ("", "empty"),
         ] {
             let err = check_method(bad).unwrap_err();
-            assert!(err.0.contains(what), "{bad:?}: {}", err.0);
+            assert!(err.to_string().contains(what), "{bad:?}: {}", err);
         }
     }
 
@@ -301,7 +357,11 @@ mod tests {
             ("", b"v", "empty"),
         ] {
             let err = check_header(name, value).unwrap_err();
-            assert!(err.0.contains(what), "{name:?}/{value:?}: {}", err.0);
+            assert!(
+                err.to_string().contains(what),
+                "{name:?}/{value:?}: {}",
+                err
+            );
         }
     }
 
@@ -309,12 +369,21 @@ mod tests {
     fn targets_and_urls_refuse_controls() {
         assert!(check_target("/a/b?c=%20").is_ok());
         assert!(check_target("http://h/x").is_ok());
-        assert!(check_target("/a b").unwrap_err().0.contains("space"));
-        assert!(check_target("/a\r\nb").unwrap_err().0.contains("CR"));
-        assert!(check_target("/a\0").unwrap_err().0.contains("NUL"));
+        assert!(check_target("/a b")
+            .unwrap_err()
+            .to_string()
+            .contains("space"));
+        assert!(check_target("/a\r\nb")
+            .unwrap_err()
+            .to_string()
+            .contains("CR"));
+        assert!(check_target("/a\0")
+            .unwrap_err()
+            .to_string()
+            .contains("NUL"));
         assert!(check_url_text("http://h/a\nb")
             .unwrap_err()
-            .0
+            .to_string()
             .contains("LF"));
         assert!(check_url_text("http://h/a\tb").is_err());
         assert!(check_url_text("http://h/a b").is_ok());
