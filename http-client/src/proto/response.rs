@@ -152,7 +152,7 @@ pub(crate) fn parse_head_then<T>(
     };
     let minor_version = parsed.version.unwrap_or(1);
     let mut framer = Framer::new(minor_version == 0);
-    let headers = Headers::from_parsed(buf, parsed.headers, |kind, value| {
+    let headers = Headers::from_parsed(parsed.headers, |kind, value| {
         framer.field(kind, value);
     });
     let head = ResponseHead {
@@ -258,10 +258,10 @@ impl Framer {
         }
     }
 
-    /// One field with a well-known name (its [`Known`] number) and value.
+    /// One field with a well-known name and its value.
     #[inline]
-    pub(crate) fn field(&mut self, kind: u8, v: &[u8]) {
-        if kind == Known::Connection as u8 {
+    pub(crate) fn field(&mut self, kind: Known, v: &[u8]) {
+        if kind == Known::Connection {
             // A bare `keep-alive` (what most servers send) lists that token
             // and no other: the list is walked only when it is something else.
             let bare_keep_alive = is_keep_alive(v);
@@ -270,7 +270,7 @@ impl Framer {
             } else {
                 !bare_keep_alive && list_has(v, "close")
             };
-        } else if kind == Known::ContentLength as u8 {
+        } else if kind == Known::ContentLength {
             if let Ok(found) = &mut self.content_length {
                 match (*found, decimal(v)) {
                     // The usual field: one number, and the first of its name.
@@ -282,7 +282,7 @@ impl Framer {
                     }
                 }
             }
-        } else if kind == Known::TransferEncoding as u8 {
+        } else if kind == Known::TransferEncoding {
             self.transfer_encoding = true;
             for coding in v.split(|b| *b == b',') {
                 let coding = trim(coding);
