@@ -88,7 +88,7 @@ impl Headers {
     }
 
     /// Appends a field without checking it (callers check names and values
-    /// where they enter: [`crate::proto::check_header`] or httparse), and
+    /// where they enter: `proto::check_header` or httparse), and
     /// says which well-known name it has.
     pub(crate) fn push_raw(&mut self, name: &[u8], value: &[u8]) -> Option<Known> {
         let start = self.bytes.len();
