@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig};
 
+use crate::redirect::{RedirectPolicy, Rules};
+
 /// The `User-Agent` sent unless the caller sets one.
 pub const DEFAULT_USER_AGENT: &str = concat!("pconn-http-client/", env!("CARGO_PKG_VERSION"));
 
@@ -17,7 +19,7 @@ pub(crate) struct Config {
     pub(crate) connect: ConnectOptions,
     pub(crate) timeout: Option<Duration>,
     pub(crate) user_agent: Option<String>,
-    pub(crate) max_redirects: u32,
+    pub(crate) redirects: Rules,
     pub(crate) max_head_bytes: usize,
     pub(crate) drain_limit: u64,
     pub(crate) drain_time: Duration,
@@ -48,7 +50,11 @@ impl Default for ClientBuilder {
                 connect: ConnectOptions::default(),
                 timeout: None,
                 user_agent: Some(DEFAULT_USER_AGENT.to_string()),
-                max_redirects: 5,
+                redirects: Rules {
+                    policy: RedirectPolicy::default(),
+                    allow_downgrade: false,
+                    referer: true,
+                },
                 max_head_bytes: 64 * 1024,
                 drain_limit: 64 * 1024,
                 drain_time: Duration::from_millis(500),
@@ -110,7 +116,26 @@ impl ClientBuilder {
 
     /// Redirects followed per request (default 5; 0 returns redirects as they are).
     pub fn max_redirects(mut self, n: u32) -> Self {
-        self.config.max_redirects = n;
+        self.config.redirects.policy = RedirectPolicy::limited(n);
+        self
+    }
+
+    /// Which redirects are followed (default: up to 5), decided per hop.
+    pub fn redirect_policy(mut self, policy: RedirectPolicy) -> Self {
+        self.config.redirects.policy = policy;
+        self
+    }
+
+    /// Follow redirects from `https:` to plain `http:` (default false: such
+    /// a redirect fails with [`crate::RedirectError::Downgrade`]).
+    pub fn redirect_https_downgrade(mut self, allow: bool) -> Self {
+        self.config.redirects.allow_downgrade = allow;
+        self
+    }
+
+    /// Send `Referer` on redirects (default true; never on a downgrade).
+    pub fn referer(mut self, on: bool) -> Self {
+        self.config.redirects.referer = on;
         self
     }
 

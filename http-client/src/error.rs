@@ -109,6 +109,19 @@ pub enum RedirectError {
     /// The target's scheme is not http or https (`file:`, `data:`, ...).
     #[error("scheme {0:?} is not http or https")]
     Scheme(String),
+    /// From `https:` to `http:`, which the client does not allow
+    /// ([`crate::ClientBuilder::redirect_https_downgrade`]).
+    #[error("a redirect from https to plain http")]
+    Downgrade,
+    /// A URL already requested in this chain.
+    #[error("a redirect loop")]
+    Loop,
+    /// 307/308 keep the body, but it was streamed from a reader and is gone.
+    #[error("a 307/308 redirect needs the body again, and it was streamed")]
+    BodyNotReplayable,
+    /// The redirect policy refused it.
+    #[error("refused by the redirect policy: {0}")]
+    Refused(String),
 }
 
 impl Error {

@@ -10,11 +10,12 @@ use base64::Engine;
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, InvalidInput, RedirectError, Result};
+use crate::error::{Error, InvalidInput, Result};
 use crate::headers::Headers;
 use crate::origins::Origin;
 use crate::outgoing::{Request, SendBody};
 use crate::proto;
+use crate::redirect::{self, Rules};
 use crate::response::Response;
 
 /// A request being built; nothing is sent until one of the `call`/`send_*`
@@ -244,10 +245,16 @@ impl<'c> RequestBuilder<'c> {
         let config = &client.inner.config;
         let timeout = self.timeout.unwrap_or(config.timeout);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let limit = self.max_redirects.unwrap_or(config.max_redirects);
+        let rules = match self.max_redirects {
+            Some(n) => Cow::Owned(Rules {
+                policy: config.redirects.policy.with_limit(n),
+                ..config.redirects.clone()
+            }),
+            None => Cow::Borrowed(&config.redirects),
+        };
         let mut method = self.method;
         let mut headers = self.headers;
-        let mut followed = 0;
+        let mut chain: Vec<Url> = Vec::new();
         let mut known_origin = self.origin;
         loop {
             let origin = match known_origin.take() {
@@ -265,8 +272,9 @@ impl<'c> RequestBuilder<'c> {
             let follow_up = match &result {
                 Ok(response) => {
                     let status = response.status();
-                    limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308)
+                    rules.policy.follows() && redirect::is_redirect(status)
                         || self.error_for_status && status >= 400
+                        || !chain.is_empty()
                 }
                 Err(_) => true,
             };
@@ -275,7 +283,7 @@ impl<'c> RequestBuilder<'c> {
                 // through the checks below).
                 return result;
             }
-            let response = result.map_err(|e| match (e, timeout) {
+            let mut response = result.map_err(|e| match (e, timeout) {
                 (e, Some(t))
                     if e.is_timeout()
                         && deadline
@@ -286,51 +294,35 @@ impl<'c> RequestBuilder<'c> {
                 (e, _) => e,
             })?;
             let status = response.status();
-            if limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308) {
-                if let Some(location) = response.headers().get("location") {
-                    let refused = |reason| Error::Redirect {
-                        location: location.to_string(),
-                        reason,
-                    };
-                    let next = response
-                        .url()
-                        .join(location)
-                        .map_err(|e| refused(RedirectError::InvalidUrl(e)))?;
-                    if !matches!(next.scheme(), "http" | "https") {
-                        return Err(refused(RedirectError::Scheme(next.scheme().to_string())));
+            let location = response.headers().get("location").map(str::to_string);
+            if let (true, Some(location)) = (
+                rules.policy.follows() && redirect::is_redirect(status),
+                location,
+            ) {
+                chain.push(response.url().clone());
+                let next = redirect::next_hop(
+                    &rules,
+                    status,
+                    &location,
+                    &method,
+                    body.replayable(),
+                    &chain,
+                )?;
+                if let Some(next) = next {
+                    drop(response); // drains a small body, keeping the connection
+                    if let Some(from) = chain.last() {
+                        redirect::rewrite_headers(&mut headers, &rules, from, &next);
                     }
-                    if followed >= limit {
-                        return Err(Error::TooManyRedirects {
-                            limit,
-                            location: next.to_string(),
-                        });
-                    }
-                    let keep_method = matches!(status, 307 | 308);
-                    if keep_method && !body.replayable() {
-                        // The body was streamed from a reader: it cannot be
-                        // sent again, so the caller gets the redirect.
-                        return Ok(response);
-                    }
-                    if !keep_method && (status == 303 && method != "HEAD" || method == "POST") {
+                    if next.to_get {
                         method = Cow::Borrowed("GET");
                         body = SendBody::Empty;
-                        headers.remove("content-type");
                     }
-                    let prev = response.url();
-                    if prev.scheme() != next.scheme()
-                        || prev.host_str() != next.host_str()
-                        || prev.port_or_known_default() != next.port_or_known_default()
-                    {
-                        // Credentials are for the origin they were given for.
-                        headers.remove("authorization");
-                        headers.remove("cookie");
-                    }
-                    drop(response); // drains a small body, keeping the connection
-                    url = Arc::new(next);
-                    followed += 1;
+                    url = Arc::new(next.url);
                     continue;
                 }
+                chain.pop();
             }
+            response.set_history(chain);
             if self.error_for_status && status >= 400 {
                 return Err(Error::Server {
                     code: status,

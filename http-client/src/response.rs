@@ -32,6 +32,7 @@ pub struct Response {
     body: BodyReader,
     max_body: u64,
     decompress: bool,
+    history: Vec<Url>,
 }
 
 impl fmt::Debug for Response {
@@ -61,7 +62,18 @@ impl Response {
             body,
             max_body,
             decompress,
+            history: Vec::new(),
         }
+    }
+
+    /// The URLs that answered with a redirect on the way to this response,
+    /// the first request's first (empty when none was followed).
+    pub fn history(&self) -> &[Url] {
+        &self.history
+    }
+
+    pub(crate) fn set_history(&mut self, history: Vec<Url>) {
+        self.history = history;
     }
 
     /// The status code.
