@@ -27,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) expect_continue_wait: Duration,
     pub(crate) max_body_bytes: u64,
     pub(crate) decompress: bool,
+    #[cfg(feature = "cookies")]
+    pub(crate) cookies: Option<crate::cookies::CookieJar>,
 }
 
 /// Builder of a [`Client`](crate::Client).
@@ -62,6 +64,8 @@ impl Default for ClientBuilder {
                 expect_continue_wait: Duration::from_secs(1),
                 max_body_bytes: 256 * 1024 * 1024,
                 decompress: true,
+                #[cfg(feature = "cookies")]
+                cookies: None,
             },
             pool: PoolConfig {
                 max_open: 32,
@@ -173,6 +177,14 @@ impl ClientBuilder {
     /// Decode gzip/deflate bodies (with the `gzip` feature; default on).
     pub fn decompress(mut self, on: bool) -> Self {
         self.config.decompress = on;
+        self
+    }
+
+    /// Keeps cookies in `jar`: stored from every response (redirects too)
+    /// and sent where the rules allow (feature `cookies`; default none).
+    #[cfg(feature = "cookies")]
+    pub fn cookie_jar(mut self, jar: crate::cookies::CookieJar) -> Self {
+        self.config.cookies = Some(jar);
         self
     }
 

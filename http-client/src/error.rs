@@ -81,6 +81,10 @@ pub enum Error {
     /// Decoding a response body (a content coding, JSON) failed.
     #[error("decoding the response body: {0}")]
     Decode(#[from] DecodeError),
+    /// A cookie jar could not be loaded or saved.
+    #[cfg(feature = "cookies")]
+    #[error("cookie jar: {0}")]
+    CookieJar(String),
     /// The proxy refused, failed, or could not be set up.
     #[error(transparent)]
     Proxy(#[from] proxy_tunnel::Error),

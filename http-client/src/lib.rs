@@ -76,6 +76,8 @@ mod body_reader;
 mod builder;
 mod client;
 mod content_encoding;
+#[cfg(feature = "cookies")]
+mod cookies;
 mod driver;
 mod error;
 mod headers;
@@ -92,6 +94,8 @@ pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
 pub use client::Client;
 pub use content_encoding::ResponseReader;
+#[cfg(feature = "cookies")]
+pub use cookies::{CookieJar, SYSTEM_PUBLIC_SUFFIX_LIST};
 pub use error::{DecodeError, Error, InvalidInput, Part, ProtocolError, RedirectError, Result};
 pub use headers::Headers;
 pub use redirect::{Decision, Hop, RedirectPolicy};

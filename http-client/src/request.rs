@@ -261,14 +261,27 @@ impl<'c> RequestBuilder<'c> {
                 Some(origin) => origin,
                 None => client.inner.origins.origin(&url)?,
             };
+            #[cfg(feature = "cookies")]
+            let with_cookies = config
+                .cookies
+                .as_ref()
+                .and_then(|jar| jar.request_headers(&url, &headers));
+            #[cfg(feature = "cookies")]
+            let sent = with_cookies.as_ref().unwrap_or(&headers);
+            #[cfg(not(feature = "cookies"))]
+            let sent = &headers;
             let mut request = Request {
                 method: &method,
-                headers: &headers,
+                headers: sent,
                 body: &mut body,
                 replayable: self.replayable,
                 deadline,
             };
             let result = client.execute(&origin, url, &mut request);
+            #[cfg(feature = "cookies")]
+            if let (Some(jar), Ok(response)) = (&config.cookies, &result) {
+                jar.store_from(response.url(), response.headers());
+            }
             let follow_up = match &result {
                 Ok(response) => {
                     let status = response.status();

@@ -11,6 +11,8 @@
 http_extra_packages() {
     need nginx-light command -v nginx
     need libnginx-mod-http-echo test -e "$NGINX_MODULES/ngx_http_echo_module.so"
+    # The public suffix list the cookie jar reads.
+    need publicsuffix test -e /usr/share/publicsuffix/public_suffix_list.dat
 }
 
 write_http_extra_nginx_conf() {
@@ -86,6 +88,22 @@ location = /method {
     echo_read_request_body;
     echo "$request_method";
     echo_request_body;
+}
+# Cookies: a host cookie, one for a path, a Secure one, one for another site.
+location = /cookies/set {
+    add_header Set-Cookie "plain=1; Path=/" always;
+    add_header Set-Cookie "scoped=2; Path=/cookies" always;
+    add_header Set-Cookie "sec=3; Path=/; Secure" always;
+    add_header Set-Cookie "other=4; Domain=example.com; Path=/" always;
+    return 200 "set\n";
+}
+location = /cookies/headers {
+    default_type text/plain;
+    return 200 "cookie=$http_cookie\n";
+}
+location = /cookies/redirect-cross {
+    add_header Set-Cookie "hop=1; Path=/" always;
+    return 302 http://localhost:8091/cookies/headers;
 }
 location = /redirect/loop    { return 302 /redirect/loop; }
 location = /redirect/loop-a  { return 302 /redirect/loop-b; }
