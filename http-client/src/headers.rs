@@ -37,23 +37,22 @@ pub(crate) enum Known {
 }
 
 impl Known {
-    const ALL: [(&'static str, Known); 8] = [
-        ("host", Known::Host),
-        ("user-agent", Known::UserAgent),
-        ("connection", Known::Connection),
-        ("content-length", Known::ContentLength),
-        ("transfer-encoding", Known::TransferEncoding),
-        ("content-encoding", Known::ContentEncoding),
-        ("accept-encoding", Known::AcceptEncoding),
-        ("expect", Known::Expect),
-    ];
-
-    /// The well-known name `name` is (any case), if it is one.
+    /// The well-known name `name` is (any case), if it is one: one
+    /// comparison, picked by length (every response field goes through here).
     pub(crate) fn of(name: &[u8]) -> Option<Known> {
-        Known::ALL
-            .iter()
-            .find(|(n, _)| n.len() == name.len() && name.eq_ignore_ascii_case(n.as_bytes()))
-            .map(|(_, k)| *k)
+        let (candidate, known) = match name.len() {
+            4 => ("host", Known::Host),
+            6 => ("expect", Known::Expect),
+            10 if name[0].eq_ignore_ascii_case(&b'u') => ("user-agent", Known::UserAgent),
+            10 => ("connection", Known::Connection),
+            14 => ("content-length", Known::ContentLength),
+            15 => ("accept-encoding", Known::AcceptEncoding),
+            16 => ("content-encoding", Known::ContentEncoding),
+            17 => ("transfer-encoding", Known::TransferEncoding),
+            _ => return None,
+        };
+        name.eq_ignore_ascii_case(candidate.as_bytes())
+            .then_some(known)
     }
 }
 
