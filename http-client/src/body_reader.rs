@@ -4,10 +4,10 @@
 use std::fmt;
 use std::io::{self, Read};
 
-use transport::{Pooled, Status};
+use transport::{BrokenCause, Pooled, Status};
 
 use crate::driver::read_body;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::proto::call::ConnState as State;
 use crate::session::Session;
@@ -27,8 +27,12 @@ enum Source {
     /// A body that arrived whole with the head, its connection already
     /// back in the pool; `at` bytes of it have been read.
     Buffered { bytes: Vec<u8>, at: usize },
-    /// Read to its end, or failed.
+    /// Read to its end.
     Done,
+    /// Abandoned halfway by an error; the connection was closed. Every
+    /// later read fails with [`transport::Error::Broken`] and this cause:
+    /// no later byte of this exchange reaches anyone.
+    Failed(BrokenCause),
 }
 
 impl fmt::Debug for BodyReader {
@@ -87,12 +91,21 @@ impl BodyReader {
             },
             Source::Buffered { bytes, at } => Some((bytes.len() - at) as u64),
             Source::Done => Some(0),
+            Source::Failed(_) => None,
         }
     }
 
-    /// True once the body has been read to its end (or failed).
+    /// True once the body has been read to its end, or failed.
     pub fn is_done(&self) -> bool {
-        matches!(self.source, Source::Done)
+        matches!(self.source, Source::Done | Source::Failed(_))
+    }
+
+    /// Why the body failed halfway, if it did.
+    pub fn broken_cause(&self) -> Option<BrokenCause> {
+        match self.source {
+            Source::Failed(cause) => Some(cause),
+            _ => None,
+        }
     }
 
     pub(crate) fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
@@ -109,6 +122,9 @@ impl BodyReader {
                 return Ok(n);
             }
             Source::Done => return Ok(0),
+            Source::Failed(cause) => {
+                return Err(Error::Transport(transport::Error::Broken { cause: *cause }))
+            }
         };
         let (conn, session) = guard.parts();
         let State::Body {
@@ -131,8 +147,11 @@ impl BodyReader {
                 Ok(n)
             }
             Err(e) => {
+                // The exchange is abandoned halfway: the connection closes
+                // on release, and this body refuses every later read.
+                let cause = conn.broken_cause().unwrap_or(BrokenCause::Abandoned);
                 guard.mark(Status::ABORTED);
-                self.source = Source::Done;
+                self.source = Source::Failed(cause);
                 Err(e)
             }
         }

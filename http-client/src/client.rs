@@ -215,7 +215,7 @@ impl Client {
         let (conn, session) = guard.parts();
         session.state = ConnState::Idle;
         conn.set_deadline(req.deadline);
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         let mut extra: [(&str, &str); 2] = [("", ""); 2];
         let mut n_extra = 0;
         if let Some(auth) = origin

@@ -137,12 +137,44 @@ pub(crate) fn wrap(body: BodyReader, coding: Option<&str>, decompress: bool) -> 
         Some(coding) => Decoded::Unstarted(Some(body), coding),
         None => Decoded::Plain(body),
     };
-    ResponseReader { inner }
+    ResponseReader {
+        inner,
+        failed: None,
+    }
 }
 
 /// A response body with content decoding applied (see [`Response::into_reader`](crate::Response::into_reader)).
+///
+/// Once a read fails, every later read fails too, with the same kind of
+/// error: a body that broke its connection halfway stays broken
+/// ([`crate::Error::is_broken`]), a body that did not decode does not start
+/// decoding again.
 pub struct ResponseReader {
-    pub(crate) inner: Decoded,
+    inner: Decoded,
+    failed: Option<Failure>,
+}
+
+/// The first failure of a [`ResponseReader`], replayed on every later read.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// The body's exchange broke; its connection was closed.
+    Broken(transport::BrokenCause),
+    /// The content coding did not decode.
+    Decode(io::ErrorKind),
+}
+
+impl Failure {
+    fn again(self) -> io::Error {
+        match self {
+            Failure::Broken(cause) => {
+                io::Error::other(crate::Error::Transport(transport::Error::Broken { cause }))
+            }
+            Failure::Decode(kind) => io::Error::new(
+                kind,
+                "the body failed to decode earlier; nothing more is read from it",
+            ),
+        }
+    }
 }
 
 impl fmt::Debug for ResponseReader {
@@ -160,6 +192,15 @@ impl ResponseReader {
 
 impl Read for ResponseReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(out)
+        if let Some(failure) = self.failed {
+            return Err(failure.again());
+        }
+        self.inner.read(out).inspect_err(|e| {
+            let broken = self.inner.body().and_then(BodyReader::broken_cause);
+            self.failed = Some(match broken {
+                Some(cause) => Failure::Broken(cause),
+                None => Failure::Decode(e.kind()),
+            });
+        })
     }
 }

@@ -129,11 +129,19 @@ impl CookieJar {
         let secure = url.scheme() == "https";
         let mut out = String::new();
         // Secure cookies only over https, loopback hosts included.
-        for c in store
+        let mut cookies: Vec<_> = store
             .matches(url)
             .into_iter()
             .filter(|c| secure || c.secure() != Some(true))
-        {
+            .collect();
+        // Longer paths first (RFC 6265 5.4), then by name: a stable order.
+        cookies.sort_by(|a, b| {
+            let path_len = |c: &&cookie_store::Cookie<'_>| c.path().map_or(0, str::len);
+            path_len(b)
+                .cmp(&path_len(a))
+                .then_with(|| a.name().cmp(b.name()))
+        });
+        for c in cookies {
             if !out.is_empty() {
                 out.push_str("; ");
             }

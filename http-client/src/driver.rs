@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use transport::Conn;
+use transport::{BrokenCause, Conn};
 
 use crate::error::{Error, Result};
 use crate::outgoing::SendBody;
@@ -115,11 +115,15 @@ fn send_reader(conn: &mut Conn, reader: &mut dyn Read, len: Option<u64>) -> Resu
         let n = match reader.read(&mut chunk[..want]) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            // A half-sent request: the guard closes the connection.
-            Err(e) => return Err(Error::BodyRead(e)),
+            // A half-sent request: the connection refuses further use.
+            Err(e) => {
+                conn.mark_broken_with(BrokenCause::Abandoned);
+                return Err(Error::BodyRead(e));
+            }
         };
         if n == 0 {
             if let Some(total) = len {
+                conn.mark_broken_with(BrokenCause::Abandoned);
                 return Err(Error::BodyRead(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     format!("the body reader ended after {sent} of {total} bytes"),
@@ -157,7 +161,7 @@ pub(crate) fn read_body(
         let poll = match decoder.poll(conn.read_buf()) {
             Ok(p) => p,
             Err(e) => {
-                conn.mark_broken();
+                conn.mark_broken_with(BrokenCause::Protocol);
                 return Err(e.into());
             }
         };
@@ -197,7 +201,7 @@ pub(crate) fn read_body(
 
 fn eof(conn: &mut Conn, decoder: &mut BodyDecoder) -> Result<()> {
     decoder.eof().map_err(|e| {
-        conn.mark_broken();
+        conn.mark_broken_with(BrokenCause::Protocol);
         Error::from(e)
     })
 }

@@ -140,6 +140,17 @@ impl Error {
         }
     }
 
+    /// True when the request's connection refused use because an earlier
+    /// failure of its exchange (a timeout or error mid-response, a body
+    /// abandoned halfway) left its replies unmatched: a body read after
+    /// such an error, raw or decoded, gets this, never a later byte.
+    pub fn is_broken(&self) -> bool {
+        match self {
+            Error::Transport(e) => e.is_broken(),
+            _ => false,
+        }
+    }
+
     /// True when trying again later, on another connection, may succeed:
     /// the connection failed, timed out, or the pool was full. Never true for
     /// bad input or a protocol violation. Whether a request may be re-sent

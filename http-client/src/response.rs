@@ -197,7 +197,7 @@ fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>
         vec![0u8; hint]
     };
     let mut filled = 0usize;
-    while !body.is_done() {
+    loop {
         if filled == out.len() {
             if filled as u64 >= cap {
                 break;
