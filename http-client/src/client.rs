@@ -65,6 +65,7 @@ impl ClientBuilder {
             proxy_from_env: self.proxy_from_env,
             tunnel_http: self.proxy_tunnel_http,
             persistent_id: self.persistent_id,
+            user_agent: self.config.user_agent.clone(),
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -240,7 +241,12 @@ impl Client {
             body: req.body.framing(),
             expect_continue: false,
         };
-        let mut call = Call::start(conn.write_buf(), head, config.expect_continue_above);
+        let mut call = Call::start_with(
+            conn.write_buf(),
+            head,
+            config.expect_continue_above,
+            Some(&origin.head_defaults),
+        );
         let limits = Limits {
             max_head: config.max_head_bytes,
             continue_wait: config.expect_continue_wait,

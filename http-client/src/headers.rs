@@ -1,4 +1,9 @@
 //! Header fields: case-insensitive names, repeatable, in order.
+//!
+//! A response head's fields are copied in one piece, as they lie in the
+//! bytes httparse parsed, with a record per field of where its name and
+//! value are: one copy per head instead of two per field (about 900
+//! instructions per response of the keep-alive benchmark's five fields).
 
 use std::fmt;
 
@@ -13,11 +18,12 @@ pub struct Headers {
 }
 
 /// Where one field lies in [`Headers::bytes`]: the name from `start` to
-/// `name_end`, the value from there to `end`.
+/// `name_end`, the value from `value_start` to `end`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Field {
     start: usize,
     name_end: usize,
+    value_start: usize,
     end: usize,
     known: Option<Known>,
 }
@@ -70,16 +76,42 @@ impl Headers {
         }
     }
 
-    /// The fields httparse found, copied; each field with a well-known
-    /// name is also shown to `known_field` (its name and value), in order.
+    /// The fields httparse found in `head` (the bytes it parsed), copied;
+    /// each field with a well-known name is also shown to `known_field`
+    /// (its name and value), in order.
     pub(crate) fn from_parsed(
+        head: &[u8],
         fields: &[httparse::Header<'_>],
         mut known_field: impl FnMut(Known, &[u8]),
     ) -> Headers {
-        let size = fields.iter().map(|f| f.name.len() + f.value.len()).sum();
-        let mut headers = Headers::with_capacity(fields.len(), size);
+        let Some((from, to)) = span_in(head, fields) else {
+            // Not all slices of `head`: field by field.
+            let mut headers = Headers::with_capacity(fields.len(), 256);
+            for f in fields {
+                if let Some(known) = headers.push_raw(f.name.as_bytes(), f.value) {
+                    known_field(known, f.value);
+                }
+            }
+            return headers;
+        };
+        let mut headers = Headers {
+            bytes: head[from..to].to_vec(),
+            fields: Vec::with_capacity(fields.len()),
+        };
+        // Offsets into the copy: every slice was checked to lie in `from..to`.
+        let base = head.as_ptr() as usize + from;
         for f in fields {
-            if let Some(known) = headers.push_raw(f.name.as_bytes(), f.value) {
+            let start = f.name.as_ptr() as usize - base;
+            let value_start = f.value.as_ptr() as usize - base;
+            let known = Known::of(f.name.as_bytes());
+            headers.fields.push(Field {
+                start,
+                name_end: start + f.name.len(),
+                value_start,
+                end: value_start + f.value.len(),
+                known,
+            });
+            if let Some(known) = known {
                 known_field(known, f.value);
             }
         }
@@ -97,6 +129,7 @@ impl Headers {
         self.fields.push(Field {
             start,
             name_end: start + name.len(),
+            value_start: start + name.len(),
             end: self.bytes.len(),
             known,
         });
@@ -108,7 +141,7 @@ impl Headers {
     }
 
     fn value_of(&self, f: &Field) -> &[u8] {
-        &self.bytes[f.name_end..f.end]
+        &self.bytes[f.value_start..f.end]
     }
 
     /// True when field `f` is named `name` (any case).
@@ -209,6 +242,23 @@ impl Headers {
     }
 }
 
+/// Where the fields lie in `head` (from the first name to the end of the
+/// last value), when every name and value is a slice of it.
+fn span_in(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<(usize, usize)> {
+    let base = head.as_ptr() as usize;
+    let within = |s: &[u8]| {
+        let at = (s.as_ptr() as usize).checked_sub(base)?;
+        (at.checked_add(s.len())? <= head.len()).then_some((at, at + s.len()))
+    };
+    let mut span: Option<(usize, usize)> = None;
+    for f in fields {
+        let (a, _) = within(f.name.as_bytes())?;
+        let (_, b) = within(f.value)?;
+        span = Some(span.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+    }
+    span
+}
+
 /// True when `v` is exactly `keep-alive` (any case): the usual
 /// `Connection` value of a response.
 pub(crate) fn is_keep_alive(v: &[u8]) -> bool {
@@ -283,7 +333,7 @@ mod tests {
         let mut fields = [httparse::EMPTY_HEADER; 4];
         let mut resp = httparse::Response::new(&mut fields);
         resp.parse(raw).unwrap();
-        let mut h = Headers::from_parsed(resp.headers, |_, _| {});
+        let mut h = Headers::from_parsed(raw, resp.headers, |_, _| {});
         h.push_raw(b"Host", b"example.com");
         h.push_raw(b"a", b"333");
         assert!(h.remove("b"));
@@ -347,7 +397,7 @@ mod tests {
         let mut fields = [httparse::EMPTY_HEADER; 8];
         let mut resp = httparse::Response::new(&mut fields);
         resp.parse(raw).unwrap();
-        let h = Headers::from_parsed(resp.headers, |_, _| {});
+        let h = Headers::from_parsed(raw, resp.headers, |_, _| {});
         assert_eq!(h.len(), 4);
         assert_eq!(h.get("content-length"), Some("5"));
         assert_eq!(h.get_known(Known::ContentLength), Some(&b"5"[..]));
@@ -407,9 +457,9 @@ mod tests {
     }
 
     /// The fields `from_parsed` showed to its callback, as text.
-    fn shown(fields: &[httparse::Header<'_>]) -> (Headers, Vec<(Known, String)>) {
+    fn shown(buf: &[u8], fields: &[httparse::Header<'_>]) -> (Headers, Vec<(Known, String)>) {
         let mut shown = Vec::new();
-        let h = Headers::from_parsed(fields, |kind, value| {
+        let h = Headers::from_parsed(buf, fields, |kind, value| {
             shown.push((kind, String::from_utf8_lossy(value).into_owned()));
         });
         (h, shown)
@@ -426,7 +476,7 @@ mod tests {
             (Known::ContentLength, "5".to_string()),
             (Known::Connection, "close".to_string()),
         ];
-        let (whole, seen) = shown(&parsed);
+        let (whole, seen) = shown(raw, &parsed);
         assert_eq!(seen, expected);
         // A field from elsewhere in the middle (found while indexing), and
         // one at the start (found by the first check).
@@ -437,7 +487,7 @@ mod tests {
         for at in [1, 0] {
             let mut fields = parsed.clone();
             fields.insert(at, elsewhere);
-            let (h, seen) = shown(&fields);
+            let (h, seen) = shown(raw, &fields);
             assert_eq!(seen, expected, "at {at}");
             assert_eq!(h.len(), 4);
             assert_eq!(h.get("x-b"), Some("2"));

@@ -25,6 +25,9 @@ pub(crate) struct Origin {
     /// The `Host` value: the host, bracketed when IPv6, with the port
     /// unless it is the scheme's default.
     pub(crate) host_header: String,
+    /// What follows the target in a head with neither `Host` nor
+    /// `User-Agent` of the caller's (`proto::request::head_defaults`).
+    pub(crate) head_defaults: Box<[u8]>,
     pub(crate) key_pool: KeyPool<Session>,
     pub(crate) connector: Arc<dyn Connector>,
     /// Plain http sent in absolute form to a proxy.
@@ -46,6 +49,7 @@ pub(crate) struct Reach {
     pub(crate) proxy_from_env: bool,
     pub(crate) tunnel_http: bool,
     pub(crate) persistent_id: Option<String>,
+    pub(crate) user_agent: Option<String>,
 }
 
 /// The last URL text resolved, its parse and its origin.
@@ -197,8 +201,13 @@ impl Origins {
         if let Some(id) = &reach.persistent_id {
             pool_key = pool_key.persistent_id(id.clone());
         }
+        let host_header = host_header(endpoint.host(), port, https);
         Ok(Origin {
-            host_header: host_header(endpoint.host(), port, https),
+            head_defaults: crate::proto::request::head_defaults(
+                &host_header,
+                reach.user_agent.as_deref(),
+            ),
+            host_header,
             endpoint,
             key_pool: self.pool.key_pool(&pool_key),
             connector,
@@ -233,6 +242,7 @@ mod tests {
             proxy_from_env: false,
             tunnel_http: false,
             persistent_id: None,
+            user_agent: None,
         };
         Origins::new(reach, Pool::new(Default::default()).unwrap())
     }

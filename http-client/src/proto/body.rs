@@ -212,7 +212,8 @@ impl BodyDecoder {
                     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
                     match httparse::parse_headers(rest, &mut fields) {
                         Ok(httparse::Status::Complete((used, parsed))) => {
-                            self.trailers = Some(Box::new(Headers::from_parsed(parsed, |_, _| {})));
+                            self.trailers =
+                                Some(Box::new(Headers::from_parsed(rest, parsed, |_, _| {})));
                             skip += used;
                             self.state = State::Done;
                         }

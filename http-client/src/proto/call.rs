@@ -33,7 +33,7 @@
 use bytes::BytesMut;
 
 use super::body::BodyDecoder;
-use super::request::{encode_head, BodyLen, Head};
+use super::request::{encode_head_with, BodyLen, Head};
 use super::response::{parse_head_then, BodyPlan, Framing, Parsed, ProtocolError};
 use crate::headers::Known;
 
@@ -72,10 +72,21 @@ impl Call {
     /// Prepares the exchange and writes the request head into `out`.
     /// A body of more than `expect_continue_above` bytes is announced with
     /// `Expect: 100-continue` (unless the caller set `Expect`).
-    pub fn start(out: &mut BytesMut, mut head: Head<'_>, expect_continue_above: u64) -> Call {
+    pub fn start(out: &mut BytesMut, head: Head<'_>, expect_continue_above: u64) -> Call {
+        Call::start_with(out, head, expect_continue_above, None)
+    }
+
+    /// [`Call::start`] with the origin's precomputed head defaults
+    /// (`proto::request::head_defaults`).
+    pub(crate) fn start_with(
+        out: &mut BytesMut,
+        mut head: Head<'_>,
+        expect_continue_above: u64,
+        defaults: Option<&[u8]>,
+    ) -> Call {
         head.expect_continue = matches!(head.body, BodyLen::Known(n) if n > expect_continue_above)
             && !head.headers.has(Known::Expect);
-        encode_head(out, &head);
+        encode_head_with(out, &head, defaults);
         Call {
             step: if head.expect_continue {
                 Step::AwaitContinue

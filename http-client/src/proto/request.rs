@@ -182,17 +182,48 @@ pub struct Head<'a> {
 /// write): `Host` and `User-Agent` unless the caller set them, the
 /// caller's fields, the client's extra fields, the body framing.
 pub fn encode_head(buf: &mut BytesMut, head: &Head<'_>) {
+    encode_head_with(buf, head, None);
+}
+
+/// What follows the target in a head that sets neither `Host` nor
+/// `User-Agent` itself, as [`encode_head`] writes it for `host` and
+/// `user_agent`: made once per origin, it is one copy per request instead
+/// of a dozen small ones (about 300 instructions per request).
+pub(crate) fn head_defaults(host: &str, user_agent: Option<&str>) -> Box<[u8]> {
+    let mut out = BytesMut::new();
+    start_line_rest(&mut out, host, user_agent);
+    out.to_vec().into_boxed_slice()
+}
+
+fn start_line_rest(buf: &mut BytesMut, host: &str, user_agent: Option<&str>) {
+    buf.extend_from_slice(b" HTTP/1.1\r\n");
+    field(buf, b"Host", host.as_bytes());
+    if let Some(ua) = user_agent {
+        field(buf, b"User-Agent", ua.as_bytes());
+    }
+}
+
+/// [`encode_head`], with the [`head_defaults`] of `head.host` and
+/// `head.user_agent` when the caller has them.
+pub(crate) fn encode_head_with(buf: &mut BytesMut, head: &Head<'_>, defaults: Option<&[u8]>) {
     buf.reserve(128 + head.target.len());
     buf.extend_from_slice(head.method.as_bytes());
     buf.extend_from_slice(b" ");
     buf.extend_from_slice(head.target.as_bytes());
-    buf.extend_from_slice(b" HTTP/1.1\r\n");
-    if !head.headers.has(Known::Host) {
-        field(buf, b"Host", head.host.as_bytes());
-    }
-    if let Some(ua) = head.user_agent {
-        if !head.headers.has(Known::UserAgent) {
-            field(buf, b"User-Agent", ua.as_bytes());
+    let (own_host, own_ua) = (
+        head.headers.has(Known::Host),
+        head.headers.has(Known::UserAgent),
+    );
+    match defaults {
+        Some(defaults) if !own_host && !own_ua => buf.extend_from_slice(defaults),
+        _ => {
+            buf.extend_from_slice(b" HTTP/1.1\r\n");
+            if !own_host {
+                field(buf, b"Host", head.host.as_bytes());
+            }
+            if let Some(ua) = head.user_agent.filter(|_| !own_ua) {
+                field(buf, b"User-Agent", ua.as_bytes());
+            }
         }
     }
     for (name, value) in head.headers.iter() {
@@ -248,6 +279,37 @@ mod tests {
             h.push_raw(n.as_bytes(), v.as_bytes());
         }
         h
+    }
+
+    #[test]
+    fn per_origin_defaults_encode_the_same_head() {
+        for fields in [
+            &[][..],
+            &[("Accept", "*/*")][..],
+            &[("host", "other")][..],
+            &[("User-Agent", "mine/1"), ("X-A", "b")][..],
+        ] {
+            for ua in [None, Some("ua/1")] {
+                for body in [BodyLen::None, BodyLen::Known(3), BodyLen::Chunked] {
+                    let h = headers(fields);
+                    let head = Head {
+                        method: "PUT",
+                        target: "/a?b=c",
+                        host: "example.com:8080",
+                        headers: &h,
+                        user_agent: ua,
+                        extra: &[("Accept-Encoding", "gzip")],
+                        body,
+                        expect_continue: false,
+                    };
+                    let mut plain = BytesMut::new();
+                    encode_head(&mut plain, &head);
+                    let mut fast = BytesMut::new();
+                    encode_head_with(&mut fast, &head, Some(&head_defaults(head.host, ua)));
+                    assert_eq!(plain, fast, "{fields:?} {ua:?} {body:?}");
+                }
+            }
+        }
     }
 
     #[test]

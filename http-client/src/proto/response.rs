@@ -152,7 +152,7 @@ pub(crate) fn parse_head_then<T>(
     };
     let minor_version = parsed.version.unwrap_or(1);
     let mut framer = Framer::new(minor_version == 0);
-    let headers = Headers::from_parsed(parsed.headers, |kind, value| {
+    let headers = Headers::from_parsed(buf, parsed.headers, |kind, value| {
         framer.field(kind, value);
     });
     let head = ResponseHead {
