@@ -159,3 +159,23 @@ fn a_chunked_body_with_no_chunks_is_empty_and_a_bad_one_is_still_an_error() {
     let err = client.get(&url).call().unwrap().bytes().unwrap_err();
     assert!(matches!(err, Error::Decode(_)), "{err}");
 }
+
+#[test]
+fn a_form_from_pairs_is_urlencoded() {
+    let client = client();
+    let text = client
+        .post(&format!("{}/echo", http_url()))
+        .send_form(&[("q", "a b&c=d"), ("name", "Zoë"), ("empty", "")])
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(text.starts_with("POST /echo\n"), "{text}");
+    assert!(
+        text.contains("Content-Type: application/x-www-form-urlencoded\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("\r\n\r\nq=a+b%26c%3Dd&name=Zo%C3%AB&empty="),
+        "{text}"
+    );
+}

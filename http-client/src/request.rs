@@ -222,6 +222,28 @@ impl<'c> RequestBuilder<'c> {
         self.send(SendBody::Reader(reader, len))
     }
 
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body (the
+    /// `Content-Type` unless set).
+    ///
+    /// ```no_run
+    /// # let client = http_client::Client::new()?;
+    /// let resp = client
+    ///     .post("http://127.0.0.1:8080/echo")
+    ///     .send_form(&[("q", "a b&c"), ("lang", "en")])?;
+    /// # Ok::<(), http_client::Error>(())
+    /// ```
+    pub fn send_form(self, pairs: &[(&str, &str)]) -> Result<Response> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let this = if self.headers.contains("content-type") {
+            self
+        } else {
+            self.header("Content-Type", "application/x-www-form-urlencoded")
+        };
+        this.send(SendBody::Bytes(body.as_bytes()))
+    }
+
     /// Sends `value` as JSON (`Content-Type: application/json` unless set).
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {
