@@ -150,3 +150,30 @@ fn compressed_and_refusals() {
     let o = api_client(&["--bogus", "http://x/"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn multipart_fields_and_files_with_f() {
+    let dir = std::env::temp_dir().join(integration_tests::unique("api-client-form"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("upload.txt");
+    std::fs::write(&file, b"file contents\n").unwrap();
+    let o = api_client(&[
+        "-F",
+        "title=holiday",
+        "-F",
+        &format!("doc=@{}", file.display()),
+        &format!("{}/echo", http()),
+    ]);
+    let text = stdout(&o);
+    assert!(text.starts_with("POST /echo\n"), "{text}");
+    assert!(
+        text.contains("Content-Type: multipart/form-data; boundary="),
+        "{text}"
+    );
+    assert!(text.contains("name=\"title\"\r\n\r\nholiday\r\n"), "{text}");
+    assert!(
+        text.contains("name=\"doc\"; filename=\"upload.txt\"\r\nContent-Type: application/octet-stream\r\n\r\nfile contents\n\r\n"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -179,3 +179,53 @@ fn a_form_from_pairs_is_urlencoded() {
         "{text}"
     );
 }
+
+#[test]
+fn a_multipart_form_goes_out_whole_with_its_boundary() {
+    let client = client();
+    let form = http_client::Multipart::new()
+        .text("title", "holiday")
+        .file_bytes("notes", "n.txt", "text/plain", b"in memory".to_vec())
+        .file(
+            "photo",
+            "p.bin",
+            "application/octet-stream",
+            std::io::Cursor::new(vec![7u8; 40_000]),
+        );
+    let resp = client
+        .post(&format!("{}/echo", http_url()))
+        .send_multipart(form)
+        .unwrap();
+    let body = resp.bytes().unwrap();
+    let text = String::from_utf8_lossy(&body);
+    let boundary = text
+        .split("Content-Type: multipart/form-data; boundary=")
+        .nth(1)
+        .and_then(|rest| rest.split("\r\n").next())
+        .unwrap_or_else(|| panic!("no boundary in {text:.300}"))
+        .to_string();
+    // Streamed (a part from a reader): chunked framing.
+    assert!(
+        text.contains("Transfer-Encoding: chunked\r\n"),
+        "{text:.300}"
+    );
+    let start = text.find("\r\n\r\n").unwrap() + 4;
+    let sent = &body[start..];
+    let expected_head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nholiday\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"notes\"; filename=\"n.txt\"\r\nContent-Type: text/plain\r\n\r\nin memory\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    assert!(sent.starts_with(expected_head.as_bytes()));
+    let rest = &sent[expected_head.len()..];
+    assert_eq!(&rest[..40_000], &[7u8; 40_000][..]);
+    assert_eq!(
+        &rest[40_000..],
+        format!("\r\n--{boundary}--\r\n").as_bytes()
+    );
+
+    // A field name that would inject a header line: refused before sending.
+    let err = client
+        .post(&format!("{}/echo", http_url()))
+        .send_multipart(http_client::Multipart::new().text("a\r\nX-Evil: 1", "v"))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+}

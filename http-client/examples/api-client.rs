@@ -13,6 +13,7 @@
 //!   -d, --data DATA             a body; @FILE reads it from FILE (newlines kept)
 //!       --data-binary DATA      the same (@FILE read as bytes)
 //!       --json DATA             a JSON body, with Content-Type and Accept set
+//!   -F, --form NAME=VALUE|NAME=@FILE  a multipart/form-data field or file (repeatable)
 //!   -u, --user USER:PASSWORD    Basic authentication
 //!   -L, --location              follow redirects (default: return them)
 //!       --max-redirs N          at most N redirects with -L (default 50)
@@ -47,6 +48,7 @@ struct Args {
     headers: Vec<(String, String)>,
     data: Option<Vec<u8>>,
     json: bool,
+    form: Vec<(String, String)>,
     user: Option<String>,
     location: bool,
     max_redirs: u32,
@@ -68,7 +70,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
-[--data-binary DATA|@FILE] [--json DATA] [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
+[--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
 [-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
 [--proxy URL] [--repeat N] [--interval MS] [--stats] URL
   (see the top of examples/api-client.rs for what each does)";
@@ -114,6 +116,13 @@ fn parse_args() -> Result<Args, String> {
             "--json" => {
                 args.data = Some(data(value("--json")?)?);
                 args.json = true;
+            }
+            "-F" | "--form" => {
+                let f = value("-F")?;
+                let (name, val) = f
+                    .split_once('=')
+                    .ok_or_else(|| format!("-F {f:?}: expected NAME=VALUE or NAME=@FILE"))?;
+                args.form.push((name.to_string(), val.to_string()));
             }
             "-u" | "--user" => args.user = Some(value("-u")?),
             "-L" | "--location" => args.location = true,
@@ -214,10 +223,14 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         _ => return Err("a cookie jar file needs the cookies feature (--features cookies)".into()),
     };
     let client = builder.build()?;
-    let method = args
-        .method
-        .clone()
-        .unwrap_or_else(|| if args.data.is_some() { "POST" } else { "GET" }.to_string());
+    let method = args.method.clone().unwrap_or_else(|| {
+        if args.data.is_some() || !args.form.is_empty() {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_string()
+    });
     let mut code = ExitCode::SUCCESS;
     for i in 0..args.repeat {
         if i > 0 && !args.interval.is_zero() {
@@ -257,6 +270,7 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         let resp = match &args.data {
             Some(body) => req.send_bytes(body)?,
+            None if !args.form.is_empty() => req.send_multipart(form(&args.form)?)?,
             None => req.call()?,
         };
         if args.fail && resp.status() >= 400 {
@@ -279,6 +293,26 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         println!("{}", client.stats().to_json());
     }
     Ok(code)
+}
+
+/// The `-F` fields as a form; `@FILE` values are streamed from the file.
+fn form(fields: &[(String, String)]) -> Result<http_client::Multipart, String> {
+    let mut form = http_client::Multipart::new();
+    for (name, value) in fields {
+        form = match value.strip_prefix('@') {
+            Some(path) => {
+                let file =
+                    std::fs::File::open(path).map_err(|e| format!("-F {name}=@{path}: {e}"))?;
+                let file_name = std::path::Path::new(path)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(path);
+                form.file(name, file_name, "application/octet-stream", file)
+            }
+            None => form.text(name, value),
+        };
+    }
+    Ok(form)
 }
 
 fn write_response(args: &Args, resp: Response) -> Result<(), Box<dyn std::error::Error>> {

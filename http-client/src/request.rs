@@ -244,6 +244,18 @@ impl<'c> RequestBuilder<'c> {
         this.send(SendBody::Bytes(body.as_bytes()))
     }
 
+    /// Sends a `multipart/form-data` body, streamed: `Content-Length` when
+    /// every part is in memory, chunked otherwise. A form with a streamed
+    /// part is never re-sent.
+    pub fn send_multipart(self, form: crate::Multipart) -> Result<Response> {
+        let (boundary, mut reader, len) = form.into_body()?;
+        let this = self.header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        this.send(SendBody::Reader(&mut reader, len))
+    }
+
     /// Sends `value` as JSON (`Content-Type: application/json` unless set).
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {

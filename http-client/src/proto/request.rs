@@ -55,6 +55,8 @@ pub enum Part {
     HeaderValue,
     /// The URL text.
     Url,
+    /// A `multipart/form-data` field name, file name or content type.
+    FormField,
 }
 
 impl std::fmt::Display for Part {
@@ -65,6 +67,7 @@ impl std::fmt::Display for Part {
             Part::HeaderName => "header name",
             Part::HeaderValue => "the value of header",
             Part::Url => "URL",
+            Part::FormField => "form field",
         })
     }
 }
