@@ -26,6 +26,25 @@
 //! * **Lean hot path.** No DNS lookup on reuse, the request head (and a
 //!   small body) in one write, the response head in one allocation.
 //!
+//! * **Redirects.** Followed up to a [`RedirectPolicy`] (a limit, none, or
+//!   a function deciding per hop); never to `file:`/`data:` targets, never
+//!   in a loop, never from https down to http unless allowed; `Referer`
+//!   set, credentials dropped across origins, the chain on
+//!   [`Response::history`].
+//! * **Bodies.** Bytes, text, a reader (streamed, chunked when its length
+//!   is unknown), a form from pairs ([`RequestBuilder::send_form`]), a
+//!   streamed [`Multipart`] form, JSON (feature `json`). An empty response
+//!   body is empty whatever its `Content-Encoding`.
+//! * **A broken exchange stays broken.** A body that failed halfway (a
+//!   timeout, a framing error, the peer closing) refuses every later read
+//!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
+//!   and its connection is closed, never reused.
+//!
+//! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
+//! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
+//! the `cookie_store` crate). None is on by default; each costs nothing
+//! when unused.
+//!
 //! The layers read one way: [`proto`] is the sans-IO core (request
 //! encoding, response head parsing, body framing, and one exchange as a
 //! state machine, [`proto::call::Call`]), tested with byte strings; the
