@@ -229,3 +229,40 @@ fn a_multipart_form_goes_out_whole_with_its_boundary() {
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
 }
+
+#[test]
+fn text_decodes_the_charset_the_server_names() {
+    let client = client();
+    let get = |path: &str| {
+        client
+            .get(&format!("{}{path}", extra_url()))
+            .call()
+            .unwrap()
+    };
+    let latin1 = get("/charset/latin1");
+    assert_eq!(
+        latin1.header("content-type"),
+        Some("text/plain; charset=iso-8859-1")
+    );
+    assert_eq!(latin1.text().unwrap(), "café crème\n");
+    assert_eq!(get("/charset/sjis").text().unwrap(), "あい\n");
+    // No charset named: UTF-8, invalid bytes replaced.
+    assert_eq!(
+        get("/charset/none").text().unwrap(),
+        "caf\u{fffd} cr\u{fffd}me\n"
+    );
+}
+
+#[test]
+fn the_negotiated_tls_version_is_on_the_response() {
+    let client = Client::builder()
+        .proxy_from_env(false)
+        .add_ca_file(integration_tests::test_ca())
+        .build()
+        .unwrap();
+    let https = env_or("PCONN_HTTPS_URL", "https://localhost:8443");
+    let resp = client.get(&format!("{https}/small")).call().unwrap();
+    assert_eq!(resp.tls_version(), Some("TLSv1_3"));
+    let resp = client.get(&format!("{}/small", http_url())).call().unwrap();
+    assert_eq!(resp.tls_version(), None);
+}

@@ -266,6 +266,7 @@ impl Client {
         url: Arc<Url>,
     ) -> Response {
         let (conn, session) = guard.parts();
+        let tls_version = conn.tls_version().and_then(|v| v.as_str());
         let whole = match plan.framing {
             Framing::Empty => Some(Vec::new()),
             Framing::Length(n) if n <= SMALL_BODY => {
@@ -291,7 +292,9 @@ impl Client {
             }
         };
         let config = &self.inner.config;
-        Response::new(head, url, body, config.max_body_bytes, config.decompress)
+        let mut response = Response::new(head, url, body, config.max_body_bytes, config.decompress);
+        response.set_tls_version(tls_version);
+        response
     }
 }
 

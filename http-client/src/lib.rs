@@ -42,7 +42,8 @@
 //!
 //! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
 //! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
-//! the `cookie_store` crate). None is on by default; each costs nothing
+//! the `cookie_store` crate), `charset` (`Response::text` in the charset
+//! the server names, with `encoding_rs`). None is on by default; each costs nothing
 //! when unused.
 //!
 //! The layers read one way: [`proto`] is the sans-IO core (request

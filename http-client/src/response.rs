@@ -33,6 +33,7 @@ pub struct Response {
     max_body: u64,
     decompress: bool,
     history: Vec<Url>,
+    tls_version: Option<&'static str>,
 }
 
 impl fmt::Debug for Response {
@@ -63,7 +64,18 @@ impl Response {
             max_body,
             decompress,
             history: Vec::new(),
+            tls_version: None,
         }
+    }
+
+    /// The TLS version the connection negotiated (`"TLSv1_3"`,
+    /// `"TLSv1_2"`), `None` over plain http.
+    pub fn tls_version(&self) -> Option<&'static str> {
+        self.tls_version
+    }
+
+    pub(crate) fn set_tls_version(&mut self, version: Option<&'static str>) {
+        self.tls_version = version;
     }
 
     /// The URLs that answered with a redirect on the way to this response,
@@ -164,9 +176,21 @@ impl Response {
         Ok(out)
     }
 
-    /// The whole body as text (UTF-8, invalid sequences replaced).
+    /// The whole body as text: in the charset the `Content-Type` names
+    /// (feature `charset`, any label the WHATWG Encoding Standard knows),
+    /// UTF-8 otherwise; invalid sequences replaced.
     pub fn text(self) -> Result<String> {
+        #[cfg(feature = "charset")]
+        let encoding = self
+            .header("content-type")
+            .and_then(charset)
+            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+            .filter(|e| *e != encoding_rs::UTF_8);
         let bytes = self.bytes()?;
+        #[cfg(feature = "charset")]
+        if let Some(encoding) = encoding {
+            return Ok(encoding.decode_without_bom_handling(&bytes).0.into_owned());
+        }
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -179,6 +203,17 @@ impl Response {
         let bytes = self.bytes()?;
         serde_json::from_slice(&bytes).map_err(|e| DecodeError::Json(e).into())
     }
+}
+
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+#[cfg(feature = "charset")]
+fn charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
 }
 
 /// Reads a raw body to its end into a buffer that starts at `hint` bytes,

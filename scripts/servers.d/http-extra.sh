@@ -16,7 +16,10 @@ http_extra_packages() {
 }
 
 write_http_extra_nginx_conf() {
-    mkdir -p "$STATE/nginx-extra/tmp"
+    mkdir -p "$STATE/nginx-extra/tmp" "$STATE/www-extra"
+    # Text in legacy charsets, for Response::text's charset decoding.
+    printf 'caf\xe9 cr\xe8me\n' > "$STATE/www-extra/latin1.txt"
+    printf '\x82\xa0\x82\xa2\n' > "$STATE/www-extra/sjis.txt"
     local user_line=""
     [[ $(id -u) -eq 0 ]] && user_line="user root;"
     cat > "$CONF/nginx-extra.conf" <<EOF
@@ -52,6 +55,10 @@ $(listen_lines 8090)
         location ~ ^/encoded/(?<coding>[a-z-]+)\$   { add_header Content-Encoding \$coding always; return 200 "not really encoded"; }
 
         include $CONF/nginx-extra-redirects.conf;
+
+        location = /charset/latin1 { default_type text/plain; charset iso-8859-1; alias $STATE/www-extra/latin1.txt; }
+        location = /charset/sjis   { default_type text/plain; charset shift_jis;  alias $STATE/www-extra/sjis.txt; }
+        location = /charset/none   { default_type text/plain; alias $STATE/www-extra/latin1.txt; }
     }
 
     # 8091: another origin (another port, and reached as localhost).
