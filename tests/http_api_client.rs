@@ -8,6 +8,10 @@ use integration_tests::env_or;
 
 /// Builds the example once (with the features its flags need), then runs it.
 fn api_client(args: &[&str]) -> Output {
+    api_client_env(args, &[])
+}
+
+fn api_client_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     static BUILT: OnceLock<()> = OnceLock::new();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     BUILT.get_or_init(|| {
@@ -29,6 +33,8 @@ fn api_client(args: &[&str]) -> Output {
         .args(["run", "-q", "-p", "http-client", "--example", "api-client"])
         .args(["--features", "gzip,cookies,json", "--"])
         .args(args)
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
         .output()
         .unwrap()
 }
@@ -176,4 +182,17 @@ fn multipart_fields_and_files_with_f() {
         "{text}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rust_log_prints_the_clients_events() {
+    let o = api_client_env(
+        &["-L", &format!("{}/redirect/same", extra())],
+        &[("RUST_LOG", "debug")],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("following redirect"), "{err}");
+    assert!(err.contains("connected"), "{err}");
+    let o = api_client(&["-L", &format!("{}/redirect/same", extra())]);
+    assert!(o.stderr.is_empty());
 }

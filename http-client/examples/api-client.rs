@@ -33,6 +33,9 @@
 //!       --stats                 the pool's counters as one JSON line at the end
 //! ```
 //!
+//! With `RUST_LOG` set (`RUST_LOG=debug`), the client's and the pool's
+//! events go to stderr.
+//!
 //! Exit codes: 0 done, 2 bad usage, 1 the request failed (the message says
 //! what and what to try), 22 an HTTP error status with `--fail`.
 
@@ -347,6 +350,15 @@ fn write_response(args: &Args, resp: Response) -> Result<(), Box<dyn std::error:
 }
 
 fn main() -> ExitCode {
+    // Events of the client and its pool (connect, reuse, redirects, ...)
+    // on stderr with RUST_LOG set, e.g. RUST_LOG=debug.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {

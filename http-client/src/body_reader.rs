@@ -150,6 +150,7 @@ impl BodyReader {
                 // The exchange is abandoned halfway: the connection closes
                 // on release, and this body refuses every later read.
                 let cause = conn.broken_cause().unwrap_or(BrokenCause::Abandoned);
+                tracing::debug!(%cause, error = %e, "response body failed halfway; its connection is closed");
                 guard.mark(Status::ABORTED);
                 self.source = Source::Failed(cause);
                 Err(e)

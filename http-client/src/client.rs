@@ -180,7 +180,17 @@ impl Client {
         loop {
             let mut guard = self.checkout(origin, req.deadline, fresh)?;
             match self.attempt(&mut guard, origin, target, req) {
-                Ok((head, plan)) => return Ok(self.finish(guard, head, plan, url)),
+                Ok((head, plan)) => {
+                    tracing::debug!(
+                        method = %req.method,
+                        url = %url,
+                        status = head.status,
+                        reused = guard.is_reused(),
+                        keep_alive = plan.keep_alive,
+                        "response"
+                    );
+                    return Ok(self.finish(guard, head, plan, url));
+                }
                 Err(Error::Transport(e))
                     if !fresh
                         && guard.is_reused()
@@ -199,7 +209,10 @@ impl Client {
                     tracing::debug!(method = %req.method, error = %e, "stale pooled connection; re-sending on a new one");
                     fresh = true;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    tracing::debug!(method = %req.method, url = %url, error = %e, "request failed");
+                    return Err(e);
+                }
             }
         }
     }
@@ -380,5 +393,90 @@ mod tests {
             heads[1].contains("\r\nAccept-Encoding: gzip, deflate\r\n"),
             cfg!(feature = "gzip")
         );
+    }
+}
+
+/// The events a client emits through `tracing`.
+#[cfg(test)]
+mod tracing_events {
+    use std::fmt::Write as _;
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    use crate::Client;
+
+    /// Keeps every event as one line of `name=value` pairs.
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    struct Line(String);
+
+    impl Visit for Line {
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            let _ = write!(self.0, "{}={:?} ", field.name(), value);
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            let mut line = Line(String::new());
+            event.record(&mut line);
+            self.0.lock().unwrap().push(line.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    #[test]
+    fn responses_redirects_and_broken_bodies_are_events() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/a", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut stream = stream;
+            for reply in [
+                &b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"[..],
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nZZ\r\n",
+            ] {
+                let mut line = String::new();
+                while line != "\r\n" {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap() == 0 {
+                        return;
+                    }
+                }
+                stream.write_all(reply).unwrap();
+            }
+        });
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let recorder = Recorder(Arc::clone(&lines));
+        tracing::subscriber::with_default(recorder, || {
+            let client = Client::builder().proxy_from_env(false).build().unwrap();
+            let resp = client.get(&url).call().unwrap();
+            assert!(resp.text().is_err());
+        });
+        let lines = lines.lock().unwrap().join("\n");
+        assert!(
+            lines.contains("message=response ") && lines.contains("status=302"),
+            "{lines}"
+        );
+        assert!(lines.contains("message=following redirect"), "{lines}");
+        assert!(
+            lines.contains("message=response body failed halfway"),
+            "{lines}"
+        );
+        assert!(lines.contains("cause=a protocol error"), "{lines}");
     }
 }

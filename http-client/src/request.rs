@@ -356,6 +356,7 @@ impl<'c> RequestBuilder<'c> {
                     &chain,
                 )?;
                 if let Some(next) = next {
+                    tracing::debug!(status, from = %response.url(), to = %next.url, to_get = next.to_get, "following redirect");
                     drop(response); // drains a small body, keeping the connection
                     if let Some(from) = chain.last() {
                         redirect::rewrite_headers(&mut headers, &rules, from, &next);
