@@ -196,3 +196,9 @@ fn rust_log_prints_the_clients_events() {
     let o = api_client(&["-L", &format!("{}/redirect/same", extra())]);
     assert!(o.stderr.is_empty());
 }
+
+#[test]
+fn retry_n_tries_again_on_429() {
+    let o = api_client(&["--retry", "2", &format!("{}/retry/429", extra())]);
+    assert_eq!(stdout(&o), "requests=3\n");
+}

@@ -266,3 +266,55 @@ fn the_negotiated_tls_version_is_on_the_response() {
     let resp = client.get(&format!("{}/small", http_url())).call().unwrap();
     assert_eq!(resp.tls_version(), None);
 }
+
+#[test]
+fn retries_wait_within_their_cap_and_never_replay_a_post() {
+    use std::time::Duration;
+    let policy = http_client::RetryPolicy::new(2)
+        .backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .retry_after_cap(Duration::from_millis(20));
+    let client = Client::builder()
+        .proxy_from_env(false)
+        .retry(policy)
+        .build()
+        .unwrap();
+    // Retry-After of a year, capped: three tries on one connection, then
+    // the last 503 comes back.
+    let resp = client
+        .get(&format!("{}/retry/503-year", extra_url()))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.text().unwrap(), "requests=3\n");
+    // A POST is not sent again.
+    let resp = client
+        .post(&format!("{}/retry/429", extra_url()))
+        .send_string("x")
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.text().unwrap(), "requests=4\n");
+    // Unless marked replayable.
+    let resp = client
+        .post(&format!("{}/retry/429", extra_url()))
+        .replayable(true)
+        .send_string("x")
+        .unwrap();
+    assert_eq!(resp.text().unwrap(), "requests=7\n");
+    // A status it is not told about is not retried.
+    let resp = client
+        .get(&format!("{}/status/404", http_url()))
+        .call()
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    // Without a policy: one try.
+    let plain = client_without_retries();
+    let resp = plain
+        .get(&format!("{}/retry/503-year", extra_url()))
+        .call()
+        .unwrap();
+    assert_eq!(resp.text().unwrap(), "requests=1\n");
+}
+
+fn client_without_retries() -> Client {
+    Client::builder().proxy_from_env(false).build().unwrap()
+}

@@ -28,6 +28,7 @@
 //!       --cacert PEM            trust this CA too
 //!   -k, --insecure              refused: give --cacert with the server's CA instead
 //!       --proxy URL             through this proxy
+//!       --retry N               try again up to N times (connect errors, timeouts, 429, 503)
 //!       --repeat N              send N times (connections are reused)
 //!       --interval MS           pause between repeats
 //!       --stats                 the pool's counters as one JSON line at the end
@@ -66,6 +67,7 @@ struct Args {
     max_time: Option<Duration>,
     cacert: Option<String>,
     proxy: Option<String>,
+    retry: u32,
     repeat: u32,
     interval: Duration,
     stats: bool,
@@ -75,7 +77,7 @@ struct Args {
 const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
 [--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
 [-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
-[--proxy URL] [--repeat N] [--interval MS] [--stats] URL
+[--proxy URL] [--retry N] [--repeat N] [--interval MS] [--stats] URL
   (see the top of examples/api-client.rs for what each does)";
 
 /// Reads `@FILE` data, or takes the text as it is.
@@ -150,6 +152,11 @@ fn parse_args() -> Result<Args, String> {
                     .to_string())
             }
             "--proxy" | "-x" => args.proxy = Some(value("--proxy")?),
+            "--retry" => {
+                args.retry = value("--retry")?
+                    .parse()
+                    .map_err(|e| format!("--retry: {e}"))?
+            }
             "--repeat" => {
                 args.repeat = value("--repeat")?
                     .parse()
@@ -203,6 +210,9 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     if let Some(ca) = &args.cacert {
         builder = builder.add_ca_file(ca);
+    }
+    if args.retry > 0 {
+        builder = builder.retry(http_client::RetryPolicy::new(args.retry));
     }
     if let Some(proxy) = &args.proxy {
         builder = builder.proxy(proxy);

@@ -29,6 +29,7 @@ pub(crate) struct Config {
     pub(crate) decompress: bool,
     #[cfg(feature = "cookies")]
     pub(crate) cookies: Option<crate::cookies::CookieJar>,
+    pub(crate) retry: Option<crate::retry::RetryPolicy>,
 }
 
 /// Builder of a [`Client`](crate::Client).
@@ -66,6 +67,7 @@ impl Default for ClientBuilder {
                 decompress: true,
                 #[cfg(feature = "cookies")]
                 cookies: None,
+                retry: None,
             },
             pool: PoolConfig {
                 max_open: 32,
@@ -185,6 +187,14 @@ impl ClientBuilder {
     #[cfg(feature = "cookies")]
     pub fn cookie_jar(mut self, jar: crate::cookies::CookieJar) -> Self {
         self.config.cookies = Some(jar);
+        self
+    }
+
+    /// Tries requests that may be sent again once more, and again, after a
+    /// connect error, a timeout before any response, or a status the
+    /// policy names (default: no retries beyond the stale-connection one).
+    pub fn retry(mut self, policy: crate::retry::RetryPolicy) -> Self {
+        self.config.retry = Some(policy);
         self
     }
 

@@ -217,6 +217,35 @@ impl Client {
         }
     }
 
+    /// [`Client::execute`] under a retry policy: the response or error
+    /// that the policy does not retry (or the last one), never past the
+    /// request's deadline.
+    pub(crate) fn execute_retrying(
+        &self,
+        origin: &Origin,
+        url: Arc<Url>,
+        req: &mut Request<'_, '_>,
+        policy: &crate::retry::RetryPolicy,
+    ) -> Result<Response> {
+        policy.deposit();
+        let mut attempt = 0;
+        loop {
+            let result = self.execute(origin, Arc::clone(&url), req);
+            let may_resend =
+                req.body.replayable() && (proto::is_idempotent(req.method) || req.replayable);
+            let Some(wait) = policy.wait_before_retry(&result, attempt, may_resend) else {
+                return result;
+            };
+            if req.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+                return result;
+            }
+            tracing::debug!(attempt, ?wait, url = %url, "retrying");
+            drop(result); // a response's small body is drained, keeping the connection
+            std::thread::sleep(wait);
+            attempt += 1;
+        }
+    }
+
     /// One request on `guard`'s connection, up to the final response head.
     fn attempt(
         &self,

@@ -109,6 +109,7 @@ mod proxy;
 mod redirect;
 mod request;
 mod response;
+mod retry;
 mod session;
 
 pub use body_reader::BodyReader;
@@ -123,6 +124,7 @@ pub use multipart::Multipart;
 pub use redirect::{Decision, Hop, RedirectPolicy};
 pub use request::RequestBuilder;
 pub use response::Response;
+pub use retry::RetryPolicy;
 pub use session::Session;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).

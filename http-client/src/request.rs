@@ -311,7 +311,10 @@ impl<'c> RequestBuilder<'c> {
                 replayable: self.replayable,
                 deadline,
             };
-            let result = client.execute(&origin, url, &mut request);
+            let result = match &config.retry {
+                Some(policy) => client.execute_retrying(&origin, url, &mut request, policy),
+                None => client.execute(&origin, url, &mut request),
+            };
             #[cfg(feature = "cookies")]
             if let (Some(jar), Ok(response)) = (&config.cookies, &result) {
                 jar.store_from(response.url(), response.headers());

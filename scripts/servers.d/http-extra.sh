@@ -58,6 +58,10 @@ $(listen_lines 8090)
 
         location = /charset/latin1 { default_type text/plain; charset iso-8859-1; alias $STATE/www-extra/latin1.txt; }
         location = /charset/sjis   { default_type text/plain; charset shift_jis;  alias $STATE/www-extra/sjis.txt; }
+        # 503 asking for a retry in a year; the body counts the requests
+        # its connection has served (the retries of one keep-alive client).
+        location = /retry/503-year { add_header Retry-After 31536000 always; return 503 "requests=\$connection_requests\n"; }
+        location = /retry/429      { add_header Retry-After 0 always; return 429 "requests=\$connection_requests\n"; }
         location = /charset/none   { default_type text/plain; alias $STATE/www-extra/latin1.txt; }
     }
 
