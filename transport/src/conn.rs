@@ -4,6 +4,9 @@
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +17,7 @@ use rustls::ClientConnection;
 use crate::error::{BrokenCause, Error, Phase, Result};
 use crate::io::{Io, TlsLayer};
 use crate::readbuf::ReadBuf;
+use crate::socket::Socket;
 use crate::status::Status;
 use crate::sys::recv_dontwait_errno;
 use crate::timeouts::Timeouts;
@@ -52,6 +56,8 @@ pub struct Conn {
     rbuf: ReadBuf,
     wbuf: BytesMut,
     peer: Option<SocketAddr>,
+    /// The path of a Unix domain socket connection.
+    unix_path: Option<PathBuf>,
     server_name: String,
     timeouts: Timeouts,
     /// The read and write timeouts the connection was opened with, restored
@@ -74,6 +80,7 @@ impl fmt::Debug for Conn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Conn")
             .field("peer", &self.peer)
+            .field("unix_path", &self.unix_path)
             .field("server_name", &self.server_name)
             .field("tls", &self.is_tls())
             .field("buffered", &self.rbuf.len())
@@ -105,9 +112,35 @@ impl Conn {
     }
 
     fn from_tcp_with_peer(stream: TcpStream, host: &str, peer: Option<SocketAddr>) -> Conn {
+        Conn::from_socket(Socket::Tcp(stream), host, peer)
+    }
+
+    /// Wraps a connected Unix domain stream socket at `path`. Timeouts,
+    /// deadlines, the probe and the Broken rule work as on TCP; the
+    /// [`server_name`](Conn::server_name) is `localhost`.
+    pub fn from_unix(stream: UnixStream, path: impl Into<PathBuf>) -> Conn {
+        let mut conn = Conn::from_socket(Socket::Unix(stream), "localhost", None);
+        conn.unix_path = Some(path.into());
+        conn
+    }
+
+    /// Wraps a Unix socket fresh from the connect, which left this send
+    /// timeout on it.
+    pub(crate) fn from_unix_connected(
+        stream: UnixStream,
+        path: &Path,
+        send_timeout: Option<Duration>,
+    ) -> Conn {
+        let mut conn = Conn::from_unix(stream, path);
+        conn.timeouts.socket_has_write_timeout(send_timeout);
+        conn
+    }
+
+    fn from_socket(socket: Socket, host: &str, peer: Option<SocketAddr>) -> Conn {
         Conn {
             peer,
-            io: Io::Tcp(stream),
+            unix_path: None,
+            io: Io::Plain(socket),
             rbuf: ReadBuf::default(),
             wbuf: BytesMut::with_capacity(4096),
             server_name: host.to_string(),
@@ -252,9 +285,32 @@ impl Conn {
     }
 
     /// The TCP socket at the bottom (for socket options and diagnostics).
+    ///
+    /// # Panics
+    /// On a Unix domain socket connection, which has no TCP socket: use
+    /// [`tcp_socket`](Conn::tcp_socket) where both kinds can occur.
     #[inline]
     pub fn socket(&self) -> &TcpStream {
-        self.io.socket()
+        self.tcp_socket()
+            .expect("Conn::socket on a Unix socket connection; use tcp_socket or unix_socket")
+    }
+
+    /// The TCP socket at the bottom, unless this is a Unix socket connection.
+    #[inline]
+    pub fn tcp_socket(&self) -> Option<&TcpStream> {
+        self.io.socket().tcp()
+    }
+
+    /// The Unix domain socket at the bottom, if this is one.
+    #[inline]
+    pub fn unix_socket(&self) -> Option<&UnixStream> {
+        self.io.socket().unix()
+    }
+
+    /// The path of a Unix domain socket connection.
+    #[inline]
+    pub fn unix_path(&self) -> Option<&Path> {
+        self.unix_path.as_deref()
     }
 
     // ---- timeouts -------------------------------------------------------
@@ -722,7 +778,7 @@ impl Conn {
             // Plain TCP, the common case: the errno says nothing is pending,
             // with no `io::Error` built, decoded and dropped. (Where
             // EWOULDBLOCK differs from EAGAIN, it takes the general way.)
-            Io::Tcp(socket) => match recv_dontwait_errno(socket, &mut scratch) {
+            Io::Plain(socket) => match recv_dontwait_errno(socket, &mut scratch) {
                 Err(libc::EAGAIN) => return Probe::Alive,
                 other => other.map_err(io::Error::from_raw_os_error),
             },
@@ -754,6 +810,13 @@ impl Conn {
             let _ = self.timeouts.before_write(self.io.socket(), Phase::Write);
             self.io.send_close_notify();
         }
+    }
+}
+
+impl AsFd for Conn {
+    /// The socket at the bottom (TCP or Unix), for `poll` and socket options.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.socket().as_fd()
     }
 }
 
