@@ -626,11 +626,8 @@ impl Client {
 
     fn make_origin(&self, https: bool, host: &str, port: u16, url: &url::Url) -> Result<Origin> {
         let mut endpoint = Endpoint::new(host, port)?;
-        let mut key = PoolKey::new("http", endpoint.host(), port);
         if https {
-            let tls = self.tls()?;
-            key = key.tls(tls.fingerprint());
-            endpoint = endpoint.with_tls(tls);
+            endpoint = endpoint.with_tls(self.tls()?);
         }
         let inner = &self.inner;
         let env_proxy;
@@ -650,10 +647,9 @@ impl Client {
                 None,
             ),
         };
+        let mut key = PoolKey::for_endpoint("http", &endpoint, &*connector);
         if let Some(mode) = &via_proxy {
             key = key.via(format!("{} (absolute-form)", mode.identity()));
-        } else if let Some(id) = connector.identity() {
-            key = key.via(id);
         }
         if let Some(id) = &inner.persistent_id {
             key = key.persistent_id(id.clone());
