@@ -85,6 +85,7 @@ mod status;
 mod sys;
 mod timeouts;
 mod tls;
+mod userinfo;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conn::{Conn, Probe};
@@ -98,6 +99,10 @@ pub use pool::{Discard, KeyPool, Pool, PoolConfig, Pooled, Stats};
 pub use recycle::{BoxError, Recycle, Reuse};
 pub use status::Status;
 pub use tls::{Roots, TlsConfig, TlsConfigBuilder};
+pub use userinfo::url_userinfo;
+
+/// Re-exported so callers of [`url_userinfo`] name the same `url`.
+pub use url;
 
 /// Re-exported so protocol crates and tests name the same rustls.
 pub use rustls;
