@@ -335,6 +335,7 @@ impl Conn {
         if let BrokenCause::Timeout(_) = cause {
             self.status.insert(Status::TIMEOUT);
         }
+        tracing::debug!(server = %self.server_name, %cause, "connection broken: further use refused");
         self.broken = Some(cause);
     }
 

@@ -119,7 +119,7 @@ impl Connector for Dialer {
         deadline: Instant,
     ) -> Result<Conn> {
         let connected = self.connect_tcp(host, port, opts, deadline)?;
-        tracing::debug!(host, port, peer = %connected.peer, "connected");
+        tracing::trace!(host, port, peer = %connected.peer, "TCP connected");
         Ok(Conn::from_connected(connected, host))
     }
 

@@ -310,6 +310,7 @@ impl<S: Recycle> KeyPool<S> {
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
     {
+        tracing::debug!(key = %self.slot.key(), "checking out a fresh connection (retry)");
         let now = self.shared.clock.now();
         Slot::checkout(&self.slot, open, true, now, |now| self.shared.sweep(now))
     }

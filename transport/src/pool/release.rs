@@ -41,7 +41,6 @@ impl<S: Recycle> Slot<S> {
                 }
             }
         };
-        tracing::debug!(key = %self.key(), reason = reason.name(), "discarding connection on release");
         self.discard(entry, reason);
     }
 

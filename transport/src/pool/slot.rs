@@ -333,7 +333,9 @@ impl<S: Recycle> Slot<S> {
     /// protocol's own health check.
     #[inline]
     fn revalidate(entry: &mut Entry<S>, idle_for: Duration) -> Result<(), Discard> {
-        match entry.conn.probe() {
+        let probe = entry.conn.probe();
+        tracing::trace!(?probe, ?idle_for, "probed idle connection");
+        match probe {
             Probe::Alive => {}
             Probe::Closed => return Err(Discard::ProbeClosed),
             Probe::Error(_) => return Err(Discard::ProbeError),
@@ -568,5 +570,65 @@ mod tests {
         assert_eq!(stats.discarded(Discard::ProbeClosed), 1);
         assert_eq!(stats.opened, 2);
         assert_eq!(stats.open_now, 1);
+    }
+
+    /// Collects what the fmt subscriber writes.
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_pool_tells_what_it_does_through_tracing() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let pool: Pool<()> = Pool::new(PoolConfig {
+                max_uses: Some(2),
+                ..PoolConfig::default()
+            })
+            .unwrap();
+            let mut server = Server::new();
+            let keys = pool.key_pool(&key());
+            let mut checkout = || {
+                keys.checkout(|| -> crate::Result<_> { Ok((server.connect(), ())) })
+                    .unwrap()
+            };
+            drop(checkout());
+            // Reused, then closed: it served max_uses borrows.
+            let reused = checkout();
+            assert!(reused.is_reused());
+            drop(reused);
+            let mut broken = checkout();
+            broken.conn().mark_broken();
+            drop(broken);
+            drop(keys.checkout_fresh(|| -> crate::Result<_> { Ok((Server::new().connect(), ())) }));
+        });
+        let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        for want in [
+            "opened connection",
+            "probed idle connection",
+            "reusing connection",
+            "closing connection",
+            "max_uses",
+            "connection broken",
+            "broken",
+            "fresh connection",
+        ] {
+            assert!(log.contains(want), "no {want:?} in:\n{log}");
+        }
     }
 }
