@@ -169,11 +169,8 @@ impl Origins {
     fn make(&self, key: &OriginKey, scheme: &str) -> Result<Origin> {
         let OriginKey { https, port, .. } = *key;
         let mut endpoint = Endpoint::new(&key.host, port)?;
-        let mut pool_key = PoolKey::new("http", endpoint.host(), port);
         if https {
-            let tls = self.tls()?;
-            pool_key = pool_key.tls(tls.fingerprint());
-            endpoint = endpoint.with_tls(tls);
+            endpoint = endpoint.with_tls(self.tls()?);
         }
         let reach = &self.reach;
         let env_proxy;
@@ -193,10 +190,9 @@ impl Origins {
                 None,
             ),
         };
+        let mut pool_key = PoolKey::for_endpoint("http", &endpoint, &*connector);
         if let Some(mode) = &via_proxy {
             pool_key = pool_key.via(format!("{} (absolute-form)", mode.identity()));
-        } else if let Some(id) = connector.identity() {
-            pool_key = pool_key.via(id);
         }
         if let Some(id) = &reach.persistent_id {
             pool_key = pool_key.persistent_id(id.clone());

@@ -77,32 +77,27 @@ impl ClientBuilder {
         let mut endpoint =
             Endpoint::new(&self.host, self.port).map_err(|e| Error::InvalidInput(e.to_string()))?;
         let h = &self.handshake;
-        let protocol = match h.protocol {
-            Protocol::Resp2 => "redis",
-            Protocol::Resp3 => "redis-resp3",
-        };
-        let mut key =
-            PoolKey::new(protocol, endpoint.host(), endpoint.port()).database(h.db.to_string());
         if let Some(tls) = tls {
-            key = key.tls(tls.fingerprint());
             endpoint = endpoint.with_tls(tls);
         }
-        if let Some(via) = self.connector.identity() {
-            key = key.via(via);
-        }
+        let mut key = PoolKey::for_endpoint("redis", &endpoint, &*self.connector)
+            .database(h.db.to_string())
+            .protocol_version(match h.protocol {
+                Protocol::Resp2 => 2,
+                Protocol::Resp3 => 3,
+            });
         if let Some(pw) = &h.password {
             key = key.credentials(SecretHash::of([
                 h.user.as_deref().unwrap_or("default"),
                 pw.as_str(),
             ]));
         }
+        if let Some(id) = &self.persistent_id {
+            key = key.persistent_id(id.clone());
+        }
         // The client name is part of what a fresh connection is.
-        if self.persistent_id.is_some() || h.client_name.is_some() {
-            key = key.persistent_id(format!(
-                "{}\u{0}{}",
-                self.persistent_id.as_deref().unwrap_or(""),
-                h.client_name.as_deref().unwrap_or("")
-            ));
+        if let Some(name) = &h.client_name {
+            key = key.client_name(name.clone());
         }
         let pool = match (self.pool, &self.persistent_id) {
             (Some(pool), _) => pool,
