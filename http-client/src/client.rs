@@ -214,6 +214,7 @@ impl ClientBuilder {
     /// `https://`, with `user:password@` for Basic auth). https requests
     /// are tunnelled with CONNECT; plain http requests go to the proxy in
     /// absolute form unless [`tunnel_http`](Self::tunnel_http) is set.
+    /// `socks5h://`, `socks5://`, `socks4a://`, `socks4://` tunnel everything.
     pub fn proxy(mut self, url: &str) -> Self {
         self.proxy = Some(url.to_string());
         self
@@ -643,7 +644,10 @@ impl Client {
             _ => None,
         };
         let (connector, via_proxy): (Arc<dyn Connector>, _) = match proxy {
-            Some(p) if !https && !inner.tunnel_http => (Arc::new(Direct), Some(p.absolute_form())),
+            // A SOCKS proxy only tunnels: plain http goes through it too.
+            Some(p) if !https && !inner.tunnel_http && p.forwards_http() => {
+                (Arc::new(Direct), Some(p.absolute_form()))
+            }
             Some(p) => (p.tunnel_connector(), None),
             None => (
                 inner.connector.clone().unwrap_or_else(|| Arc::new(Direct)),
