@@ -406,3 +406,70 @@ fn smtp_client_starttls_and_implicit_tls_over_one_tunnel_each() {
         assert_eq!(tunnels_since(before, port, 1), 1, "{url}: danted's tunnels");
     }
 }
+
+// ---- a failed exchange inside a tunnel -----------------------------------------
+
+/// Through a tunnel from `connector`, a Redis BLPOP whose reply the borrower
+/// stops waiting for: the tunnel is broken, refuses further use, and the
+/// pool closes it instead of handing BLPOP's late reply to the next borrower.
+fn late_reply_never_reaches_the_next_borrower(connector: &dyn transport::Connector) {
+    let (host, port) = host_port(&env_or("PCONN_REDIS_URL", "redis://127.0.0.1:6379"), 6379);
+    let endpoint = Endpoint::new(&host, port).unwrap();
+    let pool: Pool<()> = Pool::new(PoolConfig::default()).unwrap();
+    let key = PoolKey::new("redis", &host, port).via(connector.identity().unwrap());
+    let tunnels = pool.key_pool(&key);
+    let checkout = || {
+        tunnels
+            .checkout(|| -> transport::Result<_> { Ok((open(&endpoint, connector, &opts())?, ())) })
+            .unwrap()
+    };
+    let mut guard = checkout();
+    let conn = guard.conn();
+    conn.begin_exchange();
+    let list = unique("socks-blpop");
+    let blpop = format!(
+        "*3\r\n$5\r\nBLPOP\r\n${}\r\n{list}\r\n$4\r\n0.05\r\n",
+        list.len()
+    );
+    conn.write_all(blpop.as_bytes()).unwrap();
+    conn.set_read_timeout(Some(Duration::from_millis(2)));
+    let err = conn.fill().unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert!(conn.is_broken());
+    // BLPOP's nil arrives meanwhile; a new command on this connection would
+    // read it as its own reply. The connection must refuse instead.
+    std::thread::sleep(Duration::from_millis(80));
+    conn.set_read_timeout(Some(Duration::from_secs(1)));
+    let refused = conn
+        .write_all(b"*2\r\n$4\r\nECHO\r\n$4\r\nmine\r\n")
+        .and_then(|()| conn.fill().map(|_| ()));
+    if refused.is_ok() {
+        // Until transport refuses every send and read on a broken Conn,
+        // what matters is that this borrow's connection is never pooled.
+        assert!(conn.is_broken());
+    }
+    drop(guard);
+    let mut next = checkout();
+    assert!(!next.is_reused(), "a broken tunnel was handed out again");
+    next.conn()
+        .write_all(b"*2\r\n$4\r\nECHO\r\n$4\r\nmine\r\n")
+        .unwrap();
+    assert_eq!(read_line(next.conn()), "$4");
+    assert_eq!(read_line(next.conn()), "mine");
+    let stats = tunnels.stats();
+    assert_eq!(stats.opened, 2, "{}", stats.to_json());
+    assert!(stats.discarded_total() >= 1, "{}", stats.to_json());
+}
+
+#[test]
+fn a_timed_out_reply_breaks_the_socks_tunnel() {
+    let _turn = turn();
+    let proxy = Proxy::parse(&socks_url()).unwrap();
+    late_reply_never_reaches_the_next_borrower(&*proxy.connector());
+}
+
+#[test]
+fn a_timed_out_reply_breaks_the_connect_tunnel() {
+    let proxy = Proxy::parse(&env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128")).unwrap();
+    late_reply_never_reaches_the_next_borrower(&*proxy.connector());
+}
