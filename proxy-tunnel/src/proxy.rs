@@ -310,25 +310,24 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// RFC 3986 percent-decoding of a userinfo part (`+` stays a plus), UTF-8
+/// required; a `%` not followed by two hex digits is refused rather than
+/// passed on literally.
 fn percent_decode(s: &str) -> Result<String, String> {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
                 .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| "invalid percent escape".to_string())?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err("invalid percent escape".into());
     }
-    String::from_utf8(out).map_err(|_| "not UTF-8 after percent-decoding".to_string())
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+        .map_err(|_| "not UTF-8 after percent-decoding".to_string())
 }
 
 #[cfg(test)]
@@ -396,6 +395,44 @@ mod tests {
                 "{url} accepted"
             );
         }
+    }
+
+    #[test]
+    fn every_reserved_character_in_user_and_password() {
+        // RFC 3986 gen-delims and sub-delims, '%', space, '+', non-ASCII.
+        let reserved = ":/?#[]@!$&'()*+,;=% é";
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        let password = format!("p{reserved}w");
+        for scheme in ["http", "https", "socks5", "socks5h"] {
+            // Basic auth cannot carry ':' in the user name; SOCKS can.
+            let user = if scheme.starts_with("http") {
+                format!("u{}", reserved.replace(':', ""))
+            } else {
+                format!("u{reserved}")
+            };
+            let url = format!("{scheme}://{}:{}@h:1", enc(&user), enc(&password));
+            let p = Proxy::parse(&url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(p.user(), Some(user.as_str()), "{url}");
+            assert_eq!(p.password.as_deref(), Some(password.as_str()), "{url}");
+        }
+        // A literal '+' is a plus, not a space (that is form encoding).
+        let p = Proxy::parse("socks5h://a+b:c+d@h:1").unwrap();
+        assert_eq!(
+            (p.user(), p.password.as_deref()),
+            (Some("a+b"), Some("c+d"))
+        );
+        let p = Proxy::parse("socks4a://a%2Bb@h:1").unwrap();
+        assert_eq!(p.user(), Some("a+b"));
     }
 
     #[test]
