@@ -1,4 +1,4 @@
-//! Opens a `CONNECT` tunnel through a proxy, optionally TLS to the target
+//! Opens a tunnel (HTTP `CONNECT` or SOCKS) through a proxy, optionally TLS to the target
 //! inside it, sends some text and prints what the target says until it goes
 //! quiet.
 //!
@@ -6,6 +6,11 @@
 //! cargo run -q -p proxy-tunnel --example tunnel -- --proxy URL --target HOST:PORT \
 //!     [--tls] [--cacert PEM] [--send TEXT] [--stats]
 //! ```
+//!
+//! `URL` is any proxy URL proxy-tunnel takes: `http://`, `https://`,
+//! `socks5h://[user:pw@]host:port` (the proxy resolves the target),
+//! `socks5://`, `socks4a://`, `socks4://`. With `RUST_LOG=proxy_tunnel=debug`
+//! (or `trace`) the tunnel's events go to stderr.
 //!
 //! `TEXT` may use `\r`, `\n`, `\t` and `\\` escapes. `--cacert` is trusted
 //! for TLS to the target and, for an `https://` proxy, to the proxy. With
@@ -160,6 +165,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(msg) => {

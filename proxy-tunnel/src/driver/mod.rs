@@ -110,6 +110,7 @@ impl Proxy {
                     source,
                 },
             })?;
+        tracing::trace!(proxy = %self, peer = ?stream.peer_addr().ok(), "connected to the proxy");
         let mut conn = Conn::from_tcp(stream, &self.host);
         // Each read and write of the proxy TLS handshake and of the CONNECT
         // exchange is bounded like any other, as well as by the deadline.

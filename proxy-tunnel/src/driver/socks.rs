@@ -58,10 +58,9 @@ impl Proxy {
                 source,
             },
         })?;
-        addrs
-            .into_iter()
-            .find(|a| !v4_only || a.is_ipv4())
-            .map(SocksAddr::Ip)
+        let addr = addrs.into_iter().find(|a| !v4_only || a.is_ipv4());
+        tracing::trace!(proxy = %self, target = %target.authority(), ?addr, "target resolved for the SOCKS request");
+        addr.map(SocksAddr::Ip)
             .ok_or_else(|| Error::TargetUnresolved {
                 target: target.authority(),
                 source: transport::Error::InvalidInput("no IPv4 address for SOCKS4".into()),
