@@ -107,7 +107,7 @@ fn read_line(conn: &mut Conn) -> String {
 
 /// One HTTP/1.1 response: status, `X-Connection`, body (Content-Length).
 fn get(conn: &mut Conn, host: &str, path: &str) -> (u16, String, Vec<u8>) {
-    conn.begin_exchange();
+    conn.begin_exchange().unwrap();
     conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .unwrap();
     let reply = conn
@@ -425,7 +425,7 @@ fn late_reply_never_reaches_the_next_borrower(connector: &dyn transport::Connect
     };
     let mut guard = checkout();
     let conn = guard.conn();
-    conn.begin_exchange();
+    conn.begin_exchange().unwrap();
     let list = unique("socks-blpop");
     let blpop = format!(
         "*3\r\n$5\r\nBLPOP\r\n${}\r\n{list}\r\n$4\r\n0.05\r\n",
@@ -437,17 +437,25 @@ fn late_reply_never_reaches_the_next_borrower(connector: &dyn transport::Connect
     assert!(err.is_timeout(), "{err:?}");
     assert!(conn.is_broken());
     // BLPOP's nil arrives meanwhile; a new command on this connection would
-    // read it as its own reply. The connection must refuse instead.
+    // read it as its own reply. The connection refuses instead, typed.
     std::thread::sleep(Duration::from_millis(80));
     conn.set_read_timeout(Some(Duration::from_secs(1)));
-    let refused = conn
+    let err = conn
         .write_all(b"*2\r\n$4\r\nECHO\r\n$4\r\nmine\r\n")
-        .and_then(|()| conn.fill().map(|_| ()));
-    if refused.is_ok() {
-        // Until transport refuses every send and read on a broken Conn,
-        // what matters is that this borrow's connection is never pooled.
-        assert!(conn.is_broken());
-    }
+        .unwrap_err();
+    assert!(err.is_broken(), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            transport::Error::Broken {
+                cause: transport::BrokenCause::Timeout(_)
+            }
+        ),
+        "{err:?}"
+    );
+    let err = conn.fill().unwrap_err();
+    assert!(err.is_broken(), "{err:?}");
+    assert!(conn.read_buf().is_empty());
     drop(guard);
     let mut next = checkout();
     assert!(!next.is_reused(), "a broken tunnel was handed out again");
