@@ -67,14 +67,15 @@
 //! ```
 //!
 //! The same through SOCKS5, the proxy resolving the name (`socks5h`), with
-//! Redis: the pool key carries the proxy's identity, so connections through
-//! it never mix with direct ones or other credentials.
+//! Redis (the password goes only into the SOCKS handshake; a pool key from
+//! [`Proxy::identity`] keeps connections through it apart from direct ones
+//! and from other credentials).
 //!
 //! ```no_run
 //! use proxy_tunnel::Proxy;
 //! use transport::{open, ConnectOptions, Endpoint};
 //!
-//! let proxy = Proxy::parse("socks5h://pconn:pconn-secret@127.0.0.1:1081")?;
+//! let proxy = Proxy::parse("socks5h://pconn-socks:pconn-secret@127.0.0.1:1081")?;
 //! let endpoint = Endpoint::new("localhost", 6379)?;
 //! let mut conn = open(&endpoint, &*proxy.connector(), &ConnectOptions::default())?;
 //! conn.write_all(b"PING\r\n")?;
@@ -96,6 +97,13 @@
 //! let proxy = proxy_tunnel::env::proxy_for_with(env, "https", "example.com", 443);
 //! assert_eq!(proxy.unwrap().unwrap().to_string(), "http://127.0.0.1:3128");
 //! assert!(proxy_tunnel::env::proxy_for_with(env, "https", "10.1.2.3", 443).is_none());
+//!
+//! // ALL_PROXY applies to every scheme (redis, smtp, ...), SOCKS included.
+//! let env = |name: &str| (name == "ALL_PROXY").then(|| "socks5h://u:pw@127.0.0.1:1081".to_string());
+//! let proxy = proxy_tunnel::env::proxy_for_with(env, "redis", "cache.example", 6379);
+//! let proxy = proxy.unwrap().unwrap();
+//! assert_eq!(proxy.scheme(), proxy_tunnel::ProxyScheme::Socks5h);
+//! assert_eq!(proxy.to_string(), "socks5h://u@127.0.0.1:1081"); // never the password
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -26,7 +26,8 @@ impl Proxy {
     }
 
     /// A connection to the proxy itself (TLS for an `https://` proxy), for
-    /// absolute-form HTTP requests. Read and write timeouts from `opts` are
+    /// absolute-form HTTP requests (only an HTTP(S) proxy takes those: see
+    /// [`Proxy::forwards_http`]). Read and write timeouts from `opts` are
     /// set; `deadline` bounds connect and TLS.
     pub fn open_to_proxy(
         &self,
