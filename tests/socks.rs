@@ -481,3 +481,84 @@ fn a_timed_out_reply_breaks_the_connect_tunnel() {
     let proxy = Proxy::parse(&env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128")).unwrap();
     late_reply_never_reaches_the_next_borrower(&*proxy.connector());
 }
+
+// ---- the proxy environment variables --------------------------------------------
+
+/// The variables the child must not inherit: only what the test sets counts.
+const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
+/// Runs `env_child` in a child process of this test binary with `vars` as
+/// its only proxy variables (the process environment is not the place to
+/// change under threads), and returns its danted tunnel count to 8443.
+fn run_env_child(vars: &[(&str, &str)]) -> usize {
+    let before = danted_tunnels(8443);
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.args([
+        "--exact",
+        "env_child",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    for var in PROXY_VARS {
+        child.env_remove(var);
+    }
+    child
+        .envs(vars.iter().copied())
+        .env("PCONN_SOCKS_ENV_CHILD", "1");
+    let out = child.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("env child: 3 requests, opened 1"),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tunnels_since(before, 8443, 1)
+}
+
+#[test]
+fn http_client_takes_socks_from_all_proxy_and_https_proxy_and_honours_no_proxy() {
+    let _turn = turn();
+    let url = socks_url();
+    assert_eq!(run_env_child(&[("ALL_PROXY", &url)]), 1, "ALL_PROXY");
+    assert_eq!(run_env_child(&[("HTTPS_PROXY", &url)]), 1, "HTTPS_PROXY");
+    assert_eq!(
+        run_env_child(&[("ALL_PROXY", &url), ("NO_PROXY", "localhost")]),
+        0,
+        "NO_PROXY=localhost goes direct"
+    );
+}
+
+/// The child of the test above: three https requests with the proxy taken
+/// from the environment (http-client's default).
+#[test]
+#[ignore = "run by http_client_takes_socks_from_all_proxy_and_https_proxy_and_honours_no_proxy"]
+fn env_child() {
+    if std::env::var_os("PCONN_SOCKS_ENV_CHILD").is_none() {
+        return;
+    }
+    let client = http_client::Client::builder()
+        .add_ca_file(test_ca())
+        .build()
+        .unwrap();
+    let https = env_or("PCONN_HTTPS_URL", "https://localhost:8443");
+    for _ in 0..3 {
+        let text = client
+            .get(&format!("{https}/small"))
+            .call()
+            .unwrap()
+            .text()
+            .unwrap();
+        assert_eq!(text, "hello\n");
+    }
+    println!("env child: 3 requests, opened {}", client.stats().opened);
+}
