@@ -562,3 +562,16 @@ fn env_child() {
     }
     println!("env child: 3 requests, opened {}", client.stats().opened);
 }
+
+#[test]
+fn socks4_through_danted_with_the_client_resolving() {
+    let _turn = turn();
+    let (host, port) = host_port(&socks_url(), 1080);
+    let proxy = Proxy::parse(&format!("socks4://{host}:{port}")).unwrap();
+    // "localhost" is resolved here, to IPv4 (SOCKS4 carries nothing else).
+    let endpoint = https_endpoint();
+    let mut conn = open(&endpoint, &*proxy.connector(), &opts()).unwrap();
+    assert!(conn.is_tls());
+    let (status, _, body) = get(&mut conn, &endpoint.authority(), "/small");
+    assert_eq!((status, body.as_slice()), (200, &b"hello\n"[..]));
+}
