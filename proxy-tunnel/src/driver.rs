@@ -53,9 +53,10 @@ impl Proxy {
         // Before anything is sent: a target that cannot go on the wire.
         let target = Target::new(host, port)?;
         // socks5:// and socks4:// resolve here, before the proxy is contacted.
-        let socks_addr = match self.scheme.is_socks() {
-            true => Some(self.socks_addr(&target, deadline)?),
-            false => None,
+        let socks_addr = if self.scheme.is_socks() {
+            Some(self.socks_addr(&target, deadline)?)
+        } else {
+            None
         };
         let mut conn = self.connect_to_proxy(opts, deadline)?;
         conn.set_deadline(Some(deadline));
