@@ -522,7 +522,10 @@ fn a_late_reply_never_answers_the_next_command_of_the_same_borrow() {
         std::thread::sleep(Duration::from_millis(60));
         c.set_read_timeout(Some(Duration::from_secs(1)));
         let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
-        assert!(err.is_broken(), "ECHO got {err:?}, not a broken-connection error");
+        assert!(
+            err.is_broken(),
+            "ECHO got {err:?}, not a broken-connection error"
+        );
         assert!(!err.is_retryable(), "{err:?}");
         // Every way of using the borrow refuses, and nothing is guessed.
         let mut p = Pipeline::new();

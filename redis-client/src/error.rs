@@ -70,8 +70,10 @@ impl Error {
                     || matches!(e, transport::Error::PoolExhausted { .. })
             }
             Error::Server(e) => {
-                matches!(e.kind(), ServerErrorKind::Busy | ServerErrorKind::Loading)
-                    || e.code() == "TRYAGAIN"
+                matches!(
+                    e.kind(),
+                    ServerErrorKind::Busy | ServerErrorKind::Loading | ServerErrorKind::MaxClients
+                ) || e.code() == "TRYAGAIN"
             }
             Error::TransactionConflict { .. } => true,
             _ => false,

@@ -66,6 +66,10 @@ pub enum ServerErrorKind {
     ReadOnly,
     /// `NOPROTO`: unsupported protocol version in HELLO.
     NoProto,
+    /// `ERR max number of clients reached`: the server's `maxclients` limit;
+    /// it closes the connection after saying so. A fleet of processes whose
+    /// pools together may open more than the server's limit gets this.
+    MaxClients,
     /// Any other code.
     Other,
 }
@@ -99,6 +103,9 @@ impl ServerError {
             Some((slot, addr))
         };
         match self.0.code.as_str() {
+            "ERR" if self.0.message.starts_with("max number of clients reached") => {
+                ServerErrorKind::MaxClients
+            }
             "ERR" => ServerErrorKind::Generic,
             "WRONGTYPE" => ServerErrorKind::WrongType,
             "NOAUTH" => ServerErrorKind::NoAuth,
@@ -165,5 +172,13 @@ mod tests {
         );
         assert!(ServerError::parse("ERR unknown command 'HELLO'").is_unknown_command());
         assert_eq!(ServerError::parse("NOSCRIPT x").to_string(), "NOSCRIPT x");
+        assert_eq!(
+            ServerError::parse("ERR max number of clients reached").kind(),
+            ServerErrorKind::MaxClients
+        );
+        assert_eq!(
+            ServerError::parse("ERR other").kind(),
+            ServerErrorKind::Generic
+        );
     }
 }
