@@ -1,35 +1,8 @@
-//! The SOCKS decoders (method choice, RFC 1929 status, SOCKS5 and SOCKS4
-//! replies): any bytes. They must never panic, never claim more bytes than
-//! they were given or than `MAX_REPLY`, and reach the same verdict however
-//! the bytes are split across reads.
-//!
-//! `cargo +nightly fuzz run socks_reply` (from proxy-tunnel/fuzz).
+//! `cargo +nightly fuzz run socks_reply` (from proxy-tunnel/fuzz): see
+//! `checks/socks_reply.rs` (shared with tests/fuzz_corpus.rs).
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-use proxy_tunnel::proto::socks::{
-    decode_method, decode_password_reply, decode_reply4, decode_reply5, MAX_REPLY,
-};
-use proxy_tunnel::proto::SocksError;
+#[path = "../checks/socks_reply.rs"]
+mod checks;
 
-type Verdict = Result<Option<usize>, SocksError>;
-
-fn check(bytes: &[u8], decode: impl Fn(&[u8]) -> Verdict) {
-    let whole = decode(bytes);
-    if let Ok(Some(used)) = &whole {
-        assert!(*used <= bytes.len() && *used <= MAX_REPLY);
-    }
-    for cut in [bytes.len() / 3, bytes.len() / 2] {
-        match decode(&bytes[..cut]) {
-            Ok(None) => {}
-            early => assert_eq!(early, whole),
-        }
-    }
-}
-
-fuzz_target!(|data: &[u8]| {
-    check(data, |b| decode_reply5(b).map(|r| r.map(|(_, n)| n)));
-    check(data, |b| decode_reply4(b).map(|r| r.map(|(_, n)| n)));
-    check(data, |b| decode_method(b, &[0, 2]).map(|r| r.map(|(_, n)| n)));
-    check(data, |b| decode_password_reply(b).map(|r| r.map(|(_, n)| n)));
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::socks_reply(data));
