@@ -518,9 +518,7 @@ fn a_late_reply_never_answers_the_next_command_of_the_same_borrow() {
         // here so that a loaded machine, which may not run this thread for
         // 50 ms, still sees the read time out before the reply comes.
         c.set_read_timeout(Some(Duration::from_millis(2)));
-        let err = c
-            .query_value(&cmd("BLPOP").arg(&k).arg("0.5"))
-            .unwrap_err();
+        let err = c.query_value(&cmd("BLPOP").arg(&k).arg("0.5")).unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
         std::thread::sleep(Duration::from_millis(600));
         c.set_read_timeout(Some(Duration::from_secs(1)));

@@ -428,7 +428,7 @@ fn late_reply_never_reaches_the_next_borrower(connector: &dyn transport::Connect
     conn.begin_exchange().unwrap();
     let list = unique("socks-blpop");
     let blpop = format!(
-        "*3\r\n$5\r\nBLPOP\r\n${}\r\n{list}\r\n$4\r\n0.05\r\n",
+        "*3\r\n$5\r\nBLPOP\r\n${}\r\n{list}\r\n$3\r\n0.5\r\n",
         list.len()
     );
     conn.write_all(blpop.as_bytes()).unwrap();
@@ -438,7 +438,7 @@ fn late_reply_never_reaches_the_next_borrower(connector: &dyn transport::Connect
     assert!(conn.is_broken());
     // BLPOP's nil arrives meanwhile; a new command on this connection would
     // read it as its own reply. The connection refuses instead, typed.
-    std::thread::sleep(Duration::from_millis(80));
+    std::thread::sleep(Duration::from_millis(600));
     conn.set_read_timeout(Some(Duration::from_secs(1)));
     let err = conn
         .write_all(b"*2\r\n$4\r\nECHO\r\n$4\r\nmine\r\n")

@@ -97,7 +97,7 @@ where
 fn short_opts() -> ConnectOptions {
     ConnectOptions {
         connect_timeout: Duration::from_secs(5),
-        read_timeout: Some(Duration::from_millis(300)),
+        read_timeout: Some(Duration::from_secs(1)),
         write_timeout: Some(Duration::from_secs(5)),
         keepalive: None,
     }
