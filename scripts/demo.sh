@@ -119,3 +119,26 @@ if section redis "Redis: commands, pipeline, transaction, reset-on-release, reus
     cargo run -q -p redis-client --example redis-tour -- --url "$PCONN_REDIS_URL"
     cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" DEL demo:greeting demo:counter
 fi
+
+# ---------------------------------------------------------------------------
+if section socks "SOCKS5 tunnels through danted: SMTP greeting, HTTPS, and a refused password"; then
+    : "${PCONN_SOCKS_URL:=socks5h://127.0.0.1:1080}"
+    : "${PCONN_SOCKS_AUTH_URL:=socks5h://pconn-socks:pconn-secret@127.0.0.1:1081}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# SMTP speaks first: a greeting that arrives with the SOCKS reply is kept (early_bytes in the debug line)"
+    RUST_LOG=proxy_tunnel=debug cargo run -q -p proxy-tunnel --example tunnel -- \
+        --proxy "$PCONN_SOCKS_AUTH_URL" --target 127.0.0.1:2525 --send 'QUIT\r\n'
+    echo
+    echo "# HTTPS through socks5h (danted resolves localhost); TLS verifies localhost, not the proxy"
+    cargo run -q -p proxy-tunnel --example tunnel -- --proxy "$PCONN_SOCKS_URL" \
+        --target localhost:8443 --tls --cacert "$PCONN_TEST_CA" \
+        --send 'GET /small HTTP/1.1\r\nHost: localhost:8443\r\nConnection: close\r\n\r\n' --stats
+    echo
+    echo "# three requests, one kept tunnel (api-client --proxy socks5h://...)"
+    cargo run -q -p http-client --example api-client -- --proxy "$PCONN_SOCKS_URL" \
+        --cacert "$PCONN_TEST_CA" --repeat 3 --stats https://localhost:8443/small
+    echo
+    echo "# wrong SOCKS password: a typed error, the password never printed"
+    cargo run -q -p proxy-tunnel --example tunnel -- \
+        --proxy "socks5h://pconn-socks:not-the-password@127.0.0.1:1081" --target localhost:8443 || true
+fi

@@ -183,7 +183,10 @@ impl Origins {
             _ => None,
         };
         let (connector, via_proxy): (Arc<dyn Connector>, _) = match proxy {
-            Some(p) if !https && !reach.tunnel_http => (Arc::new(Direct), Some(p.absolute_form())),
+            // A SOCKS proxy only tunnels: plain http goes through it too.
+            Some(p) if !https && !reach.tunnel_http && p.forwards_http() => {
+                (Arc::new(Direct), Some(p.absolute_form()))
+            }
             Some(p) => (p.tunnel_connector(), None),
             None => (
                 reach.connector.clone().unwrap_or_else(|| Arc::new(Direct)),
