@@ -557,12 +557,14 @@ fn a_pipeline_read_halfway_refuses_the_next_command() {
         let mut c = client.get().unwrap();
         c.set_read_timeout(Some(Duration::from_millis(2)));
         let mut p = Pipeline::new();
+        // 0.5 s, as in the test above: a loaded machine may not run this
+        // thread for 50 ms, and the read must time out before BLPOP answers.
         p.add(cmd("ECHO").arg("first"))
-            .add(cmd("BLPOP").arg(&k).arg("0.05"))
+            .add(cmd("BLPOP").arg(&k).arg("0.5"))
             .add(cmd("ECHO").arg("owed"));
         let err = c.pipeline(&p).unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(600));
         c.set_read_timeout(Some(Duration::from_secs(1)));
         let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
         assert!(err.is_broken(), "{err:?}");
