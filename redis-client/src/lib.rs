@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod cluster;
 mod cmd;
 mod commands;
 mod config;
@@ -59,6 +60,7 @@ mod value;
 mod wire;
 
 pub use client::Client;
+pub use cluster::{ClusterBuilder, ClusterClient, ClusterError, ClusterPipeline};
 pub use cmd::{cmd, Cmd, ToArg};
 pub use commands::Commands;
 pub use config::{ClientBuilder, Handshake};

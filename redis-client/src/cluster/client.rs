@@ -1,0 +1,464 @@
+//! The cluster client: node clients on one pool, the slot map, and the
+//! redirect and retry rules every command goes through.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
+
+use transport::{registry, Pool};
+
+use super::config::ClusterBuilder;
+use super::error::ClusterError;
+use super::keys::{route, Route};
+use super::topology::{Addr, SlotMap};
+use crate::client::Client;
+use crate::cmd::{cmd, Cmd};
+use crate::config::ClientBuilder;
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::from_value::FromValue;
+use crate::pipeline::Pipeline;
+use crate::session::Session;
+use crate::value::{ServerError, ServerErrorKind, Value};
+
+/// What to do after a server error, by its code.
+#[derive(Debug)]
+pub(crate) enum Redirect {
+    /// `MOVED`: the slot lives at `addr` now.
+    Moved(u16, Addr),
+    /// `ASK`: ask `addr` this once.
+    Ask(Addr),
+    /// `TRYAGAIN`, `CLUSTERDOWN`, `LOADING`, `READONLY` (a write reached a
+    /// demoted master): not run; wait, refresh, resend.
+    Retry,
+}
+
+impl Redirect {
+    pub(crate) fn of(e: &ServerError) -> Option<Redirect> {
+        match e.kind() {
+            ServerErrorKind::Moved { slot, addr } => Some(Redirect::Moved(slot, Addr::parse(&addr)?)),
+            ServerErrorKind::Ask { addr, .. } => Some(Redirect::Ask(Addr::parse(&addr)?)),
+            ServerErrorKind::Loading | ServerErrorKind::ReadOnly => Some(Redirect::Retry),
+            _ if matches!(e.code(), "TRYAGAIN" | "CLUSTERDOWN") => Some(Redirect::Retry),
+            _ => None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) cfg: ClusterBuilder,
+    pool: Pool<Session>,
+    map: RwLock<Arc<SlotMap>>,
+    /// Node clients by (address, READONLY).
+    nodes: RwLock<HashMap<(Addr, bool), Client>>,
+    /// Single flight: held while a refresh runs; the time of the last one.
+    refresh: Mutex<Option<Instant>>,
+    /// Bumped by every installed map.
+    epoch: AtomicUsize,
+    /// Round-robin counter for replica reads and keyless commands.
+    next: AtomicUsize,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterClient")
+            .field("seeds", &self.cfg.seeds)
+            .field("map", &self.map.read().map(|m| m.shards().len()).ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Redis Cluster client: routes each command to the node serving its
+/// keys' slot, follows `MOVED` and `ASK`, retries `TRYAGAIN`,
+/// `CLUSTERDOWN` and `LOADING` with backoff, and keeps one pool key per
+/// node on the shared transport pool. Cheap to clone; clones share
+/// everything.
+///
+/// ```no_run
+/// use redis_client::{cmd, ClusterClient, Commands};
+///
+/// let mut cluster = ClusterClient::open("redis://127.0.0.1:7000,127.0.0.1:7001")?;
+/// cluster.set("user:{42}:name", "Ada")?;
+/// let name: String = cluster.get("user:{42}:name")?;
+/// assert_eq!(name, "Ada");
+/// // Keys of one command must share a slot: use a hash tag.
+/// cluster.query::<()>(&cmd("MSET").arg("{42}a").arg(1).arg("{42}b").arg(2))?;
+/// assert!(cluster.query::<()>(&cmd("MSET").arg("a").arg(1).arg("b").arg(2)).is_err());
+/// # Ok::<(), redis_client::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct ClusterClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The parts of a command, name first.
+pub(crate) fn parts(c: &Cmd) -> Vec<&[u8]> {
+    (0..c.len()).filter_map(|i| c.part(i)).collect()
+}
+
+/// The slot of a command, or the refusal of a cross-slot one.
+pub(crate) fn slot_of(c: &Cmd) -> Result<Option<u16>> {
+    c.check()?;
+    match route(&parts(c)) {
+        Route::Any => Ok(None),
+        Route::Slot(s) => Ok(Some(s)),
+        Route::CrossSlot(keys) => Err(ClusterError::CrossSlot { keys }.into()),
+    }
+}
+
+impl ClusterBuilder {
+    /// Checks the settings and builds the client. Nothing is connected
+    /// until the first command (which reads the topology).
+    pub fn build(self) -> Result<ClusterClient> {
+        self.validate()?;
+        let pool = match (&self.pool, &self.persistent_id) {
+            (Some(pool), _) => pool.clone(),
+            (None, Some(id)) => {
+                let cfg = self.node.pool_config.clone();
+                registry::pool(id, || Pool::new(cfg))?
+            }
+            (None, None) => Pool::new(self.node.pool_config.clone())?,
+        };
+        Ok(ClusterClient {
+            inner: Arc::new(Inner {
+                cfg: self,
+                pool,
+                map: RwLock::new(Arc::new(SlotMap::empty())),
+                nodes: RwLock::new(HashMap::new()),
+                refresh: Mutex::new(None),
+                epoch: AtomicUsize::new(0),
+                next: AtomicUsize::new(0),
+            }),
+        })
+    }
+}
+
+impl ClusterClient {
+    /// A client from a cluster URL with its own pool (see [`ClusterBuilder`]).
+    pub fn open(url: &str) -> Result<ClusterClient> {
+        ClusterBuilder::new().url(url)?.build()
+    }
+
+    /// A builder with defaults.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::new()
+    }
+
+    /// The pool every node connection lives in.
+    pub fn pool(&self) -> Pool<Session> {
+        self.inner.pool.clone()
+    }
+
+    /// The current slot map (read from the cluster on first use).
+    pub fn slot_map(&self) -> Result<Arc<SlotMap>> {
+        self.inner.map_ready()
+    }
+
+    /// Reads the topology again now (still at most one refresh at a time).
+    pub fn refresh(&self) -> Result<()> {
+        let epoch = self.inner.epoch.load(Ordering::Acquire);
+        self.inner.refresh_from(epoch, true)
+    }
+
+    /// The client for the node at `addr` (its own pool key on the shared pool).
+    pub fn node(&self, addr: &Addr) -> Result<Client> {
+        self.inner.node(addr, false)
+    }
+
+    /// Borrows a connection to the master serving `slot`, for what must
+    /// stay on one node: `WATCH`/`MULTI`/`EXEC`, blocking commands,
+    /// sharded pub/sub (`SSUBSCRIBE`). It does not follow redirects.
+    pub fn connection_for_slot(&self, slot: u16) -> Result<Connection> {
+        let addr = self.inner.master_of(Some(slot))?;
+        self.inner.node(&addr, false)?.get()
+    }
+
+    /// Borrows a connection to the master serving `key`.
+    pub fn connection_for_key(&self, key: &[u8]) -> Result<Connection> {
+        self.connection_for_slot(super::slot::key_slot(key))
+    }
+
+    /// Sends a command to the node serving its keys and returns the reply
+    /// converted to `T`.
+    pub fn query<T: FromValue>(&self, c: &Cmd) -> Result<T> {
+        T::from_value(self.query_value(c)?)
+    }
+
+    /// Sends a command to the node serving its keys (any master for a
+    /// keyless one) and returns the raw reply. Keys in different slots:
+    /// [`ClusterError::CrossSlot`] before anything is sent.
+    pub fn query_value(&self, c: &Cmd) -> Result<Value> {
+        let slot = slot_of(c)?;
+        let replica = self.inner.cfg.read_from_replicas && slot.is_some() && c.is_read_only();
+        let inner = &self.inner;
+        let mut target = inner.target(slot, replica)?;
+        let mut asking = false;
+        let mut redirects = 0;
+        let mut retries = 0;
+        loop {
+            let (addr, readonly) = &target;
+            let attempt = inner
+                .node(addr, *readonly)
+                .and_then(|n| n.get())
+                .map_err(Failure::Unsent)
+                .and_then(|mut conn| send(&mut conn, c, asking, *readonly).map_err(Failure::Sent));
+            asking = false;
+            let err = match attempt {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            match classify(err, c) {
+                Next::Fail(e) => return Err(e),
+                Next::Redirect(Redirect::Moved(s, to), e) => {
+                    redirects += 1;
+                    if redirects >= inner.cfg.max_redirects {
+                        return Err(ClusterError::TooManyRedirects { attempts: redirects, last: e }.into());
+                    }
+                    inner.moved(s, to.clone());
+                    target = (to, false);
+                }
+                Next::Redirect(Redirect::Ask(to), e) => {
+                    redirects += 1;
+                    if redirects >= inner.cfg.max_redirects {
+                        return Err(ClusterError::TooManyRedirects { attempts: redirects, last: e }.into());
+                    }
+                    asking = true;
+                    target = (to, false);
+                }
+                Next::Redirect(Redirect::Retry, e) => {
+                    inner.backoff(&mut retries, e.to_string())?;
+                    target = inner.target(slot, replica)?;
+                }
+                Next::Unreachable(what) => {
+                    inner.backoff(&mut retries, what)?;
+                    target = inner.target(slot, replica)?;
+                }
+            }
+        }
+    }
+
+    /// `PING` to every master; `PONG` from each.
+    pub fn ping_all(&self) -> Result<Vec<(Addr, String)>> {
+        self.fan_out(&cmd("PING"))?
+            .into_iter()
+            .map(|(a, v)| Ok((a, String::from_value(v)?)))
+            .collect()
+    }
+
+    /// Sends `c` to every master, in turn, and returns each node's reply.
+    pub fn fan_out(&self, c: &Cmd) -> Result<Vec<(Addr, Value)>> {
+        let map = self.inner.map_ready()?;
+        let mut out = Vec::with_capacity(map.shards().len());
+        for shard in map.shards() {
+            let v = self.inner.node(&shard.master, false)?.get()?.query_value(c)?;
+            out.push((shard.master.clone(), v));
+        }
+        Ok(out)
+    }
+
+    /// `DBSIZE` summed over every master.
+    pub fn dbsize(&self) -> Result<u64> {
+        let mut n = 0;
+        for (_, v) in self.fan_out(&cmd("DBSIZE"))? {
+            n += u64::from_value(v)?;
+        }
+        Ok(n)
+    }
+
+    /// `KEYS pattern` on every master, combined.
+    pub fn keys<T: FromValue>(&self, pattern: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for (_, v) in self.fan_out(&cmd("KEYS").arg(pattern))? {
+            out.extend(Vec::<T>::from_value(v)?);
+        }
+        Ok(out)
+    }
+
+    /// `FLUSHALL` on every master.
+    pub fn flushall(&self) -> Result<()> {
+        self.fan_out(&cmd("FLUSHALL")).map(drop)
+    }
+}
+
+/// A failed attempt: before the command was written (resending is safe)
+/// or after it may have been.
+enum Failure {
+    Unsent(Error),
+    Sent(Error),
+}
+
+fn send(conn: &mut Connection, c: &Cmd, asking: bool, readonly: bool) -> Result<Value> {
+    if !asking && !readonly {
+        return conn.query_value(c);
+    }
+    let mut p = Pipeline::new();
+    p.add(cmd(if asking { "ASKING" } else { "READONLY" }));
+    p.add(c.clone());
+    let mut replies = conn.pipeline(&p)?;
+    match replies.pop() {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(Error::Server(e)),
+        None => Err(Error::InvalidInput("empty pipeline reply".into())),
+    }
+}
+
+enum Next {
+    Fail(Error),
+    Redirect(Redirect, ServerError),
+    Unreachable(String),
+}
+
+fn classify(f: Failure, c: &Cmd) -> Next {
+    match f {
+        Failure::Sent(Error::Server(e)) => match Redirect::of(&e) {
+            Some(r) => Next::Redirect(r, e),
+            None => Next::Fail(Error::Server(e)),
+        },
+        // Could not connect, or a read-only command on a connection that
+        // died: safe to try again once the cluster has settled.
+        Failure::Unsent(Error::Transport(e)) => Next::Unreachable(e.to_string()),
+        Failure::Sent(Error::Transport(e)) if c.is_read_only() && e.is_connection_lost() => {
+            Next::Unreachable(e.to_string())
+        }
+        Failure::Unsent(e) | Failure::Sent(e) => Next::Fail(e),
+    }
+}
+
+impl Inner {
+    /// The map, read from the cluster first if none was yet.
+    pub(crate) fn map_ready(&self) -> Result<Arc<SlotMap>> {
+        let map = self.map();
+        if !map.shards().is_empty() {
+            return Ok(map);
+        }
+        self.refresh_from(self.epoch.load(Ordering::Acquire), true)?;
+        Ok(self.map())
+    }
+
+    fn map(&self) -> Arc<SlotMap> {
+        Arc::clone(&self.map.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub(crate) fn node(&self, addr: &Addr, readonly: bool) -> Result<Client> {
+        let key = (addr.clone(), readonly);
+        if let Some(c) = self.nodes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let mut b: ClientBuilder = self.cfg.node.clone().address(&addr.host, addr.port).pool(self.pool.clone());
+        // READONLY connections are pooled apart from the others.
+        let id = match (&self.cfg.persistent_id, readonly) {
+            (Some(id), false) => Some(id.clone()),
+            (Some(id), true) => Some(format!("{id}#readonly")),
+            (None, true) => Some("#readonly".to_string()),
+            (None, false) => None,
+        };
+        if let Some(id) = id {
+            b = b.persistent_id(&id);
+        }
+        let client = b.build()?;
+        let mut nodes = self.nodes.write().unwrap_or_else(|p| p.into_inner());
+        Ok(nodes.entry(key).or_insert(client).clone())
+    }
+
+    pub(crate) fn master_of(&self, slot: Option<u16>) -> Result<Addr> {
+        Ok(self.target(slot, false)?.0)
+    }
+
+    /// Where a command for `slot` goes: the master (a replica for reads
+    /// when asked), any master for keyless commands.
+    pub(crate) fn target(&self, slot: Option<u16>, replica: bool) -> Result<(Addr, bool)> {
+        let map = self.map_ready()?;
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let shard = match slot {
+            Some(s) => match map.shard(s) {
+                Some(shard) => shard,
+                None => {
+                    return Err(ClusterError::Unavailable {
+                        attempts: 0,
+                        last: format!("no node serves slot {s}"),
+                    }
+                    .into())
+                }
+            },
+            None => &map.shards()[n % map.shards().len()],
+        };
+        if replica && !shard.replicas.is_empty() {
+            return Ok((shard.replicas[n % shard.replicas.len()].clone(), true));
+        }
+        Ok((shard.master.clone(), false))
+    }
+
+    /// A `MOVED`: point the slot at its new master at once, then refresh
+    /// (rate-limited) to learn whatever else moved with it.
+    pub(crate) fn moved(&self, slot: u16, to: Addr) {
+        let epoch = self.epoch.load(Ordering::Acquire);
+        {
+            let mut guard = self.map.write().unwrap_or_else(|p| p.into_inner());
+            let mut map = (**guard).clone();
+            map.set_master(slot, to);
+            *guard = Arc::new(map);
+        }
+        let _ = self.refresh_from(epoch, false);
+    }
+
+    /// Waits before the next retry (doubling, capped), refreshing the
+    /// topology meanwhile; the typed error once the retries are spent.
+    pub(crate) fn backoff(&self, retries: &mut usize, last: String) -> Result<()> {
+        *retries += 1;
+        if *retries > self.cfg.max_retries {
+            return Err(ClusterError::Unavailable { attempts: *retries, last }.into());
+        }
+        let factor = 1u32 << (*retries - 1).min(5);
+        std::thread::sleep(self.cfg.retry_delay * factor);
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let _ = self.refresh_from(epoch, false);
+        Ok(())
+    }
+
+    /// Reads the topology unless someone did since `seen` (single
+    /// flight), and, unless `force`, not more often than the refresh
+    /// interval. Known masters are asked first, then the seeds.
+    pub(crate) fn refresh_from(&self, seen: usize, force: bool) -> Result<()> {
+        let mut last = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        if self.epoch.load(Ordering::Acquire) != seen {
+            return Ok(());
+        }
+        if !force && last.is_some_and(|t| t.elapsed() < self.cfg.refresh_interval) {
+            return Ok(());
+        }
+        *last = Some(Instant::now());
+        let old = self.map();
+        let mut candidates: Vec<Addr> = old.shards().iter().map(|s| s.master.clone()).collect();
+        for s in old.shards() {
+            candidates.extend(s.replicas.iter().cloned());
+        }
+        candidates.extend(self.cfg.seeds.iter().cloned());
+        let mut detail = Vec::new();
+        for addr in candidates {
+            match self.fetch(&addr) {
+                Ok(map) if map.is_complete() || !map.shards().is_empty() => {
+                    *self.map.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
+                    self.epoch.fetch_add(1, Ordering::AcqRel);
+                    return Ok(());
+                }
+                Ok(_) => detail.push(format!("{addr}: no slots assigned")),
+                Err(e) => detail.push(format!("{addr}: {e}")),
+            }
+        }
+        Err(ClusterError::NoTopology { detail: detail.join("; ") }.into())
+    }
+
+    fn fetch(&self, addr: &Addr) -> Result<SlotMap> {
+        let mut conn = self.node(addr, false)?.get()?;
+        let bad = |reason: String| ClusterError::BadTopology { node: addr.to_string(), reason };
+        match conn.query_value(&cmd("CLUSTER").arg("SHARDS")) {
+            Ok(v) => SlotMap::from_shards(&v, self.cfg.tls, &addr.host).map_err(|r| bad(r).into()),
+            Err(Error::Server(e)) if e.code() == "ERR" => {
+                let v = conn.query_value(&cmd("CLUSTER").arg("SLOTS"))?;
+                SlotMap::from_slots(&v, &addr.host).map_err(|r| bad(r).into())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
