@@ -727,10 +727,9 @@ fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() 
         }
         // Its connection was closed, not pooled.
         let lo = Addr { host: "127.0.0.1".into(), port };
-        assert_eq!(c.node(&lo).unwrap().stats().idle, 0, "{what}");
+        assert_eq!(c.node(&lo).unwrap().stats().open_now, 0, "{what}");
         // The rest of the cluster works (through MOVED from the real node).
         let key = unique("rest");
-        assert!(key_slot(key.as_bytes()) > 100 || true);
         let k = (0..).map(|i| format!("{key}{i}")).find(|k| key_slot(k.as_bytes()) > 100).unwrap();
         c.set(&k, "ok").unwrap();
         assert_eq!(c.get::<_, String>(&k).unwrap(), "ok");

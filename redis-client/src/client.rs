@@ -130,12 +130,13 @@ impl ClientBuilder {
                 pw.as_str(),
             ]));
         }
-        // The client name is part of what a fresh connection is.
-        if self.persistent_id.is_some() || h.client_name.is_some() {
+        // The client name and READONLY are part of what a fresh connection is.
+        if self.persistent_id.is_some() || h.client_name.is_some() || self.readonly {
             key = key.persistent_id(format!(
-                "{}\u{0}{}",
+                "{}\u{0}{}{}",
                 self.persistent_id.as_deref().unwrap_or(""),
-                h.client_name.as_deref().unwrap_or("")
+                h.client_name.as_deref().unwrap_or(""),
+                if self.readonly { "\u{0}readonly" } else { "" }
             ));
         }
         let pool = match (self.pool, &self.persistent_id) {
@@ -161,6 +162,7 @@ impl ClientBuilder {
                     handshake: self.handshake,
                     limits: self.limits,
                     idle_check: self.idle_check,
+                    readonly: self.readonly,
                 }),
                 keys: pool.key_pool(&key),
                 max_watch_attempts: self.max_watch_attempts,

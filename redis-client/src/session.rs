@@ -18,6 +18,8 @@ pub(crate) struct SessionConfig {
     pub(crate) handshake: Handshake,
     pub(crate) limits: Limits,
     pub(crate) idle_check: Option<Duration>,
+    /// `READONLY` after the handshake (cluster replica reads).
+    pub(crate) readonly: bool,
 }
 
 /// The protocol state kept with each pooled connection. The pool asks it on
@@ -116,10 +118,18 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
     if h.db != 0 {
         encode_parts(buf, &select_parts(h.db));
     }
+    if config.readonly {
+        encode_parts(buf, &[b"READONLY".as_slice()]);
+    }
     conn.flush()?;
     let hello = read_value(conn, h.protocol, limits)?;
     // SELECT's reply is +OK or -ERR: the same bytes in both RESP versions.
     let select = if h.db != 0 {
+        Some(read_value(conn, Protocol::Resp2, limits)?)
+    } else {
+        None
+    };
+    let readonly = if config.readonly {
         Some(read_value(conn, Protocol::Resp2, limits)?)
     } else {
         None
@@ -146,6 +156,9 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
             if h.db != 0 {
                 cmds.push(select_parts(h.db));
             }
+            if readonly.is_some() {
+                cmds.push(vec![b"READONLY".to_vec()]);
+            }
             for c in &cmds {
                 encode_parts(conn.write_buf(), c);
             }
@@ -160,6 +173,9 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
         v => {
             if let Some(select) = select {
                 expect_ok(select, "SELECT")?;
+            }
+            if let Some(readonly) = readonly {
+                expect_ok(readonly, "READONLY")?;
             }
             let has_reset = server_version(&v).is_some_and(|ver| ver >= (6, 2));
             SessionState::fresh(h.protocol, has_reset, h.db)
@@ -191,6 +207,9 @@ impl Session {
             if h.db != 0 {
                 encode_parts(buf, &select_parts(h.db));
             }
+            if self.config.readonly {
+                encode_parts(buf, &[b"READONLY".as_slice()]);
+            }
             conn.flush()?;
             let mut skipped = 0usize;
             loop {
@@ -215,6 +234,9 @@ impl Session {
             }
             if h.db != 0 {
                 expect_ok(read_value(conn, Protocol::Resp2, limits)?, "SELECT")?;
+            }
+            if self.config.readonly {
+                expect_ok(read_value(conn, Protocol::Resp2, limits)?, "READONLY")?;
             }
         } else {
             let cmds = self.state.undo_commands(h.client_name.as_deref());

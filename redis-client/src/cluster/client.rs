@@ -202,7 +202,7 @@ impl ClusterClient {
                 .node(addr, *readonly)
                 .and_then(|n| n.get())
                 .map_err(Failure::Unsent)
-                .and_then(|mut conn| send(&mut conn, c, asking, *readonly).map_err(Failure::Sent));
+                .and_then(|mut conn| send(&mut conn, c, asking).map_err(Failure::Sent));
             asking = false;
             let err = match attempt {
                 Ok(v) => return Ok(v),
@@ -288,12 +288,12 @@ enum Failure {
     Sent(Error),
 }
 
-fn send(conn: &mut Connection, c: &Cmd, asking: bool, readonly: bool) -> Result<Value> {
-    if !asking && !readonly {
+fn send(conn: &mut Connection, c: &Cmd, asking: bool) -> Result<Value> {
+    if !asking {
         return conn.query_value(c);
     }
     let mut p = Pipeline::new();
-    p.add(cmd(if asking { "ASKING" } else { "READONLY" }));
+    p.add(cmd("ASKING"));
     p.add(c.clone());
     let mut replies = conn.pipeline(&p)?;
     match replies.pop() {
@@ -345,16 +345,16 @@ impl Inner {
         if let Some(c) = self.nodes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(c.clone());
         }
-        let mut b: ClientBuilder = self.cfg.node.clone().address(&addr.host, addr.port).pool(self.pool.clone());
-        // READONLY connections are pooled apart from the others.
-        let id = match (&self.cfg.persistent_id, readonly) {
-            (Some(id), false) => Some(id.clone()),
-            (Some(id), true) => Some(format!("{id}#readonly")),
-            (None, true) => Some("#readonly".to_string()),
-            (None, false) => None,
-        };
-        if let Some(id) = id {
-            b = b.persistent_id(&id);
+        // READONLY is part of the handshake and of the pool key.
+        let mut b: ClientBuilder = self
+            .cfg
+            .node
+            .clone()
+            .address(&addr.host, addr.port)
+            .pool(self.pool.clone())
+            .readonly(readonly);
+        if let Some(id) = &self.cfg.persistent_id {
+            b = b.persistent_id(id);
         }
         let client = b.build()?;
         let mut nodes = self.nodes.write().unwrap_or_else(|p| p.into_inner());
