@@ -72,10 +72,22 @@ fn move_slot(c: &ClusterClient, slot: u16, to: &Addr) {
     let (from_id, to_id) = (myid(c, &from), myid(c, to));
     let mut src = node(c, &from).get().unwrap();
     let mut dst = node(c, to).get().unwrap();
-    dst.query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("IMPORTING").arg(&from_id))
-        .unwrap();
-    src.query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("MIGRATING").arg(&to_id))
-        .unwrap();
+    dst.query::<()>(
+        &cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg("IMPORTING")
+            .arg(&from_id),
+    )
+    .unwrap();
+    src.query::<()>(
+        &cmd("CLUSTER")
+            .arg("SETSLOT")
+            .arg(slot)
+            .arg("MIGRATING")
+            .arg(&to_id),
+    )
+    .unwrap();
     loop {
         let keys: Vec<Vec<u8>> = src
             .query(&cmd("CLUSTER").arg("GETKEYSINSLOT").arg(slot).arg(100))
@@ -96,8 +108,14 @@ fn move_slot(c: &ClusterClient, slot: u16, to: &Addr) {
     }
     for shard in map.shards() {
         let mut n = node(c, &shard.master).get().unwrap();
-        n.query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("NODE").arg(&to_id))
-            .unwrap();
+        n.query::<()>(
+            &cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg("NODE")
+                .arg(&to_id),
+        )
+        .unwrap();
     }
 }
 
@@ -142,13 +160,21 @@ fn ten_thousand_keys_in_every_slot_checked_against_cluster_keyslot() {
                 Value::Int(s) => *s,
                 other => panic!("KEYSLOT gave {other:?}"),
             };
-            assert_eq!(i64::from(key_slot(k.as_bytes())), server_slot, "slot of {k}");
+            assert_eq!(
+                i64::from(key_slot(k.as_bytes())),
+                server_slot,
+                "slot of {k}"
+            );
             *per_master
                 .entry(map.shard(key_slot(k.as_bytes())).unwrap().master.clone())
                 .or_default() += 1;
         }
     }
-    assert_eq!(per_master.len(), 3, "keys spread over the 3 masters: {per_master:?}");
+    assert_eq!(
+        per_master.len(),
+        3,
+        "keys spread over the 3 masters: {per_master:?}"
+    );
     // Every one of the 16384 slots, by hash tag, against CLUSTER KEYSLOT.
     let mut admin = node(&c, &map.shards()[0].master).get().unwrap();
     for tag in (0..20_000).step_by(7) {
@@ -198,7 +224,8 @@ fn cross_slot_commands_are_refused_before_sending() {
     assert_eq!(c.exists(&[&a]).unwrap(), 0);
     // A transaction across slots too.
     let mut t = ClusterPipeline::new();
-    t.add(cmd("SET").arg(&a).arg(1)).add(cmd("SET").arg(&b).arg(1));
+    t.add(cmd("SET").arg(&a).arg(1))
+        .add(cmd("SET").arg(&b).arg(1));
     assert!(matches!(
         c.transaction(&t),
         Err(Error::Cluster(ClusterError::CrossSlot { .. }))
@@ -207,7 +234,8 @@ fn cross_slot_commands_are_refused_before_sending() {
     // Hash tags put keys in one slot: allowed.
     let tag = unique("tag");
     let (x, y) = (format!("{{{tag}}}x"), format!("{{{tag}}}y"));
-    c.query::<()>(&cmd("MSET").arg(&x).arg(1).arg(&y).arg(2)).unwrap();
+    c.query::<()>(&cmd("MSET").arg(&x).arg(1).arg(&y).arg(2))
+        .unwrap();
     let v: Vec<i64> = c.mget(&[&x, &y]).unwrap();
     assert_eq!(v, [1, 2]);
     c.del(&[&x, &y]).unwrap();
@@ -244,7 +272,9 @@ fn transactions_and_watch_are_pinned_to_one_slot() {
     let tag = unique("tx");
     let (a, b) = (format!("{{{tag}}}a"), format!("{{{tag}}}b"));
     let mut t = ClusterPipeline::new();
-    t.add(cmd("SET").arg(&a).arg(5)).add(cmd("INCR").arg(&a)).add(cmd("SET").arg(&b).arg("x"));
+    t.add(cmd("SET").arg(&a).arg(5))
+        .add(cmd("INCR").arg(&a))
+        .add(cmd("SET").arg(&b).arg("x"));
     let r = c.transaction(&t).unwrap().unwrap();
     assert_eq!(r[1], Value::Int(6));
     let mut conn = c.connection_for_key(a.as_bytes()).unwrap();
@@ -322,22 +352,46 @@ fn sharded_pubsub_by_slot() {
     let channel = unique("shard-ch");
     let mut sub = c.connection_for_key(channel.as_bytes()).unwrap();
     sub.query_value(&cmd("SSUBSCRIBE").arg(&channel)).unwrap();
-    let n: i64 = c.query(&cmd("SPUBLISH").arg(&channel).arg("hello")).unwrap();
+    let n: i64 = c
+        .query(&cmd("SPUBLISH").arg(&channel).arg("hello"))
+        .unwrap();
     assert_eq!(n, 1);
-    let m = sub.receive(Duration::from_secs(5)).unwrap().expect("message");
+    let m = sub
+        .receive(Duration::from_secs(5))
+        .unwrap()
+        .expect("message");
     assert_eq!(m.payload_str(), "hello");
 }
 
 #[test]
 fn persistent_id_shares_node_connections_between_clients() {
     let id = unique("cluster-pid");
-    let a = ClusterClient::builder().url(&url()).unwrap().persistent_id(&id).build().unwrap();
+    let a = ClusterClient::builder()
+        .url(&url())
+        .unwrap()
+        .persistent_id(&id)
+        .build()
+        .unwrap();
     let mut ca = a.clone();
     ca.set(&id, 1).unwrap();
-    let b = ClusterClient::builder().url(&url()).unwrap().persistent_id(&id).build().unwrap();
-    let addr = b.slot_map().unwrap().shard(key_slot(id.as_bytes())).unwrap().master.clone();
+    let b = ClusterClient::builder()
+        .url(&url())
+        .unwrap()
+        .persistent_id(&id)
+        .build()
+        .unwrap();
+    let addr = b
+        .slot_map()
+        .unwrap()
+        .shard(key_slot(id.as_bytes()))
+        .unwrap()
+        .master
+        .clone();
     let conn = b.node(&addr).unwrap().get().unwrap();
-    assert!(conn.is_reused(), "b borrowed a's connection through the registry");
+    assert!(
+        conn.is_reused(),
+        "b borrowed a's connection through the registry"
+    );
     drop(conn);
     let mut cb = b.clone();
     cb.del(&[&id]).unwrap();
@@ -346,7 +400,10 @@ fn persistent_id_shares_node_connections_between_clients() {
 #[test]
 fn replica_reads_use_readonly_connections() {
     let name = unique("replica-reader");
-    let builder = Client::builder().url("redis://127.0.0.1:7000").unwrap().client_name(&name);
+    let builder = Client::builder()
+        .url("redis://127.0.0.1:7000")
+        .unwrap()
+        .client_name(&name);
     let mut c = ClusterClient::builder()
         .url(&url())
         .unwrap()
@@ -372,7 +429,9 @@ fn replica_reads_use_readonly_connections() {
             .unwrap()
             .query(&cmd("CLIENT").arg("LIST"))
             .unwrap();
-        seen |= list.lines().any(|l| l.contains(&format!("name={name} ")) && l.contains("flags=r"));
+        seen |= list
+            .lines()
+            .any(|l| l.contains(&format!("name={name} ")) && l.contains("flags=r"));
     }
     assert!(seen, "a READONLY connection named {name} on a replica");
     c.del(&[&key]).unwrap();
@@ -383,7 +442,12 @@ fn tls_cluster_with_acl_users() {
     let mut c = ClusterClient::builder()
         .url(&tls_url())
         .unwrap()
-        .node_settings(Client::builder().url(&tls_url().replace(",127.0.0.1:7101,127.0.0.1:7102", "")).unwrap().ca_file(test_ca()))
+        .node_settings(
+            Client::builder()
+                .url(&tls_url().replace(",127.0.0.1:7101,127.0.0.1:7102", ""))
+                .unwrap()
+                .ca_file(test_ca()),
+        )
         .build()
         .unwrap();
     let prefix = unique("tls");
@@ -391,11 +455,20 @@ fn tls_cluster_with_acl_users() {
     for i in 0..100 {
         p.add(cmd("SET").arg(format!("{prefix}:{i}")).arg(i));
     }
-    assert!(c.pipeline(&p).unwrap().iter().all(|r| r.as_ref().unwrap().is_ok()));
+    assert!(c
+        .pipeline(&p)
+        .unwrap()
+        .iter()
+        .all(|r| r.as_ref().unwrap().is_ok()));
     for i in 0..100 {
         assert_eq!(c.get::<_, i64>(format!("{prefix}:{i}")).unwrap(), i);
     }
-    assert!(c.slot_map().unwrap().shards().iter().all(|s| s.master.port >= 7100));
+    assert!(c
+        .slot_map()
+        .unwrap()
+        .shards()
+        .iter()
+        .all(|s| s.master.port >= 7100));
     // A read-only ACL user may read, not write.
     let ro_url = "rediss://pconn-ro:secret-ro@127.0.0.1:7100";
     let mut ro = ClusterClient::builder()
@@ -406,7 +479,10 @@ fn tls_cluster_with_acl_users() {
         .unwrap();
     assert_eq!(ro.get::<_, i64>(format!("{prefix}:7")).unwrap(), 7);
     let err = ro.set(format!("{prefix}:7"), 1).unwrap_err();
-    assert_eq!(err.server_error().map(|e| e.kind()), Some(ServerErrorKind::NoPerm));
+    assert_eq!(
+        err.server_error().map(|e| e.kind()),
+        Some(ServerErrorKind::NoPerm)
+    );
     for i in 0..100 {
         c.del(&[format!("{prefix}:{i}")]).unwrap();
     }
@@ -456,7 +532,10 @@ fn pipeline_of_1000_in_order_with_mid_pipeline_redirects() {
         check.add(cmd("GET").arg(key(i)));
     }
     for (n, r) in c.pipeline(&check).unwrap().into_iter().enumerate() {
-        assert_eq!(r.unwrap().as_bytes(), Some((n * 2 + 1).to_string().as_bytes()));
+        assert_eq!(
+            r.unwrap().as_bytes(),
+            Some((n * 2 + 1).to_string().as_bytes())
+        );
     }
     move_slot(&c, moved, &back);
 
@@ -467,10 +546,28 @@ fn pipeline_of_1000_in_order_with_mid_pipeline_redirects() {
     let from = c.slot_map().unwrap().shard(slot).unwrap().master.clone();
     let to = other_master(&c, slot);
     let (from_id, to_id) = (myid(&c, &from), myid(&c, &to));
-    node(&c, &to).get().unwrap()
-        .query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("IMPORTING").arg(&from_id)).unwrap();
-    node(&c, &from).get().unwrap()
-        .query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("MIGRATING").arg(&to_id)).unwrap();
+    node(&c, &to)
+        .get()
+        .unwrap()
+        .query::<()>(
+            &cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg("IMPORTING")
+                .arg(&from_id),
+        )
+        .unwrap();
+    node(&c, &from)
+        .get()
+        .unwrap()
+        .query::<()>(
+            &cmd("CLUSTER")
+                .arg("SETSLOT")
+                .arg(slot)
+                .arg("MIGRATING")
+                .arg(&to_id),
+        )
+        .unwrap();
     let mut p = ClusterPipeline::new();
     p.add(cmd("SET").arg(key(1)).arg("one"));
     p.add(cmd("SET").arg(&ask_key).arg("asked"));
@@ -510,13 +607,30 @@ fn move_slot_finish(c: &ClusterClient, slot: u16, from: &Addr, to: &Addr, to_id:
             break;
         }
         src.query::<()>(
-            &cmd("MIGRATE").arg(&to.host).arg(to.port).arg("").arg(0).arg(5000).arg("REPLACE").arg("KEYS").args(&keys),
+            &cmd("MIGRATE")
+                .arg(&to.host)
+                .arg(to.port)
+                .arg("")
+                .arg(0)
+                .arg(5000)
+                .arg("REPLACE")
+                .arg("KEYS")
+                .args(&keys),
         )
         .unwrap();
     }
     for shard in c.slot_map().unwrap().shards() {
-        node(c, &shard.master).get().unwrap()
-            .query::<()>(&cmd("CLUSTER").arg("SETSLOT").arg(slot).arg("NODE").arg(to_id)).unwrap();
+        node(c, &shard.master)
+            .get()
+            .unwrap()
+            .query::<()>(
+                &cmd("CLUSTER")
+                    .arg("SETSLOT")
+                    .arg(slot)
+                    .arg("NODE")
+                    .arg(to_id),
+            )
+            .unwrap();
     }
 }
 
@@ -640,7 +754,10 @@ fn failover_under_load_never_applies_an_incr_twice() {
         assert!(done > 0);
         // Never applied twice: at most what was reported done plus what
         // failed with an unknown outcome; at least what was reported done.
-        assert!(value >= done && value <= done + failed, "{key}: value {value}, done {done}, failed {failed}");
+        assert!(
+            value >= done && value <= done + failed,
+            "{key}: value {value}, done {done}, failed {failed}"
+        );
         total_failed += failed;
         cc.del(&[&key]).unwrap();
     }
@@ -700,7 +817,10 @@ fn hostile_node(real: Addr, reply: Option<&'static [u8]>) -> u16 {
 
 /// A key whose slot is at most 100.
 fn low_slot_key() -> String {
-    (0..).map(|i| format!("low{i}")).find(|k| key_slot(k.as_bytes()) <= 100).unwrap()
+    (0..)
+        .map(|i| format!("low{i}"))
+        .find(|k| key_slot(k.as_bytes()) <= 100)
+        .unwrap()
 }
 
 #[test]
@@ -726,11 +846,17 @@ fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() 
             (_, e) => panic!("{what}: {e:?}"),
         }
         // Its connection was closed, not pooled.
-        let lo = Addr { host: "127.0.0.1".into(), port };
+        let lo = Addr {
+            host: "127.0.0.1".into(),
+            port,
+        };
         assert_eq!(c.node(&lo).unwrap().stats().open_now, 0, "{what}");
         // The rest of the cluster works (through MOVED from the real node).
         let key = unique("rest");
-        let k = (0..).map(|i| format!("{key}{i}")).find(|k| key_slot(k.as_bytes()) > 100).unwrap();
+        let k = (0..)
+            .map(|i| format!("{key}{i}"))
+            .find(|k| key_slot(k.as_bytes()) > 100)
+            .unwrap();
         c.set(&k, "ok").unwrap();
         assert_eq!(c.get::<_, String>(&k).unwrap(), "ok");
         c.del(&[&k]).unwrap();

@@ -34,13 +34,20 @@ fn sentinel_master() -> Addr {
     let (host, port): (String, u16) = sentinel_admin()
         .get()
         .unwrap()
-        .query(&cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg("pconn-master"))
+        .query(
+            &cmd("SENTINEL")
+                .arg("GET-MASTER-ADDR-BY-NAME")
+                .arg("pconn-master"),
+        )
         .unwrap();
     Addr { host, port }
 }
 
 fn role_of(addr: &Addr) -> String {
-    let c = Client::builder().address(&addr.host, addr.port).build().unwrap();
+    let c = Client::builder()
+        .address(&addr.host, addr.port)
+        .build()
+        .unwrap();
     let v: Vec<redis_client::Value> = c.get().unwrap().query(&cmd("ROLE")).unwrap();
     String::from_utf8(v[0].as_bytes().unwrap().to_vec()).unwrap()
 }
@@ -94,7 +101,9 @@ fn finds_the_master_and_checks_its_role() {
         .build()
         .unwrap();
     match bad.master_addr() {
-        Err(Error::Cluster(ClusterError::MasterNotFound { name, .. })) => assert_eq!(name, "no-such-master"),
+        Err(Error::Cluster(ClusterError::MasterNotFound { name, .. })) => {
+            assert_eq!(name, "no-such-master")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -107,7 +116,10 @@ fn sentinel_and_data_credentials_are_kept_apart() {
     let who: String = c.get().unwrap().query(&cmd("ACL").arg("WHOAMI")).unwrap();
     assert_eq!(who, "pconn-a");
     // The Sentinels' password is not a data-node password: using it there fails.
-    let wrong = url().replace("redis+sentinel://", "redis+sentinel://pconn-a:sentinel-secret@");
+    let wrong = url().replace(
+        "redis+sentinel://",
+        "redis+sentinel://pconn-a:sentinel-secret@",
+    );
     let err = SentinelClient::builder()
         .url(&wrong)
         .unwrap()
@@ -117,7 +129,10 @@ fn sentinel_and_data_credentials_are_kept_apart() {
         .master_addr()
         .unwrap_err();
     assert!(
-        matches!(err.server_error().map(|e| e.kind()), Some(ServerErrorKind::WrongPass)),
+        matches!(
+            err.server_error().map(|e| e.kind()),
+            Some(ServerErrorKind::WrongPass)
+        ),
         "{err:?}"
     );
     // Without the Sentinels' password the Sentinels refuse.
@@ -131,7 +146,10 @@ fn sentinel_and_data_credentials_are_kept_apart() {
         .master_addr()
         .unwrap_err();
     assert!(
-        matches!(err.server_error().map(|e| e.kind()), Some(ServerErrorKind::NoAuth)),
+        matches!(
+            err.server_error().map(|e| e.kind()),
+            Some(ServerErrorKind::NoAuth)
+        ),
         "{err:?}"
     );
 }
@@ -152,8 +170,13 @@ fn replica_reads_go_to_a_replica() {
     let role: Vec<redis_client::Value> = r.query(&cmd("ROLE")).unwrap();
     assert_eq!(role[0].as_bytes(), Some(&b"slave"[..]));
     // A write there is refused by the replica, never applied.
-    let err = r.query::<()>(&cmd("SET").arg(unique("ro")).arg(1)).unwrap_err();
-    assert_eq!(err.server_error().map(|e| e.kind()), Some(ServerErrorKind::ReadOnly));
+    let err = r
+        .query::<()>(&cmd("SET").arg(unique("ro")).arg(1))
+        .unwrap_err();
+    assert_eq!(
+        err.server_error().map(|e| e.kind()),
+        Some(ServerErrorKind::ReadOnly)
+    );
 }
 
 /// Writers INCR their own counters while `fail` moves the master; the
@@ -199,7 +222,10 @@ fn failover_under_load(fail: impl FnOnce(&Addr)) {
     }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
-    let direct = Client::builder().address(&new.host, new.port).build().unwrap();
+    let direct = Client::builder()
+        .address(&new.host, new.port)
+        .build()
+        .unwrap();
     let mut d = direct.get().unwrap();
     for w in workers {
         let (key, done, failed) = w.join().unwrap();
@@ -207,7 +233,10 @@ fn failover_under_load(fail: impl FnOnce(&Addr)) {
         assert!(done > 0, "{key}");
         // Never applied twice (a failover may lose acknowledged writes
         // not yet replicated, so no lower bound).
-        assert!(value <= done + failed, "{key}: value {value}, done {done}, failed {failed}");
+        assert!(
+            value <= done + failed,
+            "{key}: value {value}, done {done}, failed {failed}"
+        );
         d.del(&[&key]).unwrap();
     }
     d.del(&[&probe]).unwrap();
@@ -231,7 +260,10 @@ fn follows_a_killed_master() {
     let _g = FAILOVER.lock().unwrap_or_else(|p| p.into_inner());
     let mut restart = None;
     failover_under_load(|old| {
-        let c = Client::builder().address(&old.host, old.port).build().unwrap();
+        let c = Client::builder()
+            .address(&old.host, old.port)
+            .build()
+            .unwrap();
         let info: String = c.get().unwrap().query(&cmd("INFO").arg("server")).unwrap();
         let field = |name: &str| {
             info.lines()
@@ -242,11 +274,22 @@ fn follows_a_killed_master() {
         let pid: i32 = field("process_id:").parse().unwrap();
         restart = Some(field("config_file:"));
         // SAFETY-free: plain kill(2) on the server's own pid.
-        assert_eq!(std::process::Command::new("kill").arg("-9").arg(pid.to_string()).status().unwrap().code(), Some(0));
+        assert_eq!(
+            std::process::Command::new("kill")
+                .arg("-9")
+                .arg(pid.to_string())
+                .status()
+                .unwrap()
+                .code(),
+            Some(0)
+        );
     });
     // Bring the old master back (it rejoins as a replica of the new one).
     let conf = restart.unwrap();
-    let ok = std::process::Command::new("redis-server").arg(&conf).status().unwrap();
+    let ok = std::process::Command::new("redis-server")
+        .arg(&conf)
+        .status()
+        .unwrap();
     assert!(ok.success());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -270,7 +313,10 @@ fn follows_a_killed_master() {
         if flags.iter().any(|f| f == "slave") {
             break;
         }
-        assert!(Instant::now() < deadline, "old master did not rejoin: {text}");
+        assert!(
+            Instant::now() < deadline,
+            "old master did not rejoin: {text}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

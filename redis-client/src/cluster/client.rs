@@ -37,7 +37,9 @@ pub(crate) enum Redirect {
 impl Redirect {
     pub(crate) fn of(e: &ServerError) -> Option<Redirect> {
         match e.kind() {
-            ServerErrorKind::Moved { slot, addr } => Some(Redirect::Moved(slot, Addr::parse(&addr)?)),
+            ServerErrorKind::Moved { slot, addr } => {
+                Some(Redirect::Moved(slot, Addr::parse(&addr)?))
+            }
             ServerErrorKind::Ask { addr, .. } => Some(Redirect::Ask(Addr::parse(&addr)?)),
             ServerErrorKind::Loading | ServerErrorKind::ReadOnly => Some(Redirect::Retry),
             _ if matches!(e.code(), "TRYAGAIN" | "CLUSTERDOWN") => Some(Redirect::Retry),
@@ -49,13 +51,13 @@ impl Redirect {
 pub(crate) struct Inner {
     pub(crate) cfg: ClusterBuilder,
     pool: Pool<Session>,
-    map: RwLock<Arc<SlotMap>>,
+    pub(super) map: RwLock<Arc<SlotMap>>,
     /// Node clients by (address, READONLY).
     nodes: RwLock<HashMap<(Addr, bool), Client>>,
     /// Single flight: held while a refresh runs; the time of the last one.
-    refresh: Mutex<Option<Instant>>,
+    pub(super) refresh: Mutex<Option<Instant>>,
     /// Bumped by every installed map.
-    epoch: AtomicUsize,
+    pub(super) epoch: AtomicUsize,
     /// Round-robin counter for replica reads and keyless commands.
     next: AtomicUsize,
 }
@@ -213,7 +215,11 @@ impl ClusterClient {
                 Next::Redirect(Redirect::Moved(s, to), e) => {
                     redirects += 1;
                     if redirects >= inner.cfg.max_redirects {
-                        return Err(ClusterError::TooManyRedirects { attempts: redirects, last: e }.into());
+                        return Err(ClusterError::TooManyRedirects {
+                            attempts: redirects,
+                            last: e,
+                        }
+                        .into());
                     }
                     inner.moved(s, to.clone());
                     target = (to, false);
@@ -221,7 +227,11 @@ impl ClusterClient {
                 Next::Redirect(Redirect::Ask(to), e) => {
                     redirects += 1;
                     if redirects >= inner.cfg.max_redirects {
-                        return Err(ClusterError::TooManyRedirects { attempts: redirects, last: e }.into());
+                        return Err(ClusterError::TooManyRedirects {
+                            attempts: redirects,
+                            last: e,
+                        }
+                        .into());
                     }
                     asking = true;
                     target = (to, false);
@@ -236,48 +246,6 @@ impl ClusterClient {
                 }
             }
         }
-    }
-
-    /// `PING` to every master; `PONG` from each.
-    pub fn ping_all(&self) -> Result<Vec<(Addr, String)>> {
-        self.fan_out(&cmd("PING"))?
-            .into_iter()
-            .map(|(a, v)| Ok((a, String::from_value(v)?)))
-            .collect()
-    }
-
-    /// Sends `c` to every master, in turn, and returns each node's reply.
-    pub fn fan_out(&self, c: &Cmd) -> Result<Vec<(Addr, Value)>> {
-        let map = self.inner.map_ready()?;
-        let mut out = Vec::with_capacity(map.shards().len());
-        for shard in map.shards() {
-            let v = self.inner.node(&shard.master, false)?.get()?.query_value(c)?;
-            out.push((shard.master.clone(), v));
-        }
-        Ok(out)
-    }
-
-    /// `DBSIZE` summed over every master.
-    pub fn dbsize(&self) -> Result<u64> {
-        let mut n = 0;
-        for (_, v) in self.fan_out(&cmd("DBSIZE"))? {
-            n += u64::from_value(v)?;
-        }
-        Ok(n)
-    }
-
-    /// `KEYS pattern` on every master, combined.
-    pub fn keys<T: FromValue>(&self, pattern: &str) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        for (_, v) in self.fan_out(&cmd("KEYS").arg(pattern))? {
-            out.extend(Vec::<T>::from_value(v)?);
-        }
-        Ok(out)
-    }
-
-    /// `FLUSHALL` on every master.
-    pub fn flushall(&self) -> Result<()> {
-        self.fan_out(&cmd("FLUSHALL")).map(drop)
     }
 }
 
@@ -336,13 +304,18 @@ impl Inner {
         Ok(self.map())
     }
 
-    fn map(&self) -> Arc<SlotMap> {
+    pub(super) fn map(&self) -> Arc<SlotMap> {
         Arc::clone(&self.map.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     pub(crate) fn node(&self, addr: &Addr, readonly: bool) -> Result<Client> {
         let key = (addr.clone(), readonly);
-        if let Some(c) = self.nodes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(c) = self
+            .nodes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
             return Ok(c.clone());
         }
         // READONLY is part of the handshake and of the pool key.
@@ -387,78 +360,5 @@ impl Inner {
             return Ok((shard.replicas[n % shard.replicas.len()].clone(), true));
         }
         Ok((shard.master.clone(), false))
-    }
-
-    /// A `MOVED`: point the slot at its new master at once, then refresh
-    /// (rate-limited) to learn whatever else moved with it.
-    pub(crate) fn moved(&self, slot: u16, to: Addr) {
-        let epoch = self.epoch.load(Ordering::Acquire);
-        {
-            let mut guard = self.map.write().unwrap_or_else(|p| p.into_inner());
-            let mut map = (**guard).clone();
-            map.set_master(slot, to);
-            *guard = Arc::new(map);
-        }
-        let _ = self.refresh_from(epoch, false);
-    }
-
-    /// Waits before the next retry (doubling, capped), refreshing the
-    /// topology meanwhile; the typed error once the retries are spent.
-    pub(crate) fn backoff(&self, retries: &mut usize, last: String) -> Result<()> {
-        *retries += 1;
-        if *retries > self.cfg.max_retries {
-            return Err(ClusterError::Unavailable { attempts: *retries, last }.into());
-        }
-        let factor = 1u32 << (*retries - 1).min(5);
-        std::thread::sleep(self.cfg.retry_delay * factor);
-        let epoch = self.epoch.load(Ordering::Acquire);
-        let _ = self.refresh_from(epoch, false);
-        Ok(())
-    }
-
-    /// Reads the topology unless someone did since `seen` (single
-    /// flight), and, unless `force`, not more often than the refresh
-    /// interval. Known masters are asked first, then the seeds.
-    pub(crate) fn refresh_from(&self, seen: usize, force: bool) -> Result<()> {
-        let mut last = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
-        if self.epoch.load(Ordering::Acquire) != seen {
-            return Ok(());
-        }
-        if !force && last.is_some_and(|t| t.elapsed() < self.cfg.refresh_interval) {
-            return Ok(());
-        }
-        *last = Some(Instant::now());
-        let old = self.map();
-        let mut candidates: Vec<Addr> = old.shards().iter().map(|s| s.master.clone()).collect();
-        for s in old.shards() {
-            candidates.extend(s.replicas.iter().cloned());
-        }
-        candidates.extend(self.cfg.seeds.iter().cloned());
-        let mut detail = Vec::new();
-        for addr in candidates {
-            match self.fetch(&addr) {
-                Ok(map) if map.is_complete() || !map.shards().is_empty() => {
-                    *self.map.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
-                    self.epoch.fetch_add(1, Ordering::AcqRel);
-                    return Ok(());
-                }
-                Ok(_) => detail.push(format!("{addr}: no slots assigned")),
-                Err(e) => detail.push(format!("{addr}: {e}")),
-            }
-        }
-        Err(ClusterError::NoTopology { detail: detail.join("; ") }.into())
-    }
-
-    fn fetch(&self, addr: &Addr) -> Result<SlotMap> {
-        let mut conn = self.node(addr, false)?.get()?;
-        let bad = |reason: String| ClusterError::BadTopology { node: addr.to_string(), reason };
-        match conn.query_value(&cmd("CLUSTER").arg("SHARDS")) {
-            Ok(v) => SlotMap::from_shards(&v, self.cfg.tls, &addr.host).map_err(|r| bad(r).into()),
-            Err(Error::Server(e)) if e.code() == "ERR" => {
-                let v = conn.query_value(&cmd("CLUSTER").arg("SLOTS"))?;
-                SlotMap::from_slots(&v, &addr.host).map_err(|r| bad(r).into())
-            }
-            Err(e) => Err(e),
-        }
     }
 }

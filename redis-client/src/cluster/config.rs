@@ -192,11 +192,25 @@ mod tests {
     #[test]
     fn seeds_from_url() {
         let s = split_seeds("redis://u:p@a:7000,b:7001/0?protocol=3").unwrap();
-        assert_eq!(s, ["redis://u:p@a:7000/0?protocol=3", "redis://u:p@b:7001/0?protocol=3"]);
-        let b = ClusterBuilder::new().url("rediss://h1:7100,h2:7101").unwrap();
+        assert_eq!(
+            s,
+            [
+                "redis://u:p@a:7000/0?protocol=3",
+                "redis://u:p@b:7001/0?protocol=3"
+            ]
+        );
+        let b = ClusterBuilder::new()
+            .url("rediss://h1:7100,h2:7101")
+            .unwrap();
         assert!(b.tls);
         assert_eq!(b.seeds.len(), 2);
-        assert_eq!(b.seeds[1], Addr { host: "h2".into(), port: 7101 });
+        assert_eq!(
+            b.seeds[1],
+            Addr {
+                host: "h2".into(),
+                port: 7101
+            }
+        );
     }
 
     #[test]

@@ -43,48 +43,149 @@ fn eq(a: &[u8], b: &str) -> bool {
 fn shape(name: &[u8], sub: Option<&[u8]>) -> Shape {
     let is = |n: &str| eq(name, n);
     const NONE: &[&str] = &[
-        "PING", "ECHO", "INFO", "TIME", "DBSIZE", "KEYS", "SCAN", "FLUSHALL", "FLUSHDB",
-        "CLUSTER", "CONFIG", "CLIENT", "COMMAND", "SCRIPT", "FUNCTION", "PUBLISH", "RANDOMKEY",
-        "WAIT", "MULTI", "EXEC", "DISCARD", "UNWATCH", "AUTH", "HELLO", "SELECT", "READONLY",
-        "READWRITE", "ASKING", "DEBUG", "LASTSAVE", "SAVE", "BGSAVE", "BGREWRITEAOF", "ROLE",
-        "SLOWLOG", "LATENCY", "ACL", "LOLWUT", "SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE",
-        "PUNSUBSCRIBE", "PUBSUB", "RESET", "QUIT", "SWAPDB", "MODULE", "MONITOR", "SHUTDOWN",
-        "FAILOVER", "REPLICAOF", "SLAVEOF",
+        "PING",
+        "ECHO",
+        "INFO",
+        "TIME",
+        "DBSIZE",
+        "KEYS",
+        "SCAN",
+        "FLUSHALL",
+        "FLUSHDB",
+        "CLUSTER",
+        "CONFIG",
+        "CLIENT",
+        "COMMAND",
+        "SCRIPT",
+        "FUNCTION",
+        "PUBLISH",
+        "RANDOMKEY",
+        "WAIT",
+        "MULTI",
+        "EXEC",
+        "DISCARD",
+        "UNWATCH",
+        "AUTH",
+        "HELLO",
+        "SELECT",
+        "READONLY",
+        "READWRITE",
+        "ASKING",
+        "DEBUG",
+        "LASTSAVE",
+        "SAVE",
+        "BGSAVE",
+        "BGREWRITEAOF",
+        "ROLE",
+        "SLOWLOG",
+        "LATENCY",
+        "ACL",
+        "LOLWUT",
+        "SUBSCRIBE",
+        "PSUBSCRIBE",
+        "UNSUBSCRIBE",
+        "PUNSUBSCRIBE",
+        "PUBSUB",
+        "RESET",
+        "QUIT",
+        "SWAPDB",
+        "MODULE",
+        "MONITOR",
+        "SHUTDOWN",
+        "FAILOVER",
+        "REPLICAOF",
+        "SLAVEOF",
     ];
     if NONE.iter().any(|n| is(n)) {
         return Shape::None;
     }
     const ALL: &[&str] = &[
-        "MGET", "DEL", "EXISTS", "UNLINK", "TOUCH", "WATCH", "SINTER", "SUNION", "SDIFF",
-        "SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE", "PFCOUNT", "PFMERGE", "RENAME", "RENAMENX",
-        "RPOPLPUSH", "SMOVE", "LMOVE", "COPY", "SSUBSCRIBE", "SUNSUBSCRIBE",
+        "MGET",
+        "DEL",
+        "EXISTS",
+        "UNLINK",
+        "TOUCH",
+        "WATCH",
+        "SINTER",
+        "SUNION",
+        "SDIFF",
+        "SINTERSTORE",
+        "SUNIONSTORE",
+        "SDIFFSTORE",
+        "PFCOUNT",
+        "PFMERGE",
+        "RENAME",
+        "RENAMENX",
+        "RPOPLPUSH",
+        "SMOVE",
+        "LMOVE",
+        "COPY",
+        "SSUBSCRIBE",
+        "SUNSUBSCRIBE",
     ];
     if ALL.iter().any(|n| is(n)) {
         // SMOVE src dst member, COPY src dst [DB ..] [REPLACE], LMOVE src dst LEFT RIGHT:
         // two keys; the rest of ALL takes every argument.
         if is("SMOVE") || is("LMOVE") || is("COPY") {
-            return Shape::Range { first: 1, step: 1, skip_last: usize::MAX };
+            return Shape::Range {
+                first: 1,
+                step: 1,
+                skip_last: usize::MAX,
+            };
         }
-        return Shape::Range { first: 1, step: 1, skip_last: 0 };
+        return Shape::Range {
+            first: 1,
+            step: 1,
+            skip_last: 0,
+        };
     }
     if is("MSET") || is("MSETNX") {
-        return Shape::Range { first: 1, step: 2, skip_last: 0 };
+        return Shape::Range {
+            first: 1,
+            step: 2,
+            skip_last: 0,
+        };
     }
     if is("BLPOP") || is("BRPOP") || is("BZPOPMIN") || is("BZPOPMAX") {
-        return Shape::Range { first: 1, step: 1, skip_last: 1 };
+        return Shape::Range {
+            first: 1,
+            step: 1,
+            skip_last: 1,
+        };
     }
     if is("BLMOVE") || is("BRPOPLPUSH") {
-        return Shape::Range { first: 1, step: 1, skip_last: usize::MAX };
+        return Shape::Range {
+            first: 1,
+            step: 1,
+            skip_last: usize::MAX,
+        };
     }
-    if ["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO", "BLMPOP", "BZMPOP"]
-        .iter()
-        .any(|n| is(n))
+    if [
+        "EVAL",
+        "EVALSHA",
+        "EVAL_RO",
+        "EVALSHA_RO",
+        "FCALL",
+        "FCALL_RO",
+        "BLMPOP",
+        "BZMPOP",
+    ]
+    .iter()
+    .any(|n| is(n))
     {
         return Shape::Counted { count_at: 2 };
     }
-    if ["ZUNION", "ZINTER", "ZDIFF", "SINTERCARD", "ZINTERCARD", "LMPOP", "ZMPOP"]
-        .iter()
-        .any(|n| is(n))
+    if [
+        "ZUNION",
+        "ZINTER",
+        "ZDIFF",
+        "SINTERCARD",
+        "ZINTERCARD",
+        "LMPOP",
+        "ZMPOP",
+    ]
+    .iter()
+    .any(|n| is(n))
     {
         return Shape::Counted { count_at: 1 };
     }
@@ -120,7 +221,11 @@ pub fn keys<'a>(parts: &[&'a [u8]]) -> Vec<&'a [u8]> {
     match shape(name, parts.get(1).copied()) {
         Shape::None => Vec::new(),
         Shape::At(i) => parts.get(i).copied().into_iter().collect(),
-        Shape::Range { first, step, skip_last } => {
+        Shape::Range {
+            first,
+            step,
+            skip_last,
+        } => {
             let end = if skip_last == usize::MAX {
                 // Exactly two keys.
                 (first + 2).min(len)
@@ -204,8 +309,14 @@ mod tests {
         assert_eq!(k(&["BLPOP", "a", "b", "0"]), ["a", "b"]);
         assert_eq!(k(&["EVAL", "return 1", "2", "a", "b", "x"]), ["a", "b"]);
         assert_eq!(k(&["EVAL", "return 1", "0", "x"]), Vec::<String>::new());
-        assert_eq!(k(&["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]), ["d", "a", "b"]);
-        assert_eq!(k(&["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"]), ["s1", "s2"]);
+        assert_eq!(
+            k(&["ZUNIONSTORE", "d", "2", "a", "b", "WEIGHTS", "1", "2"]),
+            ["d", "a", "b"]
+        );
+        assert_eq!(
+            k(&["XREAD", "COUNT", "2", "STREAMS", "s1", "s2", "0", "0"]),
+            ["s1", "s2"]
+        );
         assert_eq!(k(&["SMOVE", "a", "b", "m"]), ["a", "b"]);
         assert_eq!(k(&["OBJECT", "ENCODING", "a"]), ["a"]);
         assert_eq!(k(&["PING"]), Vec::<String>::new());
@@ -218,10 +329,16 @@ mod tests {
         let p = |s: &[&'static str]| s.iter().map(|x| x.as_bytes()).collect::<Vec<_>>();
         assert_eq!(route(&p(&["PING"])), Route::Any);
         assert_eq!(route(&p(&["GET", "foo"])), Route::Slot(12182));
-        assert_eq!(route(&p(&["MSET", "{u}a", "1", "{u}b", "2"])), Route::Slot(key_slot(b"u")));
+        assert_eq!(
+            route(&p(&["MSET", "{u}a", "1", "{u}b", "2"])),
+            Route::Slot(key_slot(b"u"))
+        );
         match route(&p(&["MSET", "foo", "1", "bar", "2"])) {
             Route::CrossSlot(keys) => {
-                assert_eq!(keys, [("foo".to_string(), 12182), ("bar".to_string(), 5061)])
+                assert_eq!(
+                    keys,
+                    [("foo".to_string(), 12182), ("bar".to_string(), 5061)]
+                )
             }
             other => panic!("{other:?}"),
         }

@@ -13,14 +13,15 @@
 mod client;
 mod config;
 mod error;
+mod fanout;
 pub mod keys;
 mod pipeline;
-mod scan;
+mod refresh;
 pub mod slot;
 pub mod topology;
 
 pub use client::ClusterClient;
 pub use config::ClusterBuilder;
 pub use error::ClusterError;
+pub use fanout::ClusterScan;
 pub use pipeline::ClusterPipeline;
-pub use scan::ClusterScan;

@@ -69,7 +69,8 @@ impl ClusterClient {
         let slots = p.cmds.iter().map(slot_of).collect::<Result<Vec<_>>>()?;
         let inner = &self.inner;
         let mut results: Vec<Option<Result<Value, ServerError>>> = vec![None; p.cmds.len()];
-        let mut pending: Vec<(usize, Target)> = (0..p.cmds.len()).map(|i| (i, Target::Map)).collect();
+        let mut pending: Vec<(usize, Target)> =
+            (0..p.cmds.len()).map(|i| (i, Target::Map)).collect();
         let (mut redirects, mut retries) = (0, 0);
         while !pending.is_empty() {
             // Group by node, keeping the callers' order inside each group.
@@ -149,7 +150,11 @@ impl ClusterClient {
             if let Some(e) = redirected {
                 redirects += 1;
                 if redirects >= inner.cfg.max_redirects {
-                    return Err(ClusterError::TooManyRedirects { attempts: redirects, last: e }.into());
+                    return Err(ClusterError::TooManyRedirects {
+                        attempts: redirects,
+                        last: e,
+                    }
+                    .into());
                 }
             }
             if let Some(last) = wait {
@@ -157,7 +162,10 @@ impl ClusterClient {
             }
             pending.sort_by_key(|(i, _)| *i);
         }
-        Ok(results.into_iter().map(|r| r.unwrap_or(Ok(Value::Nil))).collect())
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Ok(Value::Nil)))
+            .collect())
     }
 
     /// Runs `p` in `MULTI`/`EXEC` on the master of its one slot: every key
@@ -180,7 +188,9 @@ impl ClusterClient {
                 Err(Error::Server(e)) if e.kind() == ServerErrorKind::ExecAbort => {
                     attempts += 1;
                     self.refresh()?;
-                    if attempts >= self.inner.cfg.max_redirects || self.inner.master_of(slot)? == addr {
+                    if attempts >= self.inner.cfg.max_redirects
+                        || self.inner.master_of(slot)? == addr
+                    {
                         return Err(Error::Server(e));
                     }
                 }

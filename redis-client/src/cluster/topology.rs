@@ -62,7 +62,10 @@ impl fmt::Debug for SlotMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SlotMap")
             .field("shards", &self.shards)
-            .field("uncovered", &self.slots.iter().filter(|&&s| s == NONE).count())
+            .field(
+                "uncovered",
+                &self.slots.iter().filter(|&&s| s == NONE).count(),
+            )
             .finish()
     }
 }
@@ -145,9 +148,13 @@ impl SlotMap {
                 if text("health").is_some_and(|h| h != "online") {
                     continue;
                 }
-                let port = if tls { field(&f, "tls-port") } else { field(&f, "port") }
-                    .and_then(as_int)
-                    .and_then(|p| u16::try_from(p).ok());
+                let port = if tls {
+                    field(&f, "tls-port")
+                } else {
+                    field(&f, "port")
+                }
+                .and_then(as_int)
+                .and_then(|p| u16::try_from(p).ok());
                 let Some(port) = port else { continue };
                 let host = text("endpoint")
                     .filter(|e| !e.is_empty() && e != "?")
@@ -163,7 +170,14 @@ impl SlotMap {
             let nums: Vec<i64> = ranges.iter().filter_map(as_int).collect();
             for r in nums.chunks(2) {
                 if let [start, end] = r {
-                    map.assign(*start, *end, Shard { master: master.clone(), replicas: replicas.clone() })?;
+                    map.assign(
+                        *start,
+                        *end,
+                        Shard {
+                            master: master.clone(),
+                            replicas: replicas.clone(),
+                        },
+                    )?;
                 }
             }
         }
@@ -176,19 +190,33 @@ impl SlotMap {
         let mut map = SlotMap::empty();
         for range in items(reply).ok_or("CLUSTER SLOTS: not an array")? {
             let parts = items(range).ok_or("CLUSTER SLOTS: range is not an array")?;
-            let (Some(start), Some(end)) =
-                (parts.first().and_then(as_int), parts.get(1).and_then(as_int))
-            else {
+            let (Some(start), Some(end)) = (
+                parts.first().and_then(as_int),
+                parts.get(1).and_then(as_int),
+            ) else {
                 return Err("CLUSTER SLOTS: range without bounds".into());
             };
             let mut nodes = parts[2..].iter().filter_map(|n| {
                 let n = items(n)?;
-                let host = n.first().and_then(as_text).filter(|h| !h.is_empty() && h != "?");
+                let host = n
+                    .first()
+                    .and_then(as_text)
+                    .filter(|h| !h.is_empty() && h != "?");
                 let port = u16::try_from(n.get(1).and_then(as_int)?).ok()?;
-                Some(Addr { host: host.unwrap_or_else(|| seed_host.to_string()), port })
+                Some(Addr {
+                    host: host.unwrap_or_else(|| seed_host.to_string()),
+                    port,
+                })
             });
             let Some(master) = nodes.next() else { continue };
-            map.assign(start, end, Shard { master, replicas: nodes.collect() })?;
+            map.assign(
+                start,
+                end,
+                Shard {
+                    master,
+                    replicas: nodes.collect(),
+                },
+            )?;
         }
         Ok(map)
     }
@@ -238,8 +266,18 @@ mod tests {
 
     fn node(port: i64, role: &str, health: &str) -> Value {
         Value::Array(vec![
-            b("id"), b("abc"), b("port"), Value::Int(port), b("ip"), b("127.0.0.1"),
-            b("endpoint"), b("127.0.0.1"), b("role"), b(role), b("health"), b(health),
+            b("id"),
+            b("abc"),
+            b("port"),
+            Value::Int(port),
+            b("ip"),
+            b("127.0.0.1"),
+            b("endpoint"),
+            b("127.0.0.1"),
+            b("role"),
+            b(role),
+            b("health"),
+            b(health),
         ])
     }
 
@@ -247,12 +285,30 @@ mod tests {
     fn shards_reply() {
         let reply = Value::Array(vec![
             Value::Array(vec![
-                b("slots"), Value::Array(vec![Value::Int(0), Value::Int(5460), Value::Int(10923), Value::Int(10923)]),
-                b("nodes"), Value::Array(vec![node(7000, "master", "online"), node(7003, "replica", "online"), node(7004, "replica", "failed")]),
+                b("slots"),
+                Value::Array(vec![
+                    Value::Int(0),
+                    Value::Int(5460),
+                    Value::Int(10923),
+                    Value::Int(10923),
+                ]),
+                b("nodes"),
+                Value::Array(vec![
+                    node(7000, "master", "online"),
+                    node(7003, "replica", "online"),
+                    node(7004, "replica", "failed"),
+                ]),
             ]),
             Value::Array(vec![
-                b("slots"), Value::Array(vec![Value::Int(5461), Value::Int(10922), Value::Int(10924), Value::Int(16383)]),
-                b("nodes"), Value::Array(vec![node(7001, "master", "online")]),
+                b("slots"),
+                Value::Array(vec![
+                    Value::Int(5461),
+                    Value::Int(10922),
+                    Value::Int(10924),
+                    Value::Int(16383),
+                ]),
+                b("nodes"),
+                Value::Array(vec![node(7001, "master", "online")]),
             ]),
         ]);
         let map = SlotMap::from_shards(&reply, false, "seed").unwrap();
@@ -260,17 +316,34 @@ mod tests {
         assert_eq!(map.shard(0).unwrap().master.port, 7000);
         assert_eq!(map.shard(10923).unwrap().master.port, 7000);
         assert_eq!(map.shard(10924).unwrap().master.port, 7001);
-        assert_eq!(map.shard(0).unwrap().replicas, [Addr { host: "127.0.0.1".into(), port: 7003 }]);
+        assert_eq!(
+            map.shard(0).unwrap().replicas,
+            [Addr {
+                host: "127.0.0.1".into(),
+                port: 7003
+            }]
+        );
         assert_eq!(map.shards().len(), 2);
     }
 
     #[test]
     fn slots_reply_and_moved() {
         let n = |p| Value::Array(vec![b(""), Value::Int(p), b("id")]);
-        let reply = Value::Array(vec![Value::Array(vec![Value::Int(0), Value::Int(16383), n(7000), n(7003)])]);
+        let reply = Value::Array(vec![Value::Array(vec![
+            Value::Int(0),
+            Value::Int(16383),
+            n(7000),
+            n(7003),
+        ])]);
         let mut map = SlotMap::from_slots(&reply, "10.0.0.1").unwrap();
         assert!(map.is_complete());
-        assert_eq!(map.shard(77).unwrap().master, Addr { host: "10.0.0.1".into(), port: 7000 });
+        assert_eq!(
+            map.shard(77).unwrap().master,
+            Addr {
+                host: "10.0.0.1".into(),
+                port: 7000
+            }
+        );
         map.set_master(77, Addr::parse("127.0.0.1:7001").unwrap());
         assert_eq!(map.shard(77).unwrap().master.port, 7001);
         assert_eq!(map.shard(78).unwrap().master.port, 7000);
@@ -279,7 +352,11 @@ mod tests {
     #[test]
     fn bad_replies() {
         assert!(SlotMap::from_shards(&Value::Int(1), false, "h").is_err());
-        let bad = Value::Array(vec![Value::Array(vec![Value::Int(0), Value::Int(20000), Value::Array(vec![b("h"), Value::Int(1)])])]);
+        let bad = Value::Array(vec![Value::Array(vec![
+            Value::Int(0),
+            Value::Int(20000),
+            Value::Array(vec![b("h"), Value::Int(1)]),
+        ])]);
         assert!(SlotMap::from_slots(&bad, "h").is_err());
         assert_eq!(Addr::parse("[::1]:7000").unwrap().host, "::1");
         assert!(Addr::parse("nohost").is_none());

@@ -36,13 +36,13 @@ struct Inner {
 /// node was demoted) or a `+switch-master` event. Cheap to clone.
 ///
 /// ```no_run
-/// use redis_client::{Commands, SentinelClient};
+/// use redis_client::{cmd, Commands, SentinelClient};
 ///
 /// let mut client = SentinelClient::open(
 ///     "redis+sentinel://127.0.0.1:26390,127.0.0.1:26391/pconn-master?sentinel_password=sentinel-secret",
 /// )?;
 /// client.set("k", "v")?;
-/// let v: String = client.get("k")?;
+/// let v: String = client.query(&cmd("GET").arg("k"))?;
 /// assert_eq!(v, "v");
 /// # Ok::<(), redis_client::Error>(())
 /// ```
@@ -86,7 +86,10 @@ fn role(c: &Client) -> Result<String> {
     let v = c.get()?.query_value(&cmd("ROLE"))?;
     let first = v.into_items().and_then(|i| i.into_iter().next());
     Ok(first
-        .and_then(|r| r.as_bytes().map(|b| String::from_utf8_lossy(b).into_owned()))
+        .and_then(|r| {
+            r.as_bytes()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
         .unwrap_or_default())
 }
 
@@ -175,9 +178,7 @@ impl SentinelClient {
             };
             let retry = match &result {
                 Err(Error::Server(e)) => e.kind() == ServerErrorKind::ReadOnly,
-                Err(Error::Transport(e)) => {
-                    !sent || (c.is_read_only() && e.is_connection_lost())
-                }
+                Err(Error::Transport(e)) => !sent || (c.is_read_only() && e.is_connection_lost()),
                 _ => false,
             };
             if matches!(&result, Err(Error::Transport(e)) if e.is_connection_lost()) {
@@ -211,7 +212,12 @@ impl SentinelClient {
     }
 
     fn sentinel_client(&self, addr: &Addr) -> Result<Client> {
-        self.inner.cfg.sentinel.clone().address(&addr.host, addr.port).build()
+        self.inner
+            .cfg
+            .sentinel
+            .clone()
+            .address(&addr.host, addr.port)
+            .build()
     }
 
     fn master(&self) -> Result<(Addr, Client)> {
@@ -251,7 +257,9 @@ impl SentinelClient {
         for s in &self.inner.cfg.sentinels {
             let reply: Result<Option<(String, u16)>> = self.sentinel_client(s).and_then(|c| {
                 c.get()?.query(
-                    &cmd("SENTINEL").arg("GET-MASTER-ADDR-BY-NAME").arg(&self.inner.name),
+                    &cmd("SENTINEL")
+                        .arg("GET-MASTER-ADDR-BY-NAME")
+                        .arg(&self.inner.name),
                 )
             });
             let addr = match reply {
@@ -260,7 +268,14 @@ impl SentinelClient {
                     detail.push(format!("{s}: unknown master"));
                     continue;
                 }
-                Err(e @ Error::Server(_)) if matches!(e.server_error().map(|e| e.kind()), Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass)) => return Err(e),
+                Err(e @ Error::Server(_))
+                    if matches!(
+                        e.server_error().map(|e| e.kind()),
+                        Some(ServerErrorKind::NoAuth | ServerErrorKind::WrongPass)
+                    ) =>
+                {
+                    return Err(e)
+                }
                 Err(e) => {
                     detail.push(format!("{s}: {e}"));
                     continue;
@@ -269,7 +284,13 @@ impl SentinelClient {
             let client = self.data_client(&addr)?;
             match role(&client) {
                 Ok(r) if r == "master" => return Ok((addr, client)),
-                Ok(r) => detail.push(format!("{s}: {}", ClusterError::NotMaster { addr: addr.to_string(), role: r })),
+                Ok(r) => detail.push(format!(
+                    "{s}: {}",
+                    ClusterError::NotMaster {
+                        addr: addr.to_string(),
+                        role: r
+                    }
+                )),
                 Err(e @ Error::Server(_)) => return Err(e),
                 Err(e) => detail.push(format!("{s}: {addr}: {e}")),
             }
@@ -284,7 +305,8 @@ impl SentinelClient {
     fn replicas(&self) -> Result<Vec<Addr>> {
         for s in &self.inner.cfg.sentinels {
             let Ok(reply) = self.sentinel_client(s).and_then(|c| {
-                c.get()?.query_value(&cmd("SENTINEL").arg("REPLICAS").arg(&self.inner.name))
+                c.get()?
+                    .query_value(&cmd("SENTINEL").arg("REPLICAS").arg(&self.inner.name))
             }) else {
                 continue;
             };
@@ -301,7 +323,9 @@ impl SentinelClient {
                 if flags.contains("down") || flags.contains("disconnected") {
                     continue;
                 }
-                if let (Some(host), Some(port)) = (get("ip"), get("port").and_then(|p| p.parse().ok())) {
+                if let (Some(host), Some(port)) =
+                    (get("ip"), get("port").and_then(|p| p.parse().ok()))
+                {
                     out.push(Addr { host, port });
                 }
             }

@@ -85,7 +85,12 @@ impl SentinelBuilder {
         };
         for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
             let addr = Addr::parse(h)
-                .or_else(|| (!h.contains(':')).then(|| Addr { host: h.to_string(), port: 26379 }))
+                .or_else(|| {
+                    (!h.contains(':')).then(|| Addr {
+                        host: h.to_string(),
+                        port: 26379,
+                    })
+                })
                 .ok_or_else(|| invalid(format!("invalid Sentinel address {h:?}")))?;
             self.sentinels.push(addr);
         }
@@ -94,7 +99,9 @@ impl SentinelBuilder {
         }
         let mut segments = path.split('/').filter(|s| !s.is_empty());
         let name = segments.next().ok_or(ClusterError::NoMasterName)?;
-        let name = percent_encoding::percent_decode_str(name).decode_utf8_lossy().into_owned();
+        let name = percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .into_owned();
         let db = segments.next().unwrap_or("0");
         if segments.next().is_some() {
             return Err(invalid(format!("invalid Sentinel URL path {path:?}")));
@@ -104,7 +111,9 @@ impl SentinelBuilder {
         let (mut s_user, mut s_pass) = (None, None);
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned();
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned();
             match k {
                 "sentinel_user" | "sentinel_username" => s_user = Some(v),
                 "sentinel_password" => s_pass = Some(v),
@@ -131,7 +140,10 @@ impl SentinelBuilder {
 
     /// Adds a Sentinel.
     pub fn sentinel(mut self, host: &str, port: u16) -> SentinelBuilder {
-        self.sentinels.push(Addr { host: host.to_string(), port });
+        self.sentinels.push(Addr {
+            host: host.to_string(),
+            port,
+        });
         self
     }
 
@@ -208,7 +220,19 @@ mod tests {
         let b = SentinelBuilder::new()
             .url("redis+sentinel://u:p%40ss@h1:26390,h2/mymaster/2?sentinel_password=sp&protocol=3")
             .unwrap();
-        assert_eq!(b.sentinels, [Addr { host: "h1".into(), port: 26390 }, Addr { host: "h2".into(), port: 26379 }]);
+        assert_eq!(
+            b.sentinels,
+            [
+                Addr {
+                    host: "h1".into(),
+                    port: 26390
+                },
+                Addr {
+                    host: "h2".into(),
+                    port: 26379
+                }
+            ]
+        );
         assert_eq!(b.master_name.as_deref(), Some("mymaster"));
         assert_eq!(b.node.handshake.db, 2);
         assert_eq!(b.node.handshake.password.as_deref(), Some("p@ss"));
@@ -217,7 +241,13 @@ mod tests {
         assert_eq!(b.sentinel.handshake.password.as_deref(), Some("sp"));
         assert_eq!(b.sentinel.handshake.user, None);
         assert!(!b.node.tls);
-        assert!(SentinelBuilder::new().url("rediss+sentinel://h:1/m").unwrap().node.tls);
+        assert!(
+            SentinelBuilder::new()
+                .url("rediss+sentinel://h:1/m")
+                .unwrap()
+                .node
+                .tls
+        );
     }
 
     #[test]
@@ -235,8 +265,12 @@ mod tests {
             Err(Error::Cluster(ClusterError::NoSeeds))
         ));
         assert!(SentinelBuilder::new().url("redis://h:1/m").is_err());
-        assert!(SentinelBuilder::new().url("redis+sentinel://h:1/m/1/x").is_err());
-        assert!(SentinelBuilder::new().url("redis+sentinel://h:1/m/notadb").is_err());
+        assert!(SentinelBuilder::new()
+            .url("redis+sentinel://h:1/m/1/x")
+            .is_err());
+        assert!(SentinelBuilder::new()
+            .url("redis+sentinel://h:1/m/notadb")
+            .is_err());
         assert!(matches!(
             SentinelBuilder::new().sentinel("h", 1).validate(),
             Err(Error::Cluster(ClusterError::NoMasterName))

@@ -1,11 +1,12 @@
-//! `SCAN` over a cluster: every master in turn, each with its own cursor.
+//! Commands for every master: `SCAN` (each master in turn, each with its
+//! own cursor), `PING`, `DBSIZE`, `KEYS`, `FLUSHALL`.
 
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 use super::client::ClusterClient;
 use super::topology::Addr;
-use crate::cmd::cmd;
+use crate::cmd::{cmd, Cmd};
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
 use crate::value::Value;
@@ -47,7 +48,12 @@ impl<T: FromValue> ClusterScan<T> {
             c = c.arg("COUNT").arg(n);
         }
         let addr = &self.masters[self.at];
-        let reply = self.client.inner.node(addr, false)?.get()?.query_value(&c)?;
+        let reply = self
+            .client
+            .inner
+            .node(addr, false)?
+            .get()?
+            .query_value(&c)?;
         let bad = || Error::Type {
             expected: "SCAN reply [cursor, keys]",
             got: format!("{reply:?}"),
@@ -87,6 +93,52 @@ impl<T: FromValue> Iterator for ClusterScan<T> {
 }
 
 impl ClusterClient {
+    /// `PING` to every master; `PONG` from each.
+    pub fn ping_all(&self) -> Result<Vec<(Addr, String)>> {
+        self.fan_out(&cmd("PING"))?
+            .into_iter()
+            .map(|(a, v)| Ok((a, String::from_value(v)?)))
+            .collect()
+    }
+
+    /// Sends `c` to every master, in turn, and returns each node's reply.
+    pub fn fan_out(&self, c: &Cmd) -> Result<Vec<(Addr, Value)>> {
+        let map = self.inner.map_ready()?;
+        let mut out = Vec::with_capacity(map.shards().len());
+        for shard in map.shards() {
+            let v = self
+                .inner
+                .node(&shard.master, false)?
+                .get()?
+                .query_value(c)?;
+            out.push((shard.master.clone(), v));
+        }
+        Ok(out)
+    }
+
+    /// `DBSIZE` summed over every master.
+    pub fn dbsize(&self) -> Result<u64> {
+        let mut n = 0;
+        for (_, v) in self.fan_out(&cmd("DBSIZE"))? {
+            n += u64::from_value(v)?;
+        }
+        Ok(n)
+    }
+
+    /// `KEYS pattern` on every master, combined.
+    pub fn keys<T: FromValue>(&self, pattern: &str) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for (_, v) in self.fan_out(&cmd("KEYS").arg(pattern))? {
+            out.extend(Vec::<T>::from_value(v)?);
+        }
+        Ok(out)
+    }
+
+    /// `FLUSHALL` on every master.
+    pub fn flushall(&self) -> Result<()> {
+        self.fan_out(&cmd("FLUSHALL")).map(drop)
+    }
+
     /// Iterates over the keys of every master (`SCAN`), master by master.
     pub fn scan<T: FromValue>(&self) -> Result<ClusterScan<T>> {
         let map = self.inner.map_ready()?;
