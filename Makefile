@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test demo bench lint check-servers
+.PHONY: servers servers-up stop test demo bench bench-scale lint check-servers
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -32,6 +32,12 @@ bench: servers-up
 	else \
 		echo "scripts/bench.sh does not exist yet" >&2; \
 	fi
+
+# Performance at scale (threads, added latency, memory per connection,
+# allocations per request, many pool keys): JSON and SVG charts in
+# bench/scale/results/. Takes several minutes.
+bench-scale: servers-up
+	bench/scale/run.sh
 
 lint:
 	cargo fmt --all -- --check

@@ -89,7 +89,7 @@ fn read_response(conn: &mut Conn) -> (u16, Vec<u8>) {
 }
 
 fn get(conn: &mut Conn, host: &str, path: &str) -> (u16, Vec<u8>) {
-    conn.begin_exchange();
+    conn.begin_exchange().unwrap();
     conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .unwrap();
     let reply = read_response(conn);

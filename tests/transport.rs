@@ -66,7 +66,7 @@ fn redis(conn: &mut Conn, args: &[&str]) -> transport::Result<String> {
     for a in args {
         frame.push_str(&format!("${}\r\n{a}\r\n", a.len()));
     }
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     conn.write_all(frame.as_bytes())?;
     let reply = resp_reply(conn)?;
     conn.end_exchange();
@@ -75,7 +75,7 @@ fn redis(conn: &mut Conn, args: &[&str]) -> transport::Result<String> {
 
 /// Sends a GET and reads a Content-Length response; returns status line and body.
 fn http_get(conn: &mut Conn, path: &str, host: &str) -> transport::Result<(String, Vec<u8>)> {
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())?;
     let (status, len) = conn.read_frame(64 * 1024, |buf: &[u8]| -> transport::Result<_> {
         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
@@ -525,7 +525,7 @@ fn guard_dropped_mid_exchange_is_aborted_and_never_reused() {
     {
         let mut guard = pool.checkout(&key, open_it).unwrap();
         let conn = guard.conn();
-        conn.begin_exchange();
+        conn.begin_exchange().unwrap();
         conn.write_all(b"*2\r\n$4\r\nECHO\r\n$9\r\nleftover!\r\n")
             .unwrap();
         // Dropped without reading the reply that is owed.

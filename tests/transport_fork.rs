@@ -7,7 +7,9 @@ use integration_tests::{env_or, host_port};
 use transport::{open, Conn, ConnectOptions, Direct, Discard, Endpoint, Pool, PoolConfig, PoolKey};
 
 fn ping(conn: &mut Conn) -> bool {
-    conn.begin_exchange();
+    if conn.begin_exchange().is_err() {
+        return false;
+    }
     if conn.write_all(b"*1\r\n$4\r\nPING\r\n").is_err() {
         return false;
     }

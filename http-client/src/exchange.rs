@@ -142,7 +142,7 @@ impl Client {
         let (conn, session) = guard.parts();
         session.state = State::Idle;
         conn.set_deadline(deadline);
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         let framing = body.framing();
         let expect_continue = match framing {
             BodyLen::Known(n) => n > config.expect_continue_above,

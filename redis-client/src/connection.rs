@@ -108,7 +108,7 @@ impl Connection {
             ..
         } = session;
         state.before_send(effect);
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         conn.write_buf().extend_from_slice(cmd.wire());
         conn.flush()?;
         if is_reply_off(cmd) {

@@ -113,7 +113,7 @@ impl Connection {
             config,
             ..
         } = session;
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         conn.write_all(&pipeline.wire)?;
         let mut out = Vec::with_capacity(pipeline.len());
         if effects.is_empty() {
@@ -164,7 +164,7 @@ impl Connection {
             config,
             ..
         } = session;
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
         conn.write_buf().extend_from_slice(&pipeline.wire);
         encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);

@@ -101,7 +101,7 @@ impl Connection {
             };
             current.max(1)
         };
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         conn.write_buf().extend_from_slice(c.wire());
         conn.flush()?;
         let mut confirmations = Vec::with_capacity(expected);
@@ -160,7 +160,7 @@ impl Connection {
             if left.is_zero() || !conn.wait_readable(left)? {
                 return Ok(None);
             }
-            conn.begin_exchange();
+            conn.begin_exchange()?;
             let v = read_value(conn, state.protocol, &config.limits)?;
             conn.end_exchange();
             if is_confirmation(&v) {

@@ -112,7 +112,7 @@ fn expect_ok(v: Value, what: &str) -> Result<()> {
 pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<Session> {
     let h = &config.handshake;
     let limits = &config.limits;
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     let buf = conn.write_buf();
     encode_parts(buf, &hello_parts(h));
     if h.db != 0 {
@@ -196,7 +196,7 @@ impl Session {
         self.pushes.queue.clear();
         let h = &self.config.handshake;
         let limits = &self.config.limits;
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         if self.state.has_reset {
             // RESET undoes everything a borrower can do, but also logs the
             // connection out to `default` and back to RESP2 and db 0: the
@@ -283,7 +283,7 @@ impl Recycle for Session {
         // A nonce, so a stale reply still in flight cannot pass for ours.
         self.nonce += 1;
         let nonce = format!("pconn-{}-{}", std::process::id(), self.nonce);
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         encode_parts(conn.write_buf(), &[b"PING".as_slice(), nonce.as_bytes()]);
         conn.flush()?;
         let v = read_reply(

@@ -46,7 +46,7 @@ impl Session {
     /// Opens the session on a connected `conn`: greeting, EHLO (HELO when
     /// refused), STARTTLS per policy and EHLO again, then AUTH.
     pub(crate) fn open(mut conn: Conn, settings: &Settings) -> Result<(Conn, Session)> {
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         let greeting = read_reply(&mut conn)?;
         conn.end_exchange();
         if greeting.code != 220 {

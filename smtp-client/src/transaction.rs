@@ -90,7 +90,7 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
     let mail_reply;
     if session.extensions().pipelining {
         // One flight: MAIL and every RCPT, then their replies in order.
-        conn.begin_exchange();
+        conn.begin_exchange()?;
         mail.encode(conn.write_buf());
         for rcpt in envelope.to() {
             Command::Rcpt(rcpt).encode(conn.write_buf());
@@ -150,7 +150,7 @@ pub(crate) fn send(conn: &mut Conn, session: &mut Session, msg: &Message) -> Res
     // Body and terminator in one write: on a TCP_NODELAY socket the server
     // gets the whole mail in one go, and no delayed ACK holds back a second
     // small write (lettre's 40 ms per mail).
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     data::encode(msg.content(), conn.write_buf());
     let outcome = conn.flush().map(|()| read_reply(conn));
     let reply = match outcome {

@@ -22,7 +22,7 @@ pub(crate) fn read_reply(conn: &mut Conn) -> Result<Reply> {
 
 /// Sends `cmd` and reads its reply as one exchange.
 pub(crate) fn command(conn: &mut Conn, cmd: &Command<'_>) -> Result<Reply> {
-    conn.begin_exchange();
+    conn.begin_exchange()?;
     cmd.encode(conn.write_buf());
     conn.flush()?;
     let reply = read_reply(conn)?;

@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use rustls::pki_types::ServerName;
 use rustls::ClientConnection;
 
-use crate::error::{Error, Phase, Result};
+use crate::error::{BrokenCause, Error, Phase, Result};
 use crate::io::{Io, TlsLayer};
 use crate::readbuf::ReadBuf;
 use crate::status::Status;
@@ -38,8 +38,15 @@ pub enum Probe {
 /// Codecs decode from [`read_buf`](Conn::read_buf) and
 /// [`consume`](Conn::consume) what they used; encoders append to
 /// [`write_buf`](Conn::write_buf) and [`flush`](Conn::flush) sends it in one
-/// write. Failures are remembered: a connection that timed out or broke is
-/// never returned to a pool.
+/// write.
+///
+/// Failures are remembered. Once an exchange failed so that replies can no
+/// longer be matched to requests (a timeout, an I/O error, the peer closing,
+/// a decoder refusing the peer's bytes, a read abandoned halfway, or
+/// [`mark_broken`](Conn::mark_broken)), the connection is *broken*: every
+/// further read and write, and [`begin_exchange`](Conn::begin_exchange),
+/// fails with [`Error::Broken`] without touching the socket, bytes already
+/// buffered are dropped, and a pool closes it on release.
 pub struct Conn {
     io: Io,
     rbuf: ReadBuf,
@@ -51,7 +58,8 @@ pub struct Conn {
     /// for each new borrower.
     fresh_timeouts: (Option<Duration>, Option<Duration>),
     status: Status,
-    broken: bool,
+    /// Why the connection refuses further use, once it does.
+    broken: Option<BrokenCause>,
     in_exchange: bool,
     reply_started: bool,
     /// How much the next buffered read asks for: grows while reads fill it,
@@ -106,7 +114,7 @@ impl Conn {
             timeouts: Timeouts::default(),
             fresh_timeouts: (None, None),
             status: Status::NORMAL,
-            broken: false,
+            broken: None,
             in_exchange: false,
             reply_started: false,
             read_hint: MIN_READ * 2,
@@ -135,6 +143,7 @@ impl Conn {
         server_name: &str,
         deadline: Instant,
     ) -> Result<Conn> {
+        self.usable()?;
         if !self.rbuf.is_empty() {
             return Err(Error::InvalidInput(format!(
                 "{} bytes from the peer arrived before the TLS handshake",
@@ -295,10 +304,14 @@ impl Conn {
     /// Marks the start of a request/reply exchange. Until
     /// [`end_exchange`](Conn::end_exchange), dropping the pool guard sets
     /// `ABORTED` and closes the connection: a reply may still be owed.
+    ///
+    /// Fails with [`Error::Broken`] on a broken connection.
     #[inline]
-    pub fn begin_exchange(&mut self) {
+    pub fn begin_exchange(&mut self) -> Result<()> {
+        self.usable()?;
         self.in_exchange = true;
         self.reply_started = false;
+        Ok(())
     }
 
     /// Marks the exchange complete: every reply owed has been read.
@@ -326,22 +339,74 @@ impl Conn {
         self.status
     }
 
-    /// Adds status bits (e.g. `ABORTED` when a protocol gives up mid-reply).
+    /// Adds status bits. `ABORTED` (a protocol gave up mid-reply) also
+    /// breaks the connection ([`BrokenCause::Abandoned`]).
     #[inline]
     pub fn mark(&mut self, status: Status) {
         self.status.insert(status);
+        if status.contains(Status::ABORTED) && self.broken.is_none() {
+            self.break_with(BrokenCause::Abandoned);
+        }
     }
 
-    /// True once a read or write failed or the peer closed: never reusable.
+    /// True once an exchange failed so that replies can no longer be
+    /// matched: every further read and write fails with [`Error::Broken`],
+    /// and the connection is never reused.
     #[inline]
     pub fn is_broken(&self) -> bool {
+        self.broken.is_some()
+    }
+
+    /// Why the connection is broken, if it is.
+    #[inline]
+    pub fn broken_cause(&self) -> Option<BrokenCause> {
         self.broken
     }
 
-    /// Declares the connection unusable (e.g. the peer broke the protocol).
+    /// Declares the connection unusable ([`BrokenCause::Marked`]); see
+    /// [`mark_broken_with`](Conn::mark_broken_with).
     #[inline]
     pub fn mark_broken(&mut self) {
-        self.broken = true;
+        self.mark_broken_with(BrokenCause::Marked);
+    }
+
+    /// Declares the connection unusable for `cause` (e.g. the protocol
+    /// found the peer's bytes out of step, or it stops reading a reply
+    /// halfway). From now on every read and write fails with
+    /// [`Error::Broken`] carrying the first cause recorded.
+    #[inline]
+    pub fn mark_broken_with(&mut self, cause: BrokenCause) {
+        if self.broken.is_none() {
+            self.break_with(cause);
+        }
+    }
+
+    /// `Ok` while the connection may be used; the refusal otherwise.
+    #[inline(always)]
+    fn usable(&self) -> Result<()> {
+        match self.broken {
+            None => Ok(()),
+            Some(cause) => Err(Error::Broken { cause }),
+        }
+    }
+
+    /// Breaks the connection: records why and drops what was buffered in
+    /// either direction, so no late byte of a reply nobody will match is
+    /// ever handed out, and nothing half-encoded goes out.
+    #[cold]
+    #[inline(never)]
+    fn break_with(&mut self, cause: BrokenCause) {
+        if !self.rbuf.is_empty() {
+            // Bytes of this exchange had arrived: the retry rule must see it.
+            self.reply_started = true;
+            let n = self.rbuf.len();
+            self.rbuf.consume(n);
+        }
+        self.wbuf.clear();
+        if let BrokenCause::Timeout(_) = cause {
+            self.status.insert(Status::TIMEOUT);
+        }
+        self.broken = Some(cause);
     }
 
     // Out of line: it keeps the read and write paths small enough to inline.
@@ -349,18 +414,28 @@ impl Conn {
     #[inline(never)]
     fn fail(&mut self, e: io::Error, phase: Phase) -> Error {
         let err = Error::from_io(e, phase, Some(&self.server_name));
-        if err.is_timeout() {
-            self.status.insert(Status::TIMEOUT);
-        }
-        self.broken = true;
+        self.break_with(err.broken_cause());
+        err
+    }
+
+    /// Breaks the connection for `err` (a timeout before a read or write)
+    /// and hands it back.
+    #[cold]
+    #[inline(never)]
+    fn fail_with(&mut self, err: Error) -> Error {
+        self.break_with(err.broken_cause());
         err
     }
 
     // ---- reading ----------------------------------------------------------
 
-    /// Bytes received and not yet consumed.
+    /// Bytes received and not yet consumed; none on a broken connection
+    /// (they belong to replies nobody can match any more).
     #[inline]
     pub fn read_buf(&self) -> &[u8] {
+        if self.broken.is_some() {
+            return &[];
+        }
         self.rbuf.data()
     }
 
@@ -378,24 +453,28 @@ impl Conn {
     }
 
     /// Reads more bytes into the read buffer, blocking until at least one
-    /// arrives. Returns how many arrived; 0 means the peer closed.
+    /// arrives. Returns how many arrived; 0 means the peer closed (and the
+    /// connection is broken from then on).
     #[inline]
     pub fn fill(&mut self) -> Result<usize> {
+        self.usable()?;
+        self.fill_unchecked()
+    }
+
+    /// [`fill`](Conn::fill) for callers that checked the connection is usable.
+    #[inline(always)]
+    fn fill_unchecked(&mut self) -> Result<usize> {
         self.before_read()?;
         self.read_to_buffer().map_err(|e| self.fail(e, Phase::Read))
     }
 
-    /// Applies the read timeout or deadline; a passed deadline is a timeout.
+    /// Applies the read timeout or deadline; a passed deadline is a timeout
+    /// and breaks the connection.
     #[inline]
     fn before_read(&mut self) -> Result<()> {
-        let applied = self.timeouts.before_read(self.io.socket(), Phase::Read);
-        if let Err(e) = &applied {
-            if e.is_timeout() {
-                self.status.insert(Status::TIMEOUT);
-                self.broken = true;
-            }
-        }
-        applied
+        self.timeouts
+            .before_read(self.io.socket(), Phase::Read)
+            .map_err(|e| self.fail_with(e))
     }
 
     /// One read from the stream into the buffer's spare room; the error is
@@ -423,7 +502,7 @@ impl Conn {
             self.read_hint = (want / 2).max(MIN_READ);
         }
         match got {
-            Ok(0) => self.broken = true,
+            Ok(0) => self.break_with(BrokenCause::PeerClosed),
             Ok(_) => self.reply_started = true,
             Err(_) => {}
         }
@@ -434,27 +513,37 @@ impl Conn {
     /// byte and returns the frame and how many bytes it used, or `None` for
     /// "need more". A frame that would grow the buffer past `max_buffered`
     /// bytes is refused, so a hostile peer cannot make us buffer without end.
+    ///
+    /// Any error breaks the connection (a decoder error as
+    /// [`BrokenCause::Protocol`]), and so does a `decode` that panics: the
+    /// read was abandoned halfway.
     pub fn read_frame<T, E, D>(&mut self, max_buffered: usize, mut decode: D) -> Result<T, E>
     where
         D: FnMut(&[u8]) -> Result<Option<(T, usize)>, E>,
         E: From<Error>,
     {
+        self.usable()?;
+        // Broken until the frame is out: a decoder that panics leaves the
+        // connection refusing, whoever catches the panic. Every error
+        // below records its own cause.
+        self.broken = Some(BrokenCause::Abandoned);
         loop {
             if !self.rbuf.is_empty() {
                 match decode(self.rbuf.data()) {
                     Ok(Some((frame, used))) => {
                         self.rbuf.consume(used);
+                        self.broken = None;
                         return Ok(frame);
                     }
                     Ok(None) => {}
                     Err(e) => {
                         // The peer broke the protocol: what follows cannot be trusted.
-                        self.broken = true;
+                        self.break_with(BrokenCause::Protocol);
                         return Err(e);
                     }
                 }
                 if self.rbuf.len() >= max_buffered {
-                    self.broken = true;
+                    self.break_with(BrokenCause::FrameTooLarge);
                     return Err(Error::FrameTooLarge {
                         limit: max_buffered,
                     }
@@ -462,7 +551,7 @@ impl Conn {
                 }
             }
             let mid_frame = !self.rbuf.is_empty();
-            if self.fill()? == 0 {
+            if self.fill_unchecked()? == 0 {
                 return Err(Error::Closed { mid_frame }.into());
             }
         }
@@ -475,6 +564,7 @@ impl Conn {
     /// no reply was owed. A closed or failed connection is an error as in
     /// [`fill`](Conn::fill).
     pub fn wait_readable(&mut self, timeout: Duration) -> Result<bool> {
+        self.usable()?;
         if !self.rbuf.is_empty() {
             return Ok(true);
         }
@@ -503,6 +593,7 @@ impl Conn {
     /// Reads up to `out.len()` bytes: buffered bytes first, then straight
     /// from the stream (large bodies skip the buffer). 0 means the peer closed.
     pub fn read_into(&mut self, out: &mut [u8]) -> Result<usize> {
+        self.usable()?;
         if !self.rbuf.is_empty() {
             let n = out.len().min(self.rbuf.len());
             out[..n].copy_from_slice(&self.rbuf.data()[..n]);
@@ -511,14 +602,14 @@ impl Conn {
         }
         if out.len() < READ_CHUNK / 4 {
             // Small reads go through the buffer to keep syscalls few.
-            let n = self.fill()?;
+            let n = self.fill_unchecked()?;
             return if n == 0 { Ok(0) } else { self.read_into(out) };
         }
         self.before_read()?;
         loop {
             match self.io.read(out) {
                 Ok(0) => {
-                    self.broken = true;
+                    self.break_with(BrokenCause::PeerClosed);
                     return Ok(0);
                 }
                 Ok(n) => {
@@ -533,7 +624,8 @@ impl Conn {
 
     // ---- writing ----------------------------------------------------------
 
-    /// The write buffer encoders append to; [`flush`](Conn::flush) sends it.
+    /// The write buffer encoders append to; [`flush`](Conn::flush) sends it
+    /// (or, on a broken connection, refuses and drops it).
     #[inline]
     pub fn write_buf(&mut self) -> &mut BytesMut {
         &mut self.wbuf
@@ -547,6 +639,10 @@ impl Conn {
 
     /// Sends everything in the write buffer.
     pub fn flush(&mut self) -> Result<()> {
+        if let Err(e) = self.usable() {
+            self.wbuf.clear();
+            return Err(e);
+        }
         if self.wbuf.is_empty() {
             return Ok(());
         }
@@ -588,19 +684,17 @@ impl Conn {
     // Forced into `write_all` and `flush`, which are little more than it.
     #[inline(always)]
     fn send(&mut self, data: &[u8]) -> Result<()> {
+        self.usable()?;
         self.before_write()?;
         self.io.send(data).map_err(|e| self.fail(e, Phase::Write))
     }
 
-    /// Applies the write timeout or deadline; a passed deadline is a timeout.
+    /// Applies the write timeout or deadline; a passed deadline is a
+    /// timeout and breaks the connection.
     #[inline(always)]
     fn before_write(&mut self) -> Result<()> {
         if let Err(e) = self.timeouts.before_write(self.io.socket(), Phase::Write) {
-            if e.is_timeout() {
-                self.status.insert(Status::TIMEOUT);
-                self.broken = true;
-            }
-            return Err(e);
+            return Err(self.fail_with(e));
         }
         Ok(())
     }
@@ -613,8 +707,14 @@ impl Conn {
     /// returning `EAGAIN`. On TLS, records that arrived while idle are run
     /// through rustls: TLS 1.3 session tickets and KeyUpdate leave the
     /// connection alive, `close_notify` closes it, plaintext is unexpected.
+    ///
+    /// A broken connection is not looked at: it reports `Error(NotConnected)`.
     pub fn probe(&mut self) -> Probe {
+        if self.broken.is_some() {
+            return Probe::Error(io::ErrorKind::NotConnected);
+        }
         if !self.rbuf.is_empty() {
+            self.break_with(BrokenCause::UnexpectedData);
             return Probe::Unexpected;
         }
         let mut scratch = [0u8; 64];
@@ -635,8 +735,11 @@ impl Conn {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Probe::Closed,
             Err(e) => Probe::Error(e.kind()),
         };
-        if probe != Probe::Alive {
-            self.broken = true;
+        match probe {
+            Probe::Alive => {}
+            Probe::Closed => self.break_with(BrokenCause::PeerClosed),
+            Probe::Error(kind) => self.break_with(BrokenCause::Io(kind)),
+            Probe::Unexpected => self.break_with(BrokenCause::UnexpectedData),
         }
         probe
     }

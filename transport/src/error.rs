@@ -35,6 +35,48 @@ impl std::fmt::Display for Phase {
     }
 }
 
+/// Why a connection refuses further use (see [`Error::Broken`]): the
+/// failure that left its replies unmatched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BrokenCause {
+    /// A timeout or deadline passed in this phase (a reply may still come).
+    Timeout(Phase),
+    /// A read or write failed with this I/O error kind.
+    Io(io::ErrorKind),
+    /// The peer closed the connection (FIN, or TLS `close_notify`).
+    PeerClosed,
+    /// TLS failed (a bad record, an alert).
+    Tls,
+    /// The peer broke the protocol: a decoder refused its bytes.
+    Protocol,
+    /// The peer sent a frame over the size limit.
+    FrameTooLarge,
+    /// The liveness probe found bytes nobody asked for.
+    UnexpectedData,
+    /// A reply was abandoned halfway (a decoder that panicked, a borrow
+    /// marked `ABORTED`, a protocol that stopped reading a reply).
+    Abandoned,
+    /// The caller declared the connection unusable ([`crate::Conn::mark_broken`]).
+    Marked,
+}
+
+impl std::fmt::Display for BrokenCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BrokenCause::Timeout(phase) => write!(f, "a timeout during {phase}"),
+            BrokenCause::Io(kind) => write!(f, "an I/O error ({kind})"),
+            BrokenCause::PeerClosed => f.write_str("the peer closing it"),
+            BrokenCause::Tls => f.write_str("a TLS error"),
+            BrokenCause::Protocol => f.write_str("a protocol error from the peer"),
+            BrokenCause::FrameTooLarge => f.write_str("an over-long frame from the peer"),
+            BrokenCause::UnexpectedData => f.write_str("bytes nobody asked for"),
+            BrokenCause::Abandoned => f.write_str("a reply abandoned halfway"),
+            BrokenCause::Marked => f.write_str("its user marking it broken"),
+        }
+    }
+}
+
 /// Everything that can go wrong below the protocol layer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -104,6 +146,14 @@ pub enum Error {
     /// Any other I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// An earlier failure on this connection left its replies unmatched,
+    /// so it refuses every further read and write until it is dropped
+    /// (and then closed, never reused). Nothing was sent or read.
+    #[error("connection unusable after {cause}: replies can no longer be matched to requests")]
+    Broken {
+        /// The failure that broke it.
+        cause: BrokenCause,
+    },
 }
 
 impl Error {
@@ -122,6 +172,26 @@ impl Error {
                     | io::ErrorKind::NotConnected
             ),
             _ => false,
+        }
+    }
+
+    /// True when the connection refused the operation because an earlier
+    /// failure broke it ([`Error::Broken`]). Never a reason to retry on the
+    /// same connection; a new one is needed.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Error::Broken { .. })
+    }
+
+    /// The cause this error leaves on the connection it happened on.
+    pub(crate) fn broken_cause(&self) -> BrokenCause {
+        match self {
+            Error::Timeout(phase) => BrokenCause::Timeout(*phase),
+            Error::Closed { .. } => BrokenCause::PeerClosed,
+            Error::Tls { .. } => BrokenCause::Tls,
+            Error::FrameTooLarge { .. } => BrokenCause::FrameTooLarge,
+            Error::Io(e) => BrokenCause::Io(e.kind()),
+            Error::Broken { cause } => *cause,
+            _ => BrokenCause::Protocol,
         }
     }
 

@@ -44,7 +44,7 @@
 //!         Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
 //!     })?;
 //!     let conn = guard.conn();
-//!     conn.begin_exchange();
+//!     conn.begin_exchange()?;
 //!     conn.write_all(b"ping\n")?;
 //!     let line: Vec<u8> = conn.read_frame(1024, |buf: &[u8]| -> transport::Result<_> {
 //!         Ok(buf.iter().position(|b| *b == b'\n').map(|i| (buf[..i].to_vec(), i + 1)))
@@ -82,7 +82,7 @@ mod tls;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conn::{Conn, Probe};
 pub use connect::{open, tcp_connect, validate_host, ConnectOptions, Connector, Direct, Endpoint};
-pub use error::{Error, Phase, Result};
+pub use error::{BrokenCause, Error, Phase, Result};
 pub use key::{PoolKey, SecretHash};
 pub use pool::{Discard, KeyPool, Pool, PoolConfig, Pooled, Stats};
 pub use recycle::{BoxError, Recycle, Reuse};

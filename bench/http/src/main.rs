@@ -288,7 +288,7 @@ fn transport_only(t: &Target, keepalive: bool) -> Get {
             })
             .unwrap();
         let conn = g.conn();
-        conn.begin_exchange();
+        conn.begin_exchange().unwrap();
         conn.write_all(&request).unwrap();
         let len = conn
             .read_frame(65536, |buf: &[u8]| -> http_client::transport::Result<_> {

@@ -148,7 +148,7 @@ fn raw_get(
 // ---- transport / proxy-tunnel ------------------------------------------------------
 
 fn conn_get(conn: &mut Conn, request: &[u8]) {
-    conn.begin_exchange();
+    conn.begin_exchange().unwrap();
     conn.write_all(request).unwrap();
     let (status, len) = conn
         .read_frame(1 << 16, |buf: &[u8]| -> transport::Result<_> {

@@ -106,8 +106,16 @@ impl<S: Recycle> Pooled<S> {
     }
 
     /// Sets status bits; any bit set closes the connection on release.
+    /// `ABORTED` also breaks the connection at once
+    /// ([`crate::BrokenCause::Abandoned`]): no further read or write of
+    /// this borrow goes through.
     pub fn mark(&mut self, status: Status) {
         self.status.insert(status);
+        if status.contains(Status::ABORTED) {
+            if let Some(entry) = self.entry.as_mut() {
+                entry.conn.mark(Status::ABORTED);
+            }
+        }
     }
 
     /// Closes the connection now instead of returning it.

@@ -294,24 +294,22 @@ impl<S: Recycle> Slot<S> {
         let mut i = 0;
         while i < st.idle.len() {
             if let Some(reason) = self.expired(&st.idle[i], now, generation) {
+                // Still counted in `open` until `close_all` has closed it.
                 gone.push((st.idle.remove(i), reason));
-                st.open -= 1;
             } else {
                 st.idle[i].cover(&mut lookout, self.config.idle_timeout);
                 i += 1;
             }
         }
         st.lookout = lookout;
-        if !gone.is_empty() && st.waiters > 0 {
-            self.freed.notify_all();
-        }
         gone
     }
 
+    /// Closes connections taken off the idle list; each keeps its place in
+    /// `max_open` until its socket is closed.
     fn close_all(&self, gone: Vec<(Box<Entry<S>>, Discard)>) {
         for (entry, reason) in gone {
-            self.counters.discard(reason);
-            close(entry, reason, &self.key);
+            self.discard(entry, reason);
         }
     }
 
@@ -327,10 +325,6 @@ impl<S: Recycle> Slot<S> {
         let gone: Vec<_> = {
             let mut st = self.lock();
             st.closed |= pool_dropped;
-            st.open -= st.idle.len();
-            if st.waiters > 0 {
-                self.freed.notify_all();
-            }
             st.lookout = Lookout::NOTHING;
             st.idle
                 .drain(..)
@@ -350,10 +344,14 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
+    /// Closes a connection and only then gives back its place in
+    /// `max_open`: a polite goodbye (QUIT, close_notify) still holds a
+    /// session at the server, so a waiter must not open another before it
+    /// is over.
     fn discard(&self, entry: Box<Entry<S>>, reason: Discard) {
-        self.forget_one();
         self.counters.discard(reason);
         close(entry, reason, &self.key);
+        self.forget_one();
     }
 
     /// The common checkout, inline: unless the pool's sweep may be due or
@@ -433,7 +431,9 @@ impl<S: Recycle> Slot<S> {
             }
             let mut evicted = None;
             if fresh && st.open >= this.config.max_open && !st.idle.is_empty() {
-                // The oldest idle one makes room for the fresh one.
+                // The oldest idle one makes room for the fresh one: its
+                // place in `max_open` passes to the fresh one once it is
+                // closed.
                 evicted = Some(st.idle.remove(0));
                 st.open -= 1;
             }
@@ -543,13 +543,20 @@ impl<S: Recycle> Slot<S> {
     /// exactly like a fresh connection, and parks or closes it.
     #[inline]
     pub(crate) fn release(&self, mut entry: Box<Entry<S>>, status: Status) {
+        // First of all: in a forked child the socket is shared with the
+        // parent, who may be mid-exchange on it. No reset, drain, goodbye
+        // or close_notify: the child only closes its own fd.
+        let generation = fork_generation();
+        if entry.generation != generation {
+            self.discard(entry, Discard::Forked);
+            return;
+        }
         entry.uses += 1;
         let verdict = self.judge(&mut entry, status);
         let reason = match verdict {
             Err(reason) => reason,
             Ok(()) => {
                 let now = self.clock.now();
-                let generation = fork_generation();
                 let over_uses = self.config.max_uses.is_some_and(|max| entry.uses >= max);
                 let mut st = self.lock();
                 let reason = if st.closed {
