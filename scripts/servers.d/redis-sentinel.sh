@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Redis Sentinel for the redis-client Sentinel tests (sourced by scripts/servers.sh).
 #
-#   data nodes  6390 (first master) and 6391 (its replica); ACL user
+#   data nodes  6391 (first master) and 6392 (its replica); 6390 is left
+#               to bench/redis, which starts its own server there; ACL user
 #               pconn-a/secret-a besides the passwordless default user
 #   sentinels   26390, 26391, 26392 (`redis-server --sentinel`), watching
 #               the master as `pconn-master`, quorum 2, down after 1 s;
@@ -14,7 +15,7 @@
 # from the template only when the process is (re)started. After a failover
 # the roles stay swapped; clients find the master through the Sentinels.
 
-SENTINEL_DATA_PORTS=(6390 6391)
+SENTINEL_DATA_PORTS=(6391 6392)
 SENTINEL_PORTS=(26390 26391 26392)
 SENTINEL_MASTER=pconn-master
 
@@ -41,7 +42,7 @@ write_sentinel_templates() {
             echo "enable-debug-command yes"
             echo "user default on nopass ~* &* +@all"
             echo "user pconn-a on >secret-a ~* &* +@all"
-            (( port != 6390 )) && echo "replicaof 127.0.0.1 6390"
+            (( port != 6391 )) && echo "replicaof 127.0.0.1 6391"
             true
         } > "$CONF/redis-sentinel-data-$port.conf"
     done
@@ -57,7 +58,7 @@ write_sentinel_templates() {
             echo "requirepass sentinel-secret"
             echo "sentinel sentinel-pass sentinel-secret"
             echo "sentinel resolve-hostnames no"
-            echo "sentinel monitor $SENTINEL_MASTER 127.0.0.1 6390 2"
+            echo "sentinel monitor $SENTINEL_MASTER 127.0.0.1 6391 2"
             echo "sentinel down-after-milliseconds $SENTINEL_MASTER 1000"
             echo "sentinel failover-timeout $SENTINEL_MASTER 4000"
             echo "sentinel parallel-syncs $SENTINEL_MASTER 1"
@@ -95,6 +96,21 @@ sentinel_start() {
         up "redis-sentinel-$p" redis-server "$RUN/redis-sentinel-$p.pid" \
             "$(stamp_of "$CONF/redis-sentinel-$p.conf")" "start_redis_sentinel_$p" "$p"
     done
+    # A failover needs the Sentinels to know each other and the replica
+    # (hello messages every 2 s): wait for that, so tests can start at once.
+    local i others replicas
+    for ((i = 0; i < 100; i++)); do
+        others=$(redis-cli -p "${SENTINEL_PORTS[0]}" --no-auth-warning -a sentinel-secret \
+            sentinel sentinels "$SENTINEL_MASTER" 2>/dev/null | grep -c '^name$' || true)
+        replicas=$(redis-cli -p "${SENTINEL_PORTS[0]}" --no-auth-warning -a sentinel-secret \
+            sentinel replicas "$SENTINEL_MASTER" 2>/dev/null | grep -c '^name$' || true)
+        if (( others >= ${#SENTINEL_PORTS[@]} - 1 && replicas >= 1 )); then
+            log "redis-sentinel: $SENTINEL_MASTER watched by ${#SENTINEL_PORTS[@]} Sentinels, $replicas replica(s)"
+            return 0
+        fi
+        sleep 0.2
+    done
+    log "redis-sentinel: WARNING: Sentinels did not see each other and the replica within 20 s"
 }
 
 sentinel_env() {
