@@ -442,12 +442,7 @@ fn tls_cluster_with_acl_users() {
     let mut c = ClusterClient::builder()
         .url(&tls_url())
         .unwrap()
-        .node_settings(
-            Client::builder()
-                .url(&tls_url().replace(",127.0.0.1:7101,127.0.0.1:7102", ""))
-                .unwrap()
-                .ca_file(test_ca()),
-        )
+        .ca_file(test_ca())
         .build()
         .unwrap();
     let prefix = unique("tls");
@@ -474,7 +469,7 @@ fn tls_cluster_with_acl_users() {
     let mut ro = ClusterClient::builder()
         .url(ro_url)
         .unwrap()
-        .node_settings(Client::builder().url(ro_url).unwrap().ca_file(test_ca()))
+        .ca_file(test_ca())
         .build()
         .unwrap();
     assert_eq!(ro.get::<_, i64>(format!("{prefix}:7")).unwrap(), 7);

@@ -132,6 +132,12 @@ impl ClusterBuilder {
         self
     }
 
+    /// CA certificates (PEM file) to trust for `rediss://` nodes.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> ClusterBuilder {
+        self.node = self.node.ca_file(path);
+        self
+    }
+
     /// Reads (commands that only read) go to replicas, round-robin, on
     /// connections in `READONLY` mode, pooled apart from the others.
     pub fn read_from_replicas(mut self, yes: bool) -> ClusterBuilder {

@@ -160,6 +160,12 @@ impl SentinelBuilder {
         self
     }
 
+    /// CA certificates (PEM file) to trust for `rediss+sentinel://` data nodes.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> SentinelBuilder {
+        self.node = self.node.ca_file(path);
+        self
+    }
+
     /// The Sentinels' own user and password (never sent to data nodes).
     pub fn sentinel_credentials(mut self, user: Option<&str>, password: &str) -> SentinelBuilder {
         self.sentinel = self.sentinel.credentials(user, password);
