@@ -128,7 +128,10 @@ impl Target {
         match self {
             Target::Single(client) => client.stats().to_json(),
             Target::Cluster(cluster) => cluster.pool().stats().to_json(),
-            Target::Sentinel(s) => s.master_client().map(|c| c.stats().to_json()).unwrap_or_default(),
+            Target::Sentinel(s) => s
+                .master_client()
+                .map(|c| c.stats().to_json())
+                .unwrap_or_default(),
         }
     }
 }
@@ -144,7 +147,9 @@ fn target(args: &Args) -> Result<Target, Error> {
         b
     };
     if args.url.starts_with("redis+sentinel://") || args.url.starts_with("rediss+sentinel://") {
-        let mut b = SentinelClient::builder().url(&args.url)?.read_from_replicas(args.replicas);
+        let mut b = SentinelClient::builder()
+            .url(&args.url)?
+            .read_from_replicas(args.replicas);
         if let (true, Some(ca)) = (tls, &args.cacert) {
             b = b.ca_file(ca);
         }
@@ -159,7 +164,9 @@ fn target(args: &Args) -> Result<Target, Error> {
         }
         return Ok(Target::Cluster(b.build()?));
     }
-    Ok(Target::Single(with_ca(Client::builder().url(&args.url)?).build()?))
+    Ok(Target::Single(
+        with_ca(Client::builder().url(&args.url)?).build()?,
+    ))
 }
 
 fn run(args: &Args) -> Result<String, Error> {

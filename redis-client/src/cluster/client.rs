@@ -10,8 +10,9 @@ use transport::{registry, Pool};
 
 use super::config::ClusterBuilder;
 use super::error::ClusterError;
-use super::keys::{route, Route};
-use super::topology::{Addr, SlotMap};
+use super::keys::{route, single_key, Route};
+use super::slot::key_slot;
+use super::topology::{Addr, Shard, SlotMap};
 use crate::client::Client;
 use crate::cmd::{cmd, Cmd};
 use crate::config::ClientBuilder;
@@ -52,8 +53,8 @@ pub(crate) struct Inner {
     pub(crate) cfg: ClusterBuilder,
     pool: Pool<Session>,
     pub(super) map: RwLock<Arc<SlotMap>>,
-    /// Node clients by (address, READONLY).
-    nodes: RwLock<HashMap<(Addr, bool), Client>>,
+    /// Node clients by address: `[0]` plain, `[1]` READONLY.
+    nodes: [RwLock<HashMap<Addr, Client>>; 2],
     /// Single flight: held while a refresh runs; the time of the last one.
     pub(super) refresh: Mutex<Option<Instant>>,
     /// Bumped by every installed map.
@@ -102,6 +103,13 @@ pub(crate) fn parts(c: &Cmd) -> Vec<&[u8]> {
 /// The slot of a command, or the refusal of a cross-slot one.
 pub(crate) fn slot_of(c: &Cmd) -> Result<Option<u16>> {
     c.check()?;
+    if let Some(name) = c.part(0) {
+        match single_key(name, c.part(1)) {
+            Some(None) => return Ok(None),
+            Some(Some(i)) => return Ok(c.part(i).map(key_slot)),
+            None => {}
+        }
+    }
     match route(&parts(c)) {
         Route::Any => Ok(None),
         Route::Slot(s) => Ok(Some(s)),
@@ -127,7 +135,7 @@ impl ClusterBuilder {
                 cfg: self,
                 pool,
                 map: RwLock::new(Arc::new(SlotMap::empty())),
-                nodes: RwLock::new(HashMap::new()),
+                nodes: [RwLock::new(HashMap::new()), RwLock::new(HashMap::new())],
                 refresh: Mutex::new(None),
                 epoch: AtomicUsize::new(0),
                 next: AtomicUsize::new(0),
@@ -194,15 +202,13 @@ impl ClusterClient {
         let slot = slot_of(c)?;
         let replica = self.inner.cfg.read_from_replicas && slot.is_some() && c.is_read_only();
         let inner = &self.inner;
-        let mut target = inner.target(slot, replica)?;
+        let mut node = inner.target(slot, replica)?;
         let mut asking = false;
         let mut redirects = 0;
         let mut retries = 0;
         loop {
-            let (addr, readonly) = &target;
-            let attempt = inner
-                .node(addr, *readonly)
-                .and_then(|n| n.get())
+            let attempt = node
+                .get()
                 .map_err(Failure::Unsent)
                 .and_then(|mut conn| send(&mut conn, c, asking).map_err(Failure::Sent));
             asking = false;
@@ -212,7 +218,7 @@ impl ClusterClient {
             };
             match classify(err, c) {
                 Next::Fail(e) => return Err(e),
-                Next::Redirect(Redirect::Moved(s, to), e) => {
+                Next::Redirect(r @ (Redirect::Moved(..) | Redirect::Ask(_)), e) => {
                     redirects += 1;
                     if redirects >= inner.cfg.max_redirects {
                         return Err(ClusterError::TooManyRedirects {
@@ -221,28 +227,31 @@ impl ClusterClient {
                         }
                         .into());
                     }
-                    inner.moved(s, to.clone());
-                    target = (to, false);
-                }
-                Next::Redirect(Redirect::Ask(to), e) => {
-                    redirects += 1;
-                    if redirects >= inner.cfg.max_redirects {
-                        return Err(ClusterError::TooManyRedirects {
-                            attempts: redirects,
-                            last: e,
-                        }
-                        .into());
+                    // Redirects that do not settle at once (a slot handed
+                    // over node by node) are followed with a pause.
+                    if redirects > 1 {
+                        inner.pause(redirects - 1);
                     }
-                    asking = true;
-                    target = (to, false);
+                    let to = match r {
+                        Redirect::Moved(s, to) => {
+                            inner.moved(s, to.clone());
+                            to
+                        }
+                        Redirect::Ask(to) => {
+                            asking = true;
+                            to
+                        }
+                        Redirect::Retry => unreachable!("matched above"),
+                    };
+                    node = inner.node(&to, false)?;
                 }
                 Next::Redirect(Redirect::Retry, e) => {
                     inner.backoff(&mut retries, e.to_string())?;
-                    target = inner.target(slot, replica)?;
+                    node = inner.target(slot, replica)?;
                 }
                 Next::Unreachable(what) => {
                     inner.backoff(&mut retries, what)?;
-                    target = inner.target(slot, replica)?;
+                    node = inner.target(slot, replica)?;
                 }
             }
         }
@@ -309,13 +318,8 @@ impl Inner {
     }
 
     pub(crate) fn node(&self, addr: &Addr, readonly: bool) -> Result<Client> {
-        let key = (addr.clone(), readonly);
-        if let Some(c) = self
-            .nodes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
+        let nodes = &self.nodes[usize::from(readonly)];
+        if let Some(c) = nodes.read().unwrap_or_else(|p| p.into_inner()).get(addr) {
             return Ok(c.clone());
         }
         // READONLY is part of the handshake and of the pool key.
@@ -330,35 +334,41 @@ impl Inner {
             b = b.persistent_id(id);
         }
         let client = b.build()?;
-        let mut nodes = self.nodes.write().unwrap_or_else(|p| p.into_inner());
-        Ok(nodes.entry(key).or_insert(client).clone())
+        let mut nodes = nodes.write().unwrap_or_else(|p| p.into_inner());
+        Ok(nodes.entry(addr.clone()).or_insert(client).clone())
     }
 
     pub(crate) fn master_of(&self, slot: Option<u16>) -> Result<Addr> {
-        Ok(self.target(slot, false)?.0)
+        let map = self.map_ready()?;
+        Ok(self.shard_of(&map, slot)?.master.clone())
     }
 
-    /// Where a command for `slot` goes: the master (a replica for reads
-    /// when asked), any master for keyless commands.
-    pub(crate) fn target(&self, slot: Option<u16>, replica: bool) -> Result<(Addr, bool)> {
-        let map = self.map_ready()?;
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        let shard = match slot {
-            Some(s) => match map.shard(s) {
-                Some(shard) => shard,
-                None => {
-                    return Err(ClusterError::Unavailable {
-                        attempts: 0,
-                        last: format!("no node serves slot {s}"),
-                    }
-                    .into())
+    fn shard_of<'m>(&self, map: &'m SlotMap, slot: Option<u16>) -> Result<&'m Shard> {
+        match slot {
+            Some(s) => map.shard(s).ok_or_else(|| {
+                ClusterError::Unavailable {
+                    attempts: 0,
+                    last: format!("no node serves slot {s}"),
                 }
-            },
-            None => &map.shards()[n % map.shards().len()],
-        };
-        if replica && !shard.replicas.is_empty() {
-            return Ok((shard.replicas[n % shard.replicas.len()].clone(), true));
+                .into()
+            }),
+            None => {
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                Ok(&map.shards()[n % map.shards().len()])
+            }
         }
-        Ok((shard.master.clone(), false))
+    }
+
+    /// The node client a command for `slot` goes to: the master (a
+    /// replica, READONLY, for reads when asked), any master for keyless
+    /// commands.
+    pub(crate) fn target(&self, slot: Option<u16>, replica: bool) -> Result<Client> {
+        let map = self.map_ready()?;
+        let shard = self.shard_of(&map, slot)?;
+        if replica && !shard.replicas.is_empty() {
+            let n = self.next.fetch_add(1, Ordering::Relaxed);
+            return self.node(&shard.replicas[n % shard.replicas.len()], true);
+        }
+        self.node(&shard.master, false)
     }
 }

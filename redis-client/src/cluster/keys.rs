@@ -208,6 +208,16 @@ fn shape(name: &[u8], sub: Option<&[u8]>) -> Shape {
     Shape::At(1)
 }
 
+/// The common cases without collecting the parts: no key, or one key at
+/// this position (`None` when the command takes several).
+pub fn single_key(name: &[u8], sub: Option<&[u8]>) -> Option<Option<usize>> {
+    match shape(name, sub) {
+        Shape::None => Some(None),
+        Shape::At(i) => Some(Some(i)),
+        _ => None,
+    }
+}
+
 fn parse_count(part: Option<&[u8]>) -> Option<usize> {
     std::str::from_utf8(part?).ok()?.parse().ok()
 }

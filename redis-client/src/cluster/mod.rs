@@ -16,6 +16,7 @@ mod error;
 mod fanout;
 pub mod keys;
 mod pipeline;
+mod plan;
 mod refresh;
 pub mod slot;
 pub mod topology;

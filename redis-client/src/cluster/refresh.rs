@@ -36,11 +36,16 @@ impl Inner {
             }
             .into());
         }
-        let factor = 1u32 << (*retries - 1).min(5);
-        std::thread::sleep(self.cfg.retry_delay * factor);
+        self.pause(*retries);
         let epoch = self.epoch.load(Ordering::Acquire);
         let _ = self.refresh_from(epoch, false);
         Ok(())
+    }
+
+    /// Sleeps before the `n`-th retry (n >= 1): the retry delay, doubling,
+    /// at most 32 times it.
+    pub(crate) fn pause(&self, n: usize) {
+        std::thread::sleep(self.cfg.retry_delay * (1u32 << (n.max(1) - 1).min(5)));
     }
 
     /// Reads the topology unless someone did since `seen` (single
