@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use integration_tests::{env_or, test_ca, unique};
@@ -22,10 +22,16 @@ use redis_client::{
 };
 
 /// Held by tests that move slots or fail over masters.
-static SHAPE: Mutex<()> = Mutex::new(());
+/// Written by tests that move slots, fail over or kill masters; read by
+/// the others, which then never see a master go away under them.
+static SHAPE: RwLock<()> = RwLock::new(());
 
-fn shape_lock() -> std::sync::MutexGuard<'static, ()> {
-    SHAPE.lock().unwrap_or_else(|p| p.into_inner())
+fn shape_lock() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SHAPE.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SHAPE.read().unwrap_or_else(|p| p.into_inner())
 }
 
 fn url() -> String {
@@ -132,6 +138,7 @@ fn other_master(c: &ClusterClient, slot: u16) -> Addr {
 
 #[test]
 fn ten_thousand_keys_in_every_slot_checked_against_cluster_keyslot() {
+    let _shared = shared();
     let c = cluster();
     let prefix = unique("k10k");
     let keys: Vec<String> = (0..10_000).map(|i| format!("{prefix}:{i}")).collect();
@@ -194,6 +201,7 @@ fn ten_thousand_keys_in_every_slot_checked_against_cluster_keyslot() {
 
 #[test]
 fn cross_slot_commands_are_refused_before_sending() {
+    let _shared = shared();
     let mut c = cluster();
     let a = unique("xs-a");
     let b = unique("xs-b-other");
@@ -268,6 +276,7 @@ fn bad_input_errors_before_anything_is_sent() {
 
 #[test]
 fn transactions_and_watch_are_pinned_to_one_slot() {
+    let _shared = shared();
     let c = cluster();
     let tag = unique("tx");
     let (a, b) = (format!("{{{tag}}}a"), format!("{{{tag}}}b"));
@@ -295,6 +304,7 @@ fn transactions_and_watch_are_pinned_to_one_slot() {
 
 #[test]
 fn fan_out_scan_keys_dbsize_ping() {
+    let _shared = shared();
     let mut c = cluster();
     let prefix = unique("fan");
     let keys: Vec<String> = (0..300).map(|i| format!("{prefix}:{i}")).collect();
@@ -328,6 +338,7 @@ fn fan_out_scan_keys_dbsize_ping() {
 
 #[test]
 fn scripts_are_routed_by_their_keys() {
+    let _shared = shared();
     let mut c = cluster();
     let keys: Vec<String> = (0..20).map(|i| unique(&format!("lua{i}"))).collect();
     for k in &keys {
@@ -348,6 +359,7 @@ fn scripts_are_routed_by_their_keys() {
 
 #[test]
 fn sharded_pubsub_by_slot() {
+    let _shared = shared();
     let c = cluster();
     let channel = unique("shard-ch");
     let mut sub = c.connection_for_key(channel.as_bytes()).unwrap();
@@ -365,6 +377,7 @@ fn sharded_pubsub_by_slot() {
 
 #[test]
 fn persistent_id_shares_node_connections_between_clients() {
+    let _shared = shared();
     let id = unique("cluster-pid");
     let a = ClusterClient::builder()
         .url(&url())
@@ -399,6 +412,7 @@ fn persistent_id_shares_node_connections_between_clients() {
 
 #[test]
 fn replica_reads_use_readonly_connections() {
+    let _shared = shared();
     let name = unique("replica-reader");
     let builder = Client::builder()
         .url("redis://127.0.0.1:7000")
@@ -820,6 +834,7 @@ fn low_slot_key() -> String {
 
 #[test]
 fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() {
+    let _shared = shared();
     let real = cluster().slot_map().unwrap().shards()[0].master.clone();
     for (what, reply) in [
         ("garbage", Some(&b"%%%% not resp at all\r\n"[..])),
@@ -856,4 +871,114 @@ fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() 
         assert_eq!(c.get::<_, String>(&k).unwrap(), "ok");
         c.del(&[&k]).unwrap();
     }
+}
+
+/// `INFO server` fields of a node: its pid and config file.
+fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String) {
+    let info: String = node(c, addr)
+        .get()
+        .unwrap()
+        .query(&cmd("INFO").arg("server"))
+        .unwrap();
+    let field = |name: &str| {
+        info.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap()
+    };
+    (field("process_id:").parse().unwrap(), field("config_file:"))
+}
+
+#[test]
+fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
+    let _shape = shape_lock();
+    let c = cluster();
+    let tag = unique("kill");
+    let slot = key_slot(tag.as_bytes());
+    c.refresh().unwrap();
+    let old = c.slot_map().unwrap().shard(slot).unwrap().master.clone();
+    let (pid, config) = pid_and_config(&c, &old);
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = |t: usize| {
+        let (mut c, stop) = (c.clone(), stop.clone());
+        let key = format!("{{{tag}}}:{t}");
+        std::thread::spawn(move || {
+            let (mut done, mut failed) = (0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                match c.incr(&key) {
+                    Ok(_) => done += 1,
+                    Err(_) => failed += 1,
+                }
+            }
+            (key, done, failed)
+        })
+    };
+    let workers: Vec<_> = (0..8).map(worker).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // The replica takes over after cluster-node-timeout (1 s).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if c.refresh().is_ok() && c.slot_map().unwrap().shard(slot).unwrap().master != old {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no replica promoted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let mut counts = Vec::new();
+    for w in workers {
+        counts.push(w.join().unwrap());
+    }
+    // Once promoted: 0 errors.
+    let mut cc = c.clone();
+    for (key, _, _) in &counts {
+        for _ in 0..50 {
+            cc.incr(key).unwrap();
+        }
+    }
+    for (key, done, failed) in &counts {
+        let value: u64 = cc.get(key).unwrap();
+        // Never applied twice. (A killed master may take acknowledged
+        // writes with it that had not reached its replica: no lower bound.)
+        assert!(
+            value <= done + failed + 50,
+            "{key}: value {value}, done {done}+50, failed {failed}"
+        );
+        cc.del(&[key]).unwrap();
+    }
+    // Bring the node back: it rejoins as a replica of the new master.
+    assert!(std::process::Command::new("redis-server")
+        .arg(&config)
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let back = Client::builder()
+            .address(&old.host, old.port)
+            .build()
+            .unwrap()
+            .get()
+            .and_then(|mut n| n.query::<Vec<Value>>(&cmd("ROLE")));
+        if let Ok(role) = back {
+            let linked = role.get(3).and_then(|v| v.as_bytes()) == Some(&b"connected"[..]);
+            if role[0].as_bytes() == Some(&b"slave"[..]) && linked {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{old} did not rejoin as a replica"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.refresh().unwrap();
+    assert!(c.slot_map().unwrap().is_complete());
 }

@@ -69,7 +69,8 @@ impl Inner {
         let mut detail = Vec::new();
         for addr in candidates {
             match self.fetch(&addr) {
-                Ok(map) if map.is_complete() || !map.shards().is_empty() => {
+                Ok(mut map) if !map.shards().is_empty() => {
+                    map.fill_from(&old);
                     *self.map.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(map);
                     self.epoch.fetch_add(1, Ordering::AcqRel);
                     return Ok(());

@@ -115,6 +115,20 @@ impl SlotMap {
         }
     }
 
+    /// Slots this map leaves unserved (their master failed and no replica
+    /// took over yet) keep the master `old` knew: commands for them then
+    /// fail to connect and are retried, rather than finding no node.
+    pub fn fill_from(&mut self, old: &SlotMap) {
+        for slot in 0..SLOTS {
+            if self.shard(slot).is_none() {
+                if let Some(shard) = old.shard(slot) {
+                    let master = shard.master.clone();
+                    self.set_master(slot, master);
+                }
+            }
+        }
+    }
+
     fn assign(&mut self, start: i64, end: i64, shard: Shard) -> Result<(), ParseError> {
         if !(0..i64::from(SLOTS)).contains(&start) || !(start..i64::from(SLOTS)).contains(&end) {
             return Err(format!("slot range {start}-{end} out of bounds"));
@@ -347,6 +361,27 @@ mod tests {
         map.set_master(77, Addr::parse("127.0.0.1:7001").unwrap());
         assert_eq!(map.shard(77).unwrap().master.port, 7001);
         assert_eq!(map.shard(78).unwrap().master.port, 7000);
+    }
+
+    #[test]
+    fn failed_masters_slots_keep_the_old_master() {
+        let n = |p| Value::Array(vec![b("h"), Value::Int(p), b("id")]);
+        let full = Value::Array(vec![
+            Value::Array(vec![Value::Int(0), Value::Int(99), n(7000)]),
+            Value::Array(vec![Value::Int(100), Value::Int(16383), n(7001)]),
+        ]);
+        let old = SlotMap::from_slots(&full, "h").unwrap();
+        let holey = Value::Array(vec![Value::Array(vec![
+            Value::Int(100),
+            Value::Int(16383),
+            n(7001),
+        ])]);
+        let mut new = SlotMap::from_slots(&holey, "h").unwrap();
+        assert!(!new.is_complete());
+        new.fill_from(&old);
+        assert!(new.is_complete());
+        assert_eq!(new.shard(5).unwrap().master.port, 7000);
+        assert_eq!(new.shard(500).unwrap().master.port, 7001);
     }
 
     #[test]
