@@ -320,3 +320,27 @@ fn follows_a_killed_master() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn switch_master_event_drops_the_old_master_without_a_failed_command() {
+    let _g = FAILOVER.lock().unwrap_or_else(|p| p.into_inner());
+    let c = SentinelClient::open(&url()).unwrap();
+    let old = c.master_addr().unwrap(); // discovered; the watcher starts
+    std::thread::sleep(Duration::from_millis(300));
+    let _: () = sentinel_admin()
+        .get()
+        .unwrap()
+        .query(&cmd("SENTINEL").arg("FAILOVER").arg("pconn-master"))
+        .unwrap();
+    let new = wait_new_master(&old);
+    // No command went through `c`: only the +switch-master event can have
+    // made it drop the old master.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.master_addr().unwrap() != new {
+        assert!(
+            Instant::now() < deadline,
+            "still on {old} after +switch-master"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -16,6 +16,15 @@
 //! * [`Connection`]: a borrowed connection with [`Connection::query`],
 //!   [`Commands`] helpers, [`Pipeline`]s, transactions, pub/sub, SCAN
 //!   iterators and [`Script`]s.
+//! * [`ClusterClient`] ([`cluster`]): Redis Cluster: commands routed by
+//!   hash slot, `MOVED`/`ASK` followed, `TRYAGAIN`/`CLUSTERDOWN`/`LOADING`
+//!   retried with backoff, cross-slot commands refused before sending,
+//!   pipelines split per node and put back in order, replica reads,
+//!   fan-out (`SCAN`, `KEYS`, `DBSIZE`, `FLUSHALL`, `PING`); one pool key
+//!   per node on the same pool.
+//! * [`SentinelClient`] ([`sentinel`]): the master of a Sentinel-watched
+//!   set (`redis+sentinel://` URLs), checked with `ROLE`, followed across
+//!   failovers.
 //! * [`proto`]: the sans-IO core (limits scan, decoder on `redis-protocol`,
 //!   encoder, session state).
 //!
