@@ -982,3 +982,28 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
     c.refresh().unwrap();
     assert!(c.slot_map().unwrap().is_complete());
 }
+
+#[test]
+fn a_cluster_connection_holds_one_connection_per_node() {
+    let _shared = shared();
+    let c = cluster();
+    let prefix = unique("held");
+    let keys: Vec<String> = (0..60).map(|i| format!("{prefix}:{i}")).collect();
+    let opened_before = c.pool().stats().opened;
+    let mut conn = c.connection();
+    for k in &keys {
+        conn.set(k, k).unwrap();
+        assert_eq!(conn.get::<_, String>(k).unwrap(), *k);
+    }
+    // 120 commands over 3 masters: at most one new connection per master.
+    assert!(c.pool().stats().opened - opened_before <= 3);
+    assert!(matches!(
+        conn.query::<()>(&cmd("MSET").arg(&keys[0]).arg(1).arg(&keys[1]).arg(2)),
+        Err(Error::Cluster(ClusterError::CrossSlot { .. }))
+    ));
+    drop(conn);
+    let mut cc = c.clone();
+    for k in &keys {
+        cc.del(&[k]).unwrap();
+    }
+}

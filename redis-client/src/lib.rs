@@ -70,7 +70,9 @@ mod value;
 mod wire;
 
 pub use client::Client;
-pub use cluster::{ClusterBuilder, ClusterClient, ClusterError, ClusterPipeline};
+pub use cluster::{
+    ClusterBuilder, ClusterClient, ClusterConnection, ClusterError, ClusterPipeline,
+};
 pub use cmd::{cmd, Cmd, ToArg};
 pub use commands::Commands;
 pub use config::{ClientBuilder, Handshake};

@@ -99,6 +99,25 @@ pub fn ours_setget(url: &str) -> Run {
     })
 }
 
+/// The same, on node connections held for the whole run (as redis-rs's
+/// cluster connection holds them).
+pub fn ours_setget_held(url: &str) -> Run {
+    let c = ClusterClient::open(url).unwrap();
+    let mut conn = c.connection();
+    let keys: Vec<String> = (0..KEYS).map(|i| key("oursh", i)).collect();
+    Box::new(move |ops| {
+        for i in 0..ops {
+            let k = &keys[(i / 2) % KEYS];
+            if i % 2 == 0 {
+                conn.set(k, VALUE).unwrap();
+            } else {
+                let v: Vec<u8> = conn.get(k).unwrap();
+                assert_eq!(v, VALUE);
+            }
+        }
+    })
+}
+
 pub fn ours_pipeline(url: &str) -> Run {
     let c = ClusterClient::open(url).unwrap();
     let mut p = ClusterPipeline::new();

@@ -309,7 +309,8 @@ fn main() {
             "cluster: SET/GET alternating over 256 keys across slots, sequential",
             vec![
                 ("raw socket (knows the slot map)", cluster::raw_setget as Make),
-                ("redis-client ClusterClient", cluster::ours_setget),
+                ("redis-client ClusterClient (held)", cluster::ours_setget_held),
+                ("redis-client ClusterClient (checkout/op)", cluster::ours_setget),
                 ("redis-rs 1.8 cluster (sync)", cluster::rs_setget),
             ],
         ));

@@ -21,7 +21,7 @@ mod refresh;
 pub mod slot;
 pub mod topology;
 
-pub use client::ClusterClient;
+pub use client::{ClusterClient, ClusterConnection};
 pub use config::ClusterBuilder;
 pub use error::ClusterError;
 pub use fanout::ClusterScan;
