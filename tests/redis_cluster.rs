@@ -1007,3 +1007,52 @@ fn a_cluster_connection_holds_one_connection_per_node() {
         cc.del(&[k]).unwrap();
     }
 }
+
+#[test]
+fn sharded_subscription_follows_its_slot_to_a_new_master() {
+    let _shape = shape_lock();
+    let c = cluster();
+    let channel = unique("moving-ch");
+    let slot = key_slot(channel.as_bytes());
+    let mut sub = c.ssubscribe(&[&channel]).unwrap();
+    let n: i64 = c
+        .query(&cmd("SPUBLISH").arg(&channel).arg("before"))
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        sub.receive(Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+            .payload_str(),
+        "before"
+    );
+    c.refresh().unwrap();
+    let home = c.slot_map().unwrap().shard(slot).unwrap().master.clone();
+    let to = other_master(&c, slot);
+    move_slot(&c, slot, &to);
+    // Let the subscriber notice the move before publishing again.
+    assert!(sub.receive(Duration::from_millis(300)).unwrap().is_none());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let got = loop {
+        let _: i64 = c
+            .query(&cmd("SPUBLISH").arg(&channel).arg("after"))
+            .unwrap();
+        if let Some(m) = sub.receive(Duration::from_millis(200)).unwrap() {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "no message after the move");
+    };
+    assert_eq!(got.payload_str(), "after");
+    move_slot(&c, slot, &home);
+}
+
+#[test]
+fn sharded_subscribe_across_slots_is_refused() {
+    let c = cluster();
+    let (a, b) = (unique("ch-a"), unique("ch-b-x"));
+    assert_ne!(key_slot(a.as_bytes()), key_slot(b.as_bytes()));
+    assert!(matches!(
+        c.ssubscribe(&[&a, &b]),
+        Err(Error::Cluster(ClusterError::CrossSlot { .. }))
+    ));
+}
