@@ -202,20 +202,9 @@ impl ClusterClient {
         self.run(c, None)
     }
 
-    /// Borrows connections for a run of commands: each node's connection
-    /// is checked out on first use and kept until the [`ClusterConnection`]
-    /// is dropped (as [`Client::get`] does for one server; named apart so
-    /// that [`Commands::get`](crate::Commands::get) stays usable here).
-    pub fn connection(&self) -> ClusterConnection {
-        ClusterConnection {
-            client: self.clone(),
-            held: Vec::new(),
-        }
-    }
-
     /// The redirect and retry rules around one command; with `held`, node
     /// connections are taken from and kept in it.
-    fn run(&self, c: &Cmd, mut held: Option<&mut Held>) -> Result<Value> {
+    pub(super) fn run(&self, c: &Cmd, mut held: Option<&mut Held>) -> Result<Value> {
         let slot = slot_of(c)?;
         let replica = self.inner.cfg.read_from_replicas && slot.is_some() && c.is_read_only();
         let inner = &self.inner;
@@ -279,7 +268,7 @@ impl ClusterClient {
 }
 
 /// Connections kept by a [`ClusterConnection`], with their node's client.
-type Held = Vec<(Client, Connection)>;
+pub(super) type Held = Vec<(Client, Connection)>;
 
 fn held_send(held: &mut Held, node: &Client, c: &Cmd, asking: bool) -> Result<Value, Failure> {
     let at = match held.iter().position(|(n, _)| n.key() == node.key()) {
@@ -295,34 +284,6 @@ fn held_send(held: &mut Held, node: &Client, c: &Cmd, asking: bool) -> Result<Va
         held.swap_remove(at);
     }
     result.map_err(Failure::Sent)
-}
-
-/// Connections to the cluster's nodes held for a run of commands (see
-/// [`ClusterClient::connection`]): the same routing and redirect rules as
-/// [`ClusterClient::query_value`], without a pool checkout per command.
-/// Dropping it returns every connection to the pool.
-#[derive(Debug)]
-pub struct ClusterConnection {
-    client: ClusterClient,
-    held: Held,
-}
-
-impl ClusterConnection {
-    /// Sends a command to the node serving its keys and converts the reply.
-    pub fn query<T: FromValue>(&mut self, c: &Cmd) -> Result<T> {
-        T::from_value(self.query_value(c)?)
-    }
-
-    /// Sends a command to the node serving its keys; the raw reply.
-    pub fn query_value(&mut self, c: &Cmd) -> Result<Value> {
-        self.client.run(c, Some(&mut self.held))
-    }
-}
-
-impl crate::commands::Commands for ClusterConnection {
-    fn query<T: FromValue>(&mut self, c: &Cmd) -> Result<T> {
-        ClusterConnection::query(self, c)
-    }
 }
 
 /// A failed attempt: before the command was written (resending is safe)

@@ -7,11 +7,20 @@
 //! * [`ClusterBuilder`], [`ClusterClient`]: settings, node clients, the
 //!   redirect (`MOVED`, `ASK`) and retry (`TRYAGAIN`, `CLUSTERDOWN`,
 //!   `LOADING`) rules.
-//! * [`ClusterPipeline`]: pipelines split per node and put back in order.
-//! * [`ClusterScan`]: `SCAN` over every master in turn.
+//! * [`ClusterConnection`]: node connections held for a run of commands.
+//! * [`ClusterPipeline`]: pipelines split per node and put back in order
+//!   (the split kept while the slot map stays: `plan`); transactions
+//!   pinned to one slot's master.
+//! * [`ClusterScan`] and the fan-out commands: `SCAN` over every master in
+//!   turn, `PING`, `DBSIZE`, `KEYS`, `FLUSHALL` on all masters.
+//! * [`ShardedSubscriber`]: `SSUBSCRIBE` by slot, following slot moves.
+//!
+//! Layers read one way: `slot`, `keys`, `topology` (pure) <- `client`
+//! (routing, redirects) <- `refresh`, `pipeline`, `fanout`, `pubsub`.
 
 mod client;
 mod config;
+mod connection;
 mod error;
 mod fanout;
 pub mod keys;
@@ -22,8 +31,9 @@ mod refresh;
 pub mod slot;
 pub mod topology;
 
-pub use client::{ClusterClient, ClusterConnection};
+pub use client::ClusterClient;
 pub use config::ClusterBuilder;
+pub use connection::ClusterConnection;
 pub use error::ClusterError;
 pub use fanout::ClusterScan;
 pub use pipeline::ClusterPipeline;
