@@ -308,19 +308,19 @@ fn main() {
             cluster_url.as_str(),
             "cluster: SET/GET alternating over 256 keys across slots, sequential",
             vec![
-                ("raw socket (knows the slot map)", cluster::raw_setget as Make),
-                ("redis-client ClusterClient (held)", cluster::ours_setget_held),
-                ("redis-client ClusterClient (checkout/op)", cluster::ours_setget),
-                ("redis-rs 1.8 cluster (sync)", cluster::rs_setget),
+                ("raw (knows the slot map)", cluster::raw_setget as Make),
+                ("ours: cluster (held)", cluster::ours_setget_held),
+                ("ours: cluster (checkout/op)", cluster::ours_setget),
+                ("redis-rs 1.8 cluster", cluster::rs_setget),
             ],
         ));
         workloads.push((
             cluster_url.as_str(),
             "cluster: pipelines of 100 SET across slots (commands/s)",
             vec![
-                ("raw socket (knows the slot map)", cluster::raw_pipeline as Make),
-                ("redis-client ClusterClient", cluster::ours_pipeline),
-                ("redis-rs 1.8 cluster (sync)", cluster::rs_pipeline),
+                ("raw (knows the slot map)", cluster::raw_pipeline as Make),
+                ("ours: cluster", cluster::ours_pipeline),
+                ("redis-rs 1.8 cluster", cluster::rs_pipeline),
             ],
         ));
     }
