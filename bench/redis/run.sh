@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Redis benchmark against its own redis-server pinned to CPU 0,
-# with the benchmark pinned to the same CPU (shared/BENCHMARKING.md), and
+# with the benchmark pinned to the same CPU (docs/BENCHMARKING.md), and
 # its own 3-master Redis Cluster (ports 7090-7092, also on CPU 0) for the
 # cluster workloads (BENCH_REDIS_CLUSTER=0 skips them).
 set -euo pipefail

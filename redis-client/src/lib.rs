@@ -25,8 +25,9 @@
 //! * [`SentinelClient`] ([`sentinel`]): the master of a Sentinel-watched
 //!   set (`redis+sentinel://` URLs), checked with `ROLE`, followed across
 //!   failovers.
-//! * [`proto`]: the sans-IO core (limits scan, decoder on `redis-protocol`,
-//!   encoder, session state).
+//! * [`proto`]: the sans-IO core (one resumable scanner that checks the
+//!   limits and builds replies, the encoder, out-of-band replies, session
+//!   state).
 //!
 //! ```no_run
 //! use redis_client::{cmd, Client, Commands, Pipeline};
@@ -57,17 +58,21 @@ mod cmd;
 mod commands;
 mod config;
 mod connection;
+mod driver;
 mod error;
 mod from_value;
+mod handshake;
+mod origin;
 mod pipeline;
 pub mod proto;
 mod pubsub;
+mod redis_url;
 mod scan;
 mod script;
 pub mod sentinel;
+mod server_error;
 mod session;
 mod value;
-mod wire;
 
 pub use client::Client;
 pub use cluster::{
@@ -75,7 +80,7 @@ pub use cluster::{
 };
 pub use cmd::{cmd, Cmd, ToArg};
 pub use commands::Commands;
-pub use config::{ClientBuilder, Handshake};
+pub use config::ClientBuilder;
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use from_value::FromValue;
@@ -85,5 +90,6 @@ pub use pubsub::Message;
 pub use scan::ScanIter;
 pub use script::Script;
 pub use sentinel::{SentinelBuilder, SentinelClient};
-pub use session::Session;
-pub use value::{ServerError, ServerErrorKind, SimpleString, Value, VerbatimFormat};
+pub use server_error::{ServerError, ServerErrorKind};
+pub use session::{Handshake, Session};
+pub use value::{Value, VerbatimFormat};

@@ -20,8 +20,9 @@ use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
 use crate::pipeline::Pipeline;
+use crate::server_error::{ServerError, ServerErrorKind};
 use crate::session::Session;
-use crate::value::{ServerError, ServerErrorKind, Value};
+use crate::value::Value;
 
 /// What to do after a server error, by its code.
 #[derive(Debug)]

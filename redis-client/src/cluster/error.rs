@@ -1,7 +1,7 @@
 //! What can go wrong routing through a cluster or following Sentinels:
 //! the kinds nested in [`crate::Error::Cluster`].
 
-use crate::value::ServerError;
+use crate::server_error::ServerError;
 
 /// A Redis Cluster or Sentinel failure, nested in [`crate::Error::Cluster`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

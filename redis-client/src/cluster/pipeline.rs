@@ -11,7 +11,8 @@ use super::topology::{Addr, SlotMap};
 use crate::cmd::{cmd, Cmd};
 use crate::error::{Error, Result};
 use crate::pipeline::Pipeline;
-use crate::value::{ServerError, ServerErrorKind, Value};
+use crate::server_error::{ServerError, ServerErrorKind};
+use crate::value::Value;
 
 /// Commands for many slots, sent together per node and answered in the
 /// order they were added.

@@ -15,8 +15,9 @@ use crate::cmd::{cmd, Cmd};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
+use crate::server_error::ServerErrorKind;
 use crate::session::Session;
-use crate::value::{ServerErrorKind, Value};
+use crate::value::Value;
 
 struct Inner {
     cfg: SentinelBuilder,
