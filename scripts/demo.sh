@@ -142,7 +142,8 @@ if section cluster "Redis Cluster and Sentinel: routing by slot, redirects, a fa
     sleep 1
     s_cli sentinel failover pconn-master
     wait "$incr"
-    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:) (the client followed; 40 INCRs counted once each:)"
+    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:) (the client followed). The count is at most 40:"
+    echo "# none applied twice; INCRs the old master took after the promotion are lost (asynchronous replication)"
     cli --url "$PCONN_REDIS_SENTINEL_URL" GET demo:sentinel
     cli --url "$PCONN_REDIS_SENTINEL_URL" DEL demo:sentinel
     cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DEL demo:a
