@@ -142,3 +142,33 @@ if section socks "SOCKS5 tunnels through danted: SMTP greeting, HTTPS, and a ref
     cargo run -q -p proxy-tunnel --example tunnel -- \
         --proxy "socks5h://pconn-socks:not-the-password@127.0.0.1:1081" --target localhost:8443 || true
 fi
+
+# ---------------------------------------------------------------------------
+if section cluster "Redis Cluster and Sentinel: routing by slot, redirects, a failover followed"; then
+    : "${PCONN_REDIS_CLUSTER_URL:=redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002}"
+    : "${PCONN_REDIS_SENTINEL_URL:=redis+sentinel://127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392/pconn-master?sentinel_password=sentinel-secret}"
+    cli() { cargo run -q -p redis-client --example redis-cli -- "$@"; }
+    echo "# the cluster's shape, and keys routed by slot (hash tags keep keys together)"
+    redis-cli -p 7000 cluster shards | awk '/^slots$/ { getline a; getline b; printf "slots %s-%s", a, b } /^port$/ { getline p; printf " %s", p } /^role$/ { getline r; printf "(%s)", r } /^health$/ { getline h } END { print "" }' | sed 's/slots/\nslots/g'
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" SET demo:a 1
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" MSET "{demo}:x" 1 "{demo}:y" 2
+    echo "# keys in different slots: refused before anything is sent"
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" MSET demo:a 1 demo:b 2 || true
+    echo "# DBSIZE over every master"
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DBSIZE
+    echo
+    echo "# Sentinel: the master now, then SENTINEL FAILOVER while a client INCRs every 100 ms"
+    s_cli() { redis-cli -p 26390 --no-auth-warning -a sentinel-secret "$@"; }
+    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:)"
+    cli --url "$PCONN_REDIS_SENTINEL_URL" --repeat 40 --interval 100 --stats INCR demo:sentinel &
+    incr=$!
+    sleep 1
+    s_cli sentinel failover pconn-master
+    wait "$incr"
+    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:) (the client followed). The count is at most 40:"
+    echo "# none applied twice; INCRs the old master took after the promotion are lost (asynchronous replication)"
+    cli --url "$PCONN_REDIS_SENTINEL_URL" GET demo:sentinel
+    cli --url "$PCONN_REDIS_SENTINEL_URL" DEL demo:sentinel
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DEL demo:a
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DEL "{demo}:x" "{demo}:y"
+fi

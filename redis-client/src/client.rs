@@ -99,6 +99,8 @@ impl ClientBuilder {
         if let Some(name) = &h.client_name {
             key = key.client_name(name.clone());
         }
+        // READONLY (cluster replica reads) is part of what a fresh connection is.
+        key = key.read_only(self.readonly);
         let pool = match (self.pool, &self.persistent_id) {
             (Some(pool), _) => pool,
             (None, Some(id)) => {
@@ -122,6 +124,7 @@ impl ClientBuilder {
                     handshake: self.handshake,
                     limits: self.limits,
                     idle_check: self.idle_check,
+                    readonly: self.readonly,
                 }),
                 keys: pool.key_pool(&key),
                 max_watch_attempts: self.max_watch_attempts,

@@ -85,6 +85,7 @@ pub struct PoolKey {
     client_name: Option<String>,
     protocol_version: Option<u8>,
     local_name: Option<String>,
+    read_only: bool,
 }
 
 impl PoolKey {
@@ -104,6 +105,7 @@ impl PoolKey {
             client_name: None,
             protocol_version: None,
             local_name: None,
+            read_only: false,
         }
     }
 
@@ -151,6 +153,13 @@ impl PoolKey {
     /// The name the client gives itself in the handshake (SMTP EHLO).
     pub fn local_name(mut self, name: impl Into<String>) -> PoolKey {
         self.local_name = Some(name.into());
+        self
+    }
+
+    /// Whether the handshake put the connection in read-only mode (Redis
+    /// `READONLY` on a cluster replica).
+    pub fn read_only(mut self, on: bool) -> PoolKey {
+        self.read_only = on;
         self
     }
 
@@ -240,6 +249,9 @@ impl fmt::Display for PoolKey {
         if let Some(name) = &self.client_name {
             write!(f, " name {name}")?;
         }
+        if self.read_only {
+            f.write_str(" read-only")?;
+        }
         if let Some(via) = &self.via {
             write!(f, " via {via}")?;
         }
@@ -285,6 +297,7 @@ mod tests {
             base.clone().client_name("n"),
             base.clone().protocol_version(3),
             base.clone().local_name("client.example"),
+            base.clone().read_only(true),
             PoolKey::new("http", "h", 1),
             PoolKey::new("redis", "h", 2),
         ];
