@@ -59,12 +59,6 @@ impl ClientBuilder {
     /// Checks the settings and builds the client. Nothing is connected yet.
     pub fn build(self) -> Result<Client> {
         self.validate()?;
-        if let Some(path) = &self.unix_path {
-            return Err(Error::InvalidInput(format!(
-                "Unix socket {}: this transport cannot connect to Unix sockets yet",
-                path.display()
-            )));
-        }
         let tls = if self.tls {
             Some(match (&self.tls_config, &self.ca_file) {
                 (Some(cfg), _) => cfg.clone(),
@@ -74,8 +68,11 @@ impl ClientBuilder {
         } else {
             None
         };
-        let mut endpoint =
-            Endpoint::new(&self.host, self.port).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut endpoint = match &self.unix_path {
+            Some(path) => Endpoint::unix(path),
+            None => Endpoint::new(&self.host, self.port),
+        }
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let h = &self.handshake;
         if let Some(tls) = tls {
             endpoint = endpoint.with_tls(tls);
