@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test demo bench bench-scale lint check-servers chaos soak fuzz
+.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools chaos soak fuzz
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -18,15 +18,23 @@ stop:
 
 # Env vars already set by the caller win over the loopback defaults (see
 # scripts/servers.sh env), so the same tests run against servers elsewhere.
-test: servers-up
-	eval "$$(scripts/servers.sh env)" && \
+test: build-tools servers-up
+	eval "$$(scripts/servers.sh env)" && $(MAKE) --no-print-directory test-suite
+
+# The whole test suite against the servers the PCONN_* variables name
+# (make test: the native ones; make docker-test: the containers).
+test-suite: build-tools
 	cargo test --workspace --all-targets && \
 	cargo test --workspace --doc
 
-demo: servers-up
+# A C compiler for ring and the linker: checked, apt-get as root, or a message.
+build-tools:
+	@scripts/build-tools.sh
+
+demo: build-tools servers-up
 	eval "$$(scripts/servers.sh env)" && scripts/demo.sh
 
-bench: servers-up
+bench: build-tools servers-up
 	@if [[ -x scripts/bench.sh ]]; then \
 		eval "$$(scripts/servers.sh env)" && scripts/bench.sh; \
 	else \
@@ -36,16 +44,32 @@ bench: servers-up
 # Performance at scale (threads, added latency, memory per connection,
 # allocations per request, many pool keys): JSON and SVG charts in
 # bench/scale/results/. Takes several minutes.
-bench-scale: servers-up
+bench-scale: build-tools servers-up
 	bench/scale/run.sh
 
-lint:
+lint: build-tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Smoke-test every endpoint with curl/redis-cli/openssl/python (PASS/FAIL lines).
 check-servers: servers-up
 	@scripts/check_servers.sh
+
+# --- docker (compose.yaml; docker/compose.sh) --------------------------------
+.PHONY: docker-up docker-down docker-test
+# The same servers in containers, on the same loopback ports (stop the
+# native ones first: make stop). docker-up waits until all are healthy;
+# then eval "$$(docker/compose.sh env)" for the PCONN_* variables.
+docker-up:
+	@docker/compose.sh up
+
+docker-down:
+	@docker/compose.sh down
+
+# Build, start, wait healthy, run the whole suite (test-suite) against the
+# containers, stop them (also on failure).
+docker-test: build-tools
+	@docker/compose.sh test
 
 # Reliability runs (issue 11). Each prints ONE JSON line of figures.
 #   make chaos  CHAOS_SECONDS=300 CHAOS_THREADS=8 [CHAOS_SEED=n to replay]

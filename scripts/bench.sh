@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The side-by-side benchmarks (`make bench`): each compares our client with
 # its peers and a raw-socket loop in one run, pinned to CPU 0 as
-# ../shared/BENCHMARKING.md asks, and prints ratios. The peers are built only
+# docs/BENCHMARKING.md asks, and prints ratios. The peers are built only
 # here: bench/ is outside the workspace so `make test` never compiles them.
 #
 #   scripts/bench.sh                  every benchmark

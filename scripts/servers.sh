@@ -590,6 +590,10 @@ for plugin in "$ROOT"/scripts/servers.d/*.sh; do
     source "$plugin"
 done
 
+# Sourced (docker/run-group.sh does, inside the containers of compose.yaml):
+# define everything above, run nothing.
+[[ ${BASH_SOURCE[0]} == "$0" ]] || return 0
+
 case "${1:-}" in
     start)   cmd_start ;;
     stop)    cmd_stop ;;

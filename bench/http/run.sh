@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the HTTP benchmark pinned to CPU 0 (see ../../shared BENCHMARKING.md)
+# Runs the HTTP benchmark pinned to CPU 0 (see docs/BENCHMARKING.md)
 # against a dedicated nginx (one worker, access log off) that it starts on
 # free loopback ports, pinned to the same CPU, with the test certificates.
 #   bench/http/run.sh [--requests N] [--fresh-requests N] [--rounds R]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Redis benchmark against its own redis-server pinned to CPU 0,
-# with the benchmark pinned to the same CPU (shared/BENCHMARKING.md).
+# with the benchmark pinned to the same CPU (docs/BENCHMARKING.md).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 PORT=${BENCH_REDIS_PORT:-6390}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the SMTP benchmark pinned to CPU 0 (see ../../shared BENCHMARKING.md)
+# Runs the SMTP benchmark pinned to CPU 0 (see docs/BENCHMARKING.md)
 # against a Postfix smtp-sink it starts on a free loopback port, also pinned.
 #   bench/smtp/run.sh [--mails N] [--rounds R]
 set -euo pipefail

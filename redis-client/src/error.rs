@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 use crate::proto::ProtoError;
-use crate::value::{ServerError, ServerErrorKind};
+use crate::server_error::{ServerError, ServerErrorKind};
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,15 @@ impl Error {
             Error::Server(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// True when the connection refused the command because an earlier
+    /// failure of this borrow (a read timeout mid-reply, an I/O or protocol
+    /// error, a pipeline read halfway, `MONITOR` or `CLIENT REPLY OFF`)
+    /// left replies unmatched. Nothing was sent; the connection is closed
+    /// on release, and the next borrow gets a working one.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_broken())
     }
 
     /// True when a timeout (connect, read, write, pool checkout) caused it.

@@ -1,5 +1,5 @@
 //! redis-client vs redis-rs (sync) vs a raw-socket loop, side by side in one
-//! run against the same server (see shared/BENCHMARKING.md: pin everything
+//! run against the same server (see docs/BENCHMARKING.md: pin everything
 //! with `taskset -c 0`, interleave, keep the best, report ratios).
 //!
 //! ```text
