@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use percent_encoding::percent_decode_str;
 use transport::{ConnectOptions, Connector, Direct, Endpoint, Pool, PoolConfig, TlsConfig};
 
 use crate::client::SmtpClient;
@@ -12,14 +11,6 @@ use crate::error::{Error, Result};
 use crate::proto::address::EhloName;
 use crate::session::Session;
 use crate::settings::{Credentials, Settings, StartTls, DEFAULT_CHUNK_SIZE};
-
-/// RFC 3986 userinfo is percent-decoded (`+` stays a plus) and must be UTF-8.
-fn userinfo(part: &str) -> Result<String> {
-    percent_decode_str(part)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Error::InvalidConfig("URL user info is not UTF-8 once decoded".into()))
-}
 
 impl SmtpClient {
     /// A builder for `host`.
@@ -115,10 +106,14 @@ impl Builder {
         if let Some(port) = parsed.port() {
             b = b.port(port);
         }
-        if !parsed.username().is_empty() {
-            let user = userinfo(parsed.username())?;
-            let password = userinfo(parsed.password().unwrap_or(""))?;
-            b = b.credentials(Credentials::password(&user, &password));
+        // RFC 3986 userinfo, decoded by the one rule every crate shares.
+        let (user, password) = transport::url_userinfo(&parsed)
+            .map_err(|e| Error::InvalidConfig(format!("SMTP URL: {e}")))?;
+        if !user.is_empty() {
+            b = b.credentials(Credentials::password(
+                &user,
+                password.as_deref().unwrap_or(""),
+            ));
         }
         for (k, v) in parsed.query_pairs() {
             match (k.as_ref(), v.as_ref()) {
@@ -361,6 +356,16 @@ mod tests {
         assert_eq!(c.user, "a+b");
         assert!(matches!(&c.secret, Secret::Password(p) if p == "c+d!$&'()*,;="));
         assert!(Builder::from_url("smtps://%FF%FE:x@mail.example").is_err());
+        // A bad escape is refused, naming the part (never its value).
+        for (url, part) in [
+            ("smtps://u%zz:x@mail.example", "user"),
+            ("smtps://u:secret%zz@mail.example", "password"),
+        ] {
+            let err = Builder::from_url(url).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::InvalidConfig(_)), "{url}");
+            assert!(text.contains(part) && !text.contains("secret"), "{text}");
+        }
     }
 
     #[test]
