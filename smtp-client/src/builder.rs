@@ -19,7 +19,9 @@ impl SmtpClient {
     }
 
     /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
-    /// required) or `smtps://` (implicit TLS).
+    /// required), `smtps://` (implicit TLS), `lmtp://host[:port]` or LMTP
+    /// over a Unix socket, `lmtp+unix:///path/to/sock`. User and password
+    /// are percent-decoded ([`transport::url_userinfo`]).
     pub fn from_url(url: &str) -> Result<Builder> {
         Builder::from_url(url)
     }
