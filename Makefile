@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools
+.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools chaos soak fuzz
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -70,3 +70,16 @@ docker-down:
 # containers, stop them (also on failure).
 docker-test: build-tools
 	@docker/compose.sh test
+
+# Reliability runs (issue 11). Each prints ONE JSON line of figures.
+#   make chaos  CHAOS_SECONDS=300 CHAOS_THREADS=8 [CHAOS_SEED=n to replay]
+#   make soak   SOAK_SECONDS=600
+#   make fuzz   FUZZ_SECONDS=60 per target (cargo-fuzz on nightly)
+chaos: servers-up
+	eval "$$(scripts/servers.sh env)" && scripts/chaos.sh chaos
+
+soak: servers-up
+	eval "$$(scripts/servers.sh env)" && scripts/chaos.sh soak
+
+fuzz:
+	scripts/fuzz.sh

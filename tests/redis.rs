@@ -421,18 +421,20 @@ fn reply_off_and_monitor_close_the_connection() {
         c.query::<Value>(&cmd("CLIENT").arg("REPLY").arg("OFF"))
             .unwrap();
         let refused = c.query::<Value>(&cmd("PING")).unwrap_err();
-        assert!(matches!(refused, Error::InvalidInput(_)), "{refused}");
+        assert!(refused.is_broken(), "{refused:?}");
     }
     {
         let mut c = client.get().unwrap();
         assert!(!c.is_reused(), "REPLY OFF connection must not come back");
         c.query::<()>(&cmd("MONITOR")).unwrap();
+        let refused = c.ping().unwrap_err();
+        assert!(refused.is_broken(), "{refused:?}");
     }
     let mut c = client.get().unwrap();
     assert!(!c.is_reused(), "MONITOR connection must not come back");
     assert_eq!(c.ping().unwrap(), "PONG");
     drop(c);
-    assert_eq!(client.stats().discarded(Discard::MustClose), 2);
+    assert_eq!(client.stats().discarded(Discard::Broken), 2);
 }
 
 // ---------------------------------------------------------------------------
@@ -501,6 +503,104 @@ fn a_reply_owed_after_a_timeout_never_reaches_a_later_command() {
                 );
             }
         }
+    }
+}
+
+/// Issue 11 §1, exactly as a new user tried it: BLPOP's late reply must
+/// not become ECHO's.
+#[test]
+fn a_late_reply_never_answers_the_next_command_of_the_same_borrow() {
+    let client = plain().build().unwrap();
+    let k = unique("late-blpop");
+    {
+        let mut c = client.get().unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(2)));
+        let err = c
+            .query_value(&cmd("BLPOP").arg(&k).arg("0.05"))
+            .unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        std::thread::sleep(Duration::from_millis(60));
+        c.set_read_timeout(Some(Duration::from_secs(1)));
+        let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
+        assert!(
+            err.is_broken(),
+            "ECHO got {err:?}, not a broken-connection error"
+        );
+        assert!(!err.is_retryable(), "{err:?}");
+        // Every way of using the borrow refuses, and nothing is guessed.
+        let mut p = Pipeline::new();
+        p.add(cmd("ECHO").arg("a"));
+        assert!(c.pipeline(&p).unwrap_err().is_broken());
+        assert!(c.transaction(&p).unwrap_err().is_broken());
+        assert!(c.subscribe(&["ch"]).unwrap_err().is_broken());
+        assert!(c
+            .receive_value(Duration::from_millis(50))
+            .unwrap_err()
+            .is_broken());
+        assert!(c.get::<_, Option<String>>(&k).unwrap_err().is_broken());
+    }
+    // The next checkout gets a fresh, working connection.
+    let mut c = client.get().unwrap();
+    assert!(!c.is_reused());
+    assert_eq!(c.echo::<_, String>("mine").unwrap(), "mine");
+    drop(c);
+    let s = client.stats();
+    assert_eq!(s.discarded_total(), 1, "{}", s.to_json());
+}
+
+#[test]
+fn a_pipeline_read_halfway_refuses_the_next_command() {
+    let client = plain().build().unwrap();
+    let k = unique("halfway");
+    {
+        let mut c = client.get().unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(2)));
+        let mut p = Pipeline::new();
+        p.add(cmd("ECHO").arg("first"))
+            .add(cmd("BLPOP").arg(&k).arg("0.05"))
+            .add(cmd("ECHO").arg("owed"));
+        let err = c.pipeline(&p).unwrap_err();
+        assert!(err.is_timeout(), "{err:?}");
+        std::thread::sleep(Duration::from_millis(60));
+        c.set_read_timeout(Some(Duration::from_secs(1)));
+        let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
+        assert!(err.is_broken(), "{err:?}");
+        let err = c.pipeline(&p).unwrap_err();
+        assert!(err.is_broken(), "{err:?}");
+    }
+    let mut c = client.get().unwrap();
+    assert!(!c.is_reused());
+    assert_eq!(c.echo::<_, String>("mine").unwrap(), "mine");
+}
+
+#[test]
+fn a_protocol_error_refuses_the_next_command_without_sending_it() {
+    // A reply the decoder refuses, and a subscription answered with
+    // something that is not a confirmation (the confirmations still owed
+    // would answer later commands).
+    for (what, reply) in [
+        ("garbage", b"?garbage\r\n+OK\r\n".to_vec()),
+        ("not a confirmation", b":1\r\n+OK\r\n".to_vec()),
+    ] {
+        let (port, server) = hostile(reply);
+        let client = Client::builder()
+            .address("127.0.0.1", port)
+            .read_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .unwrap();
+        let mut c = client.get().unwrap();
+        let err = if what == "garbage" {
+            c.query_value(&cmd("GET").arg("k")).unwrap_err()
+        } else {
+            c.subscribe(&["ch"]).unwrap_err()
+        };
+        assert!(matches!(err, Error::Protocol(_)), "{what}: {err:?}");
+        let err = c.query_value(&cmd("PING")).unwrap_err();
+        assert!(err.is_broken(), "{what}: {err:?}");
+        drop(c);
+        assert_eq!(client.stats().discarded_total(), 1, "{what}");
+        // Nothing after the first command reached the server.
+        assert_eq!(server.join().unwrap(), 0, "{what}");
     }
 }
 

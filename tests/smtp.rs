@@ -1,85 +1,21 @@
 //! smtp-client against the real SMTP server (aiosmtpd from scripts/servers.sh)
 //! and against in-test hostile peers that play a broken or malicious server.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::io::Write;
+use std::net::TcpListener;
 use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use integration_tests::{env_or, host_port, test_ca, unique};
+#[path = "smtp_support.rs"]
+mod smtp_support;
+
+use integration_tests::{env_or, host_port, unique};
 use smtp_client::proto::data::normalise;
 use smtp_client::{Address, Credentials, EhloName, Envelope, Error, Message, SmtpClient, StartTls};
-use transport::{Discard, TlsConfig};
+use smtp_support::*;
+use transport::Discard;
 
 // ---- the real server ------------------------------------------------------
-
-fn smtp_url() -> String {
-    env_or("PCONN_SMTP_URL", "smtp://127.0.0.1:2525")
-}
-
-fn smtps_url() -> String {
-    env_or("PCONN_SMTPS_URL", "smtps://localhost:2465")
-}
-
-fn maildir() -> PathBuf {
-    PathBuf::from(env_or(
-        "PCONN_SMTP_MAILDIR",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../.servers/mail"),
-    ))
-}
-
-fn tls() -> TlsConfig {
-    TlsConfig::builder()
-        .add_ca_file(test_ca())
-        .build()
-        .expect("test CA")
-}
-
-fn real_client(url: &str) -> SmtpClient {
-    SmtpClient::from_url(url)
-        .unwrap()
-        .tls_config(tls())
-        .credentials(Credentials::password("pconn", "pconn-secret"))
-        .build()
-        .unwrap()
-}
-
-/// A delivered mail: the sidecar JSON (as text) and the stored DATA.
-struct Stored {
-    meta: String,
-    eml: Vec<u8>,
-}
-
-/// Mails in the server's mail dir whose content contains `marker`.
-fn delivered(marker: &str) -> Vec<Stored> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(maildir()).expect("mail dir") {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".eml") {
-            continue;
-        }
-        let eml = std::fs::read(&path).unwrap();
-        if eml.windows(marker.len()).any(|w| w == marker.as_bytes()) {
-            let meta = std::fs::read_to_string(path.with_extension("json")).unwrap();
-            found.push(Stored { meta, eml });
-        }
-    }
-    found
-}
-
-fn text_mail(marker: &str, to: &[&str]) -> Message {
-    let mut b = Message::builder()
-        .from("sender@example.com")
-        .subject(marker)
-        .text_body(&format!("body of {marker}\n"));
-    for t in to {
-        b = b.to(t);
-    }
-    b.build().unwrap()
-}
 
 fn hundred_mails_one_connection(url: &str, port: u16) {
     let client = real_client(url);
@@ -276,137 +212,6 @@ fn credentials_are_not_sent_in_the_clear() {
 }
 
 // ---- hostile and broken peers ----------------------------------------------
-
-/// One accepted connection of a scripted server.
-struct Peer {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-    log: Vec<String>,
-}
-
-impl Peer {
-    fn new(stream: TcpStream) -> Peer {
-        // A client that stops talking fails the test instead of hanging it.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .unwrap();
-        Peer {
-            r: BufReader::new(stream.try_clone().unwrap()),
-            w: stream,
-            log: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, bytes: &str) {
-        self.w.write_all(bytes.as_bytes()).unwrap();
-    }
-
-    /// The next command line, or None at EOF.
-    fn line(&mut self) -> Option<String> {
-        let mut line = String::new();
-        match self.r.read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => {
-                let line = line.trim_end_matches("\r\n").to_string();
-                self.log.push(line.clone());
-                Some(line)
-            }
-        }
-    }
-
-    fn expect(&mut self, prefix: &str) -> String {
-        let line = self.line().unwrap_or_default();
-        assert!(
-            line.to_ascii_uppercase()
-                .starts_with(&prefix.to_ascii_uppercase()),
-            "expected {prefix}, got {line:?} (log {:?})",
-            self.log
-        );
-        line
-    }
-
-    /// Greeting and EHLO with `extensions` listed.
-    fn hello(&mut self, extensions: &[&str]) {
-        self.send("220 peer ESMTP\r\n");
-        self.expect("EHLO");
-        let mut lines = vec!["peer".to_string()];
-        lines.extend(extensions.iter().map(|e| e.to_string()));
-        let mut out = String::new();
-        for (i, l) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-            out.push_str(&format!("250{sep}{l}\r\n"));
-        }
-        self.send(&out);
-    }
-
-    /// The DATA content up to and including the terminator.
-    fn data(&mut self) -> Vec<u8> {
-        let mut data = Vec::new();
-        while !data.ends_with(b"\r\n.\r\n") && data != b".\r\n" {
-            let mut byte = [0u8];
-            if self.r.read(&mut byte).unwrap_or(0) == 0 {
-                break;
-            }
-            data.push(byte[0]);
-        }
-        self.log.push("<data>".into());
-        data
-    }
-
-    /// One normal mail transaction with `rcpts` recipients.
-    fn mail(&mut self, rcpts: usize) -> Vec<u8> {
-        self.expect("MAIL FROM:");
-        self.send("250 2.1.0 OK\r\n");
-        for _ in 0..rcpts {
-            self.expect("RCPT TO:");
-            self.send("250 2.1.5 OK\r\n");
-        }
-        self.expect("DATA");
-        self.send("354 go\r\n");
-        let data = self.data();
-        self.send("250 2.0.0 OK queued as PEER1\r\n");
-        data
-    }
-}
-
-/// One connection's script.
-type Script = Box<dyn FnOnce(&mut Peer) + Send>;
-
-/// A scripted server: each closure serves one accepted connection, in order.
-/// The handle yields each connection's command log.
-fn serve(scripts: Vec<Script>) -> (u16, TcpListener, JoinHandle<Vec<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accept = listener.try_clone().unwrap();
-    let handle = thread::spawn(move || {
-        let mut logs = Vec::new();
-        for script in scripts {
-            let (stream, _) = accept.accept().unwrap();
-            let mut peer = Peer::new(stream);
-            script(&mut peer);
-            logs.push(peer.log);
-        }
-        logs
-    });
-    (port, listener, handle)
-}
-
-/// True when no further connection was made to the listener.
-fn no_more_connections(listener: &TcpListener) -> bool {
-    listener.set_nonblocking(true).unwrap();
-    matches!(listener.accept(), Err(e) if e.kind() == ErrorKind::WouldBlock)
-}
-
-fn peer_client(port: u16) -> smtp_client::Builder {
-    SmtpClient::builder("127.0.0.1")
-        .port(port)
-        .starttls(StartTls::None)
-        .noop_after(None)
-}
-
-fn simple(marker: &str) -> Message {
-    text_mail(marker, &["rcpt@example.com"])
-}
 
 #[test]
 fn multi_line_greeting_and_ehlo() {

@@ -8,6 +8,9 @@
 //! Runs the command N times over the pool (sleeping between repetitions
 //! when asked) and prints the last reply the way `redis-cli` does. With
 //! `--stats` the last stdout line is the pool's counters as one JSON object.
+//! `--url` takes `redis://`, `rediss://`, `unix:///path/to/redis.sock` and
+//! `redis+unix://` URLs. With `RUST_LOG` set (e.g. `RUST_LOG=debug`) the
+//! client's events (connect, reuse, reset, discard, retry) go to stderr.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -107,6 +110,12 @@ fn run(args: &Args) -> Result<String, Error> {
 }
 
 fn main() -> ExitCode {
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {

@@ -2,60 +2,20 @@
 
 use std::sync::Arc;
 
-use transport::{
-    registry, ConnectOptions, Connector, Endpoint, KeyPool, Pool, PoolKey, Pooled, SecretHash,
-    Stats, TlsConfig,
-};
+use transport::{registry, ConnectOptions, Endpoint, Pool, PoolKey, SecretHash, Stats, TlsConfig};
 
 use crate::config::ClientBuilder;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::origin::Origin;
 use crate::proto::Protocol;
-use crate::session::{handshake, Session, SessionConfig};
-
-pub(crate) struct Inner {
-    endpoint: Endpoint,
-    connector: Arc<dyn Connector>,
-    opts: ConnectOptions,
-    session: Arc<SessionConfig>,
-    keys: KeyPool<Session>,
-    pub(crate) max_watch_attempts: usize,
-}
-
-impl std::fmt::Debug for Inner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("key", self.keys.key())
-            .field("handshake", &self.session.handshake)
-            .finish()
-    }
-}
-
-impl Inner {
-    fn open(&self) -> Result<(transport::Conn, Session)> {
-        let mut conn = transport::open(&self.endpoint, &*self.connector, &self.opts)?;
-        let session = handshake(&mut conn, Arc::clone(&self.session))?;
-        Ok((conn, session))
-    }
-
-    pub(crate) fn checkout(&self) -> Result<Pooled<Session>> {
-        self.keys.checkout(|| self.open())
-    }
-
-    pub(crate) fn read_timeout(&self) -> Option<std::time::Duration> {
-        self.opts.read_timeout
-    }
-
-    pub(crate) fn checkout_fresh(&self) -> Result<Pooled<Session>> {
-        self.keys.checkout_fresh(|| self.open())
-    }
-}
+use crate::session::{Session, SessionConfig};
 
 /// A Redis client: connection settings and the pool its connections live
 /// in. Cheap to clone; clones share the pool.
 #[derive(Clone, Debug)]
 pub struct Client {
-    inner: Arc<Inner>,
+    origin: Arc<Origin>,
 }
 
 impl Client {
@@ -74,24 +34,24 @@ impl Client {
     /// reset to the state of a fresh connection, or closes it.
     pub fn get(&self) -> Result<Connection> {
         Ok(Connection::new(
-            self.inner.checkout()?,
-            Arc::clone(&self.inner),
+            self.origin.checkout()?,
+            Arc::clone(&self.origin),
         ))
     }
 
     /// Counters of this client's identity in the pool.
     pub fn stats(&self) -> Stats {
-        self.inner.keys.stats()
+        self.origin.keys.stats()
     }
 
     /// The pool (shared with every client built on it).
     pub fn pool(&self) -> Pool<Session> {
-        self.inner.keys.pool()
+        self.origin.keys.pool()
     }
 
     /// The pool key (identity) of this client's connections.
     pub fn key(&self) -> &PoolKey {
-        self.inner.keys.key()
+        self.origin.keys.key()
     }
 }
 
@@ -99,6 +59,12 @@ impl ClientBuilder {
     /// Checks the settings and builds the client. Nothing is connected yet.
     pub fn build(self) -> Result<Client> {
         self.validate()?;
+        if let Some(path) = &self.unix_path {
+            return Err(Error::InvalidInput(format!(
+                "Unix socket {}: this transport cannot connect to Unix sockets yet",
+                path.display()
+            )));
+        }
         let tls = if self.tls {
             Some(match (&self.tls_config, &self.ca_file) {
                 (Some(cfg), _) => cfg.clone(),
@@ -153,7 +119,7 @@ impl ClientBuilder {
             ..ConnectOptions::default()
         };
         Ok(Client {
-            inner: Arc::new(Inner {
+            origin: Arc::new(Origin {
                 endpoint,
                 connector: self.connector,
                 opts,

@@ -5,116 +5,51 @@ use bytes::BytesMut;
 use crate::error::{Error, Result};
 use crate::proto::{write_bulk, Effect};
 
-/// Anything that can be a command argument.
+/// Anything that can be a command argument: bytes, text, numbers.
 pub trait ToArg {
-    /// Appends the argument's bytes as one RESP bulk string.
-    fn write_arg(&self, out: &mut BytesMut);
+    /// Hands the argument's bytes, as the server is to see them, to `out`
+    /// (exactly once). The command encodes them as a RESP bulk string.
+    fn with_bytes(&self, out: &mut dyn FnMut(&[u8]));
 }
 
 impl<T: ToArg + ?Sized> ToArg for &T {
-    fn write_arg(&self, out: &mut BytesMut) {
-        (**self).write_arg(out)
+    fn with_bytes(&self, out: &mut dyn FnMut(&[u8])) {
+        (**self).with_bytes(out)
     }
 }
 
-impl ToArg for [u8] {
-    fn write_arg(&self, out: &mut BytesMut) {
-        write_bulk(out, self)
-    }
+macro_rules! byte_args {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn with_bytes(&self, out: &mut dyn FnMut(&[u8])) {
+                out(AsRef::<[u8]>::as_ref(self))
+            }
+        }
+    )*};
 }
+byte_args!([u8], Vec<u8>, str, String);
 
 impl<const N: usize> ToArg for [u8; N] {
-    fn write_arg(&self, out: &mut BytesMut) {
-        write_bulk(out, self)
+    fn with_bytes(&self, out: &mut dyn FnMut(&[u8])) {
+        out(self)
     }
 }
 
-impl ToArg for Vec<u8> {
-    fn write_arg(&self, out: &mut BytesMut) {
-        write_bulk(out, self)
-    }
-}
-
-impl ToArg for str {
-    fn write_arg(&self, out: &mut BytesMut) {
-        write_bulk(out, self.as_bytes())
-    }
-}
-
-impl ToArg for String {
-    fn write_arg(&self, out: &mut BytesMut) {
-        write_bulk(out, self.as_bytes())
-    }
-}
-
-/// Appends an integer argument, formatted on the stack.
-fn write_int(out: &mut BytesMut, negative: bool, magnitude: u128) {
-    // '-' + 39 digits of u128::MAX
-    let mut text = [0u8; 40];
-    let mut i = text.len();
-    if let Ok(mut n) = u64::try_from(magnitude) {
-        // The common case, without 128-bit division.
-        loop {
-            i -= 1;
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-    } else {
-        let mut n = magnitude;
-        while n > 0 {
-            i -= 1;
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    }
-    if negative {
-        i -= 1;
-        text[i] = b'-';
-    }
-    write_bulk(out, &text[i..])
-}
-
-macro_rules! signed_args {
+macro_rules! int_args {
     ($($t:ty),*) => {$(
         impl ToArg for $t {
-            fn write_arg(&self, out: &mut BytesMut) {
-                write_int(out, *self < 0, u128::from(self.unsigned_abs()))
+            fn with_bytes(&self, out: &mut dyn FnMut(&[u8])) {
+                out(itoa::Buffer::new().format(*self).as_bytes())
             }
         }
     )*};
 }
-signed_args!(i8, i16, i32, i64, i128);
-
-impl ToArg for isize {
-    fn write_arg(&self, out: &mut BytesMut) {
-        (*self as i64).write_arg(out)
-    }
-}
-
-macro_rules! unsigned_args {
-    ($($t:ty),*) => {$(
-        impl ToArg for $t {
-            fn write_arg(&self, out: &mut BytesMut) {
-                write_int(out, false, u128::from(*self))
-            }
-        }
-    )*};
-}
-unsigned_args!(u16, u32, u64, u128);
-
-impl ToArg for usize {
-    fn write_arg(&self, out: &mut BytesMut) {
-        (*self as u64).write_arg(out)
-    }
-}
+int_args!(i8, i16, i32, i64, i128, isize, u16, u32, u64, u128, usize);
 
 impl ToArg for f64 {
-    fn write_arg(&self, out: &mut BytesMut) {
+    fn with_bytes(&self, out: &mut dyn FnMut(&[u8])) {
         // Redis parses inf/-inf; Rust prints them as "inf".
-        write_bulk(out, self.to_string().as_bytes())
+        out(self.to_string().as_bytes())
     }
 }
 
@@ -131,14 +66,11 @@ pub struct Cmd {
     /// right-aligned so that header and arguments are one contiguous wire
     /// form (one copy into the write buffer), then the arguments as RESP
     /// bulk strings. Empty until the first argument.
-    args: BytesMut,
+    wire: BytesMut,
     /// Where the header starts inside the first `HEAD` bytes.
     head: usize,
-    /// Number of parts, name included.
-    count: usize,
-    /// Where the name's payload lies in `args` (empty until pushed), so
-    /// the checks every command goes through need not parse.
-    name: (usize, usize),
+    /// Where each part's payload lies in `wire`, name first.
+    parts: Vec<(usize, usize)>,
 }
 
 /// Room for `*` + 20 digits + `\r\n`.
@@ -161,72 +93,17 @@ pub fn cmd(name: &str) -> Cmd {
     Cmd::new().arg(name)
 }
 
-/// Walks the bulk strings `$<len>\r\n<payload>\r\n` of an encoded command,
-/// yielding each payload. Stops at anything that is not such a bulk string
-/// (a foreign [`ToArg`] that wrote something else).
-struct Parts<'a> {
-    rest: &'a [u8],
-}
-
-/// The bulk string at the start of `rest`: where its payload starts and
-/// ends, and where the next one starts.
-fn bulk_at(rest: &[u8]) -> Option<(usize, usize, usize)> {
-    if rest.first() != Some(&b'$') {
-        return None;
-    }
-    let mut len = 0usize;
-    let mut i = 1;
-    while let Some(d @ b'0'..=b'9') = rest.get(i) {
-        len = len.checked_mul(10)?.checked_add(usize::from(d - b'0'))?;
-        i += 1;
-    }
-    if rest.get(i..i + 2) != Some(b"\r\n") {
-        return None;
-    }
-    let start = i + 2;
-    let end = start.checked_add(len)?;
-    if end > rest.len() {
-        return None;
-    }
-    Some((start, end, end + 2))
-}
-
-impl<'a> Iterator for Parts<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let (start, end, next) = bulk_at(self.rest)?;
-        let payload = &self.rest[start..end];
-        self.rest = self.rest.get(next..).unwrap_or_default();
-        Some(payload)
-    }
-}
-
 impl Cmd {
     /// An empty command (add the name with [`arg`](Cmd::arg)).
     pub fn new() -> Cmd {
-        // Room for a typical command, so building one is one allocation.
-        let mut args = BytesMut::with_capacity(128);
-        args.extend_from_slice(&[0; HEAD]);
-        Cmd {
-            args,
-            head: HEAD,
-            count: 0,
-            name: (0, 0),
-        }
+        Cmd::default()
     }
 
     /// Empties the command, keeping its allocation.
     pub fn clear(&mut self) {
-        self.args.truncate(HEAD);
-        self.head = HEAD;
-        self.count = 0;
-        self.name = (0, 0);
-    }
-
-    /// Bytes allocated for the encoded command.
-    pub(crate) fn capacity(&self) -> usize {
-        self.args.capacity()
+        self.wire.clear();
+        self.head = 0;
+        self.parts.clear();
     }
 
     /// Adds an argument.
@@ -237,33 +114,25 @@ impl Cmd {
 
     /// Adds an argument in place.
     pub fn push<A: ToArg>(&mut self, arg: A) -> &mut Cmd {
-        if self.args.is_empty() {
-            // A `Cmd::default()`: make room for the header first.
-            self.args.extend_from_slice(&[0; HEAD]);
+        if self.wire.is_empty() {
+            // Room for a typical command, so building one is two allocations.
+            self.wire.reserve(128);
+            self.parts.reserve(4);
+            self.wire.extend_from_slice(&[0; HEAD]);
         }
-        arg.write_arg(&mut self.args);
-        if self.count == 0 {
-            if let Some((start, end, _)) = bulk_at(&self.args[HEAD..]) {
-                self.name = (HEAD + start, HEAD + end);
-            }
-        }
-        self.count += 1;
-        // Rewrite the header for the new count, right-aligned before the
-        // arguments.
-        let mut n = self.count;
-        let mut i = HEAD - 2;
-        self.args[i..HEAD].copy_from_slice(b"\r\n");
-        loop {
-            i -= 1;
-            self.args[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        i -= 1;
-        self.args[i] = b'*';
-        self.head = i;
+        let Cmd { wire, parts, .. } = self;
+        arg.with_bytes(&mut |bytes: &[u8]| {
+            write_bulk(wire, bytes);
+            let end = wire.len() - 2;
+            parts.push((end - bytes.len(), end));
+        });
+        // The header for the new count, right-aligned before the arguments.
+        let mut digits = itoa::Buffer::new();
+        let count = digits.format(self.parts.len()).as_bytes();
+        self.head = HEAD - 3 - count.len();
+        self.wire[self.head] = b'*';
+        self.wire[self.head + 1..HEAD - 2].copy_from_slice(count);
+        self.wire[HEAD - 2..HEAD].copy_from_slice(b"\r\n");
         self
     }
 
@@ -281,29 +150,18 @@ impl Cmd {
 
     /// Number of parts, name included.
     pub fn len(&self) -> usize {
-        self.count
+        self.parts.len()
     }
 
     /// True when not even a name was given.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    fn parts(&self) -> Parts<'_> {
-        Parts {
-            rest: self.args.get(HEAD..).unwrap_or_default(),
-        }
+        self.parts.is_empty()
     }
 
     /// The `i`-th part (0 is the name).
     pub fn part(&self, i: usize) -> Option<&[u8]> {
-        if i >= self.count {
-            return None;
-        }
-        if i == 0 {
-            return Some(&self.args[self.name.0..self.name.1]);
-        }
-        self.parts().nth(i)
+        let &(start, end) = self.parts.get(i)?;
+        Some(&self.wire[start..end])
     }
 
     /// The command name, upper-cased for display.
@@ -315,10 +173,10 @@ impl Cmd {
 
     /// The whole command as sent: the RESP array header and the arguments.
     pub(crate) fn wire(&self) -> &[u8] {
-        if self.count == 0 {
+        if self.parts.is_empty() {
             return b"*0\r\n";
         }
-        &self.args[self.head..]
+        &self.wire[self.head..]
     }
 
     /// Refuses what must never reach the server: no command, an empty name.
@@ -331,19 +189,8 @@ impl Cmd {
     }
 
     pub(crate) fn effect(&self) -> Effect {
-        // On the stack: this runs for every command of every pipeline.
-        match self.part(0) {
-            // Most commands: decided by the name's length alone.
-            Some(name) if Effect::may_change_state(name) => {}
-            _ => return Effect::None,
-        }
-        let mut parts: [&[u8]; 3] = [b""; 3];
-        let mut n = 0;
-        for (slot, p) in parts.iter_mut().zip(self.parts().take(self.count)) {
-            *slot = p;
-            n += 1;
-        }
-        Effect::of(&parts[..n])
+        let part = |i| self.part(i).unwrap_or_default();
+        Effect::of(&[part(0), part(1), part(2)][..self.len().min(3)])
     }
 
     /// True for commands that only read, which may be re-sent once on a new

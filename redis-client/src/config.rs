@@ -8,48 +8,33 @@ use transport::{Connector, Direct, Pool, PoolConfig, TlsConfig};
 
 use crate::error::{Error, Result};
 use crate::proto::{Limits, Protocol};
-use crate::session::Session;
-
-/// What a fresh connection is: the state the handshake establishes and
-/// every release restores.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Handshake {
-    /// The RESP version asked for.
-    pub protocol: Protocol,
-    /// ACL user (`None`: `default`).
-    pub user: Option<String>,
-    /// Password.
-    pub password: Option<String>,
-    /// Database index.
-    pub db: i64,
-    /// `CLIENT SETNAME` value.
-    pub client_name: Option<String>,
-}
-
-impl std::fmt::Debug for Handshake {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Handshake")
-            .field("protocol", &self.protocol)
-            .field("user", &self.user)
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("db", &self.db)
-            .field("client_name", &self.client_name)
-            .finish()
-    }
-}
+use crate::session::{Handshake, Session};
 
 /// Builds a [`crate::Client`]: from a URL, then adjusted.
 ///
-/// URL form: `redis://[user[:password]@]host[:port][/db][?option=value&...]`,
-/// `rediss://` for TLS. Options: `name` (client name), `protocol` (`2` or
-/// `3`), `connect_timeout`, `read_timeout`, `write_timeout`, `timeout`
-/// (read and write), `idle_check` (PING after this idle time), `max_open`,
-/// `persistent_id`, `databases` (db range check, default 16), `cacert`
-/// (CA PEM file for `rediss`). Durations are milliseconds or end in `ms`/`s`.
+/// URL forms (those redis-rs and redis-py accept):
+///
+/// * `redis://[user[:password]@]host[:port][/db][?option=value&...]`,
+///   `rediss://` for TLS;
+/// * `unix:///path/to/redis.sock[?db=N&...]` or `redis+unix:///path...`
+///   for a Unix domain socket, credentials as `unix://user:password@/path`
+///   or in the query.
+///
+/// User and password in the URL are percent-decoded (RFC 3986: `+` stays
+/// a plus); option values are form-decoded as query strings are. Options:
+/// `db`, `user` (or `username`), `password` (or `pass`), `name` (client
+/// name), `protocol` (`2` or `3`), `connect_timeout`, `read_timeout`,
+/// `write_timeout`, `timeout` (read and write), `idle_check` (PING after
+/// this idle time), `max_open`, `persistent_id`, `databases` (db range
+/// check, default 16), `cacert` (CA PEM file for `rediss`). Durations are
+/// milliseconds or end in `ms`/`s`. A control character (CR, LF, NUL, ...)
+/// anywhere, or a Unix socket with TLS, is refused before anything is sent.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// A Unix domain socket to connect to instead of `host:port`.
+    pub(crate) unix_path: Option<PathBuf>,
     pub(crate) tls: bool,
     pub(crate) tls_config: Option<TlsConfig>,
     pub(crate) ca_file: Option<PathBuf>,
@@ -72,6 +57,7 @@ impl Default for ClientBuilder {
         ClientBuilder {
             host: "127.0.0.1".into(),
             port: 6379,
+            unix_path: None,
             tls: false,
             tls_config: None,
             ca_file: None,
@@ -97,25 +83,13 @@ impl Default for ClientBuilder {
     }
 }
 
-fn invalid(msg: impl Into<String>) -> Error {
+pub(crate) fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidInput(msg.into())
 }
 
-/// Parses `250`, `250ms`, `2s`.
-pub(crate) fn parse_duration(name: &str, value: &str) -> Result<Duration> {
-    let (digits, scale) = if let Some(ms) = value.strip_suffix("ms") {
-        (ms, 1)
-    } else if let Some(s) = value.strip_suffix('s') {
-        (s, 1000)
-    } else {
-        (value, 1)
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .map(Duration::from_millis)
-        .ok_or_else(|| invalid(format!("option {name}: invalid duration {value:?}")))
+/// True when `s` holds a control character (CR, LF, NUL, ...).
+pub(crate) fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
 }
 
 impl ClientBuilder {
@@ -124,91 +98,17 @@ impl ClientBuilder {
         ClientBuilder::default()
     }
 
-    /// Applies a `redis://` or `rediss://` URL (see the type docs).
-    pub fn url(mut self, url: &str) -> Result<ClientBuilder> {
-        let parsed =
-            url::Url::parse(url).map_err(|e| invalid(format!("invalid URL {url:?}: {e}")))?;
-        self.tls = match parsed.scheme() {
-            "redis" => false,
-            "rediss" => true,
-            other => {
-                return Err(invalid(format!(
-                    "unknown scheme {other:?} (expected redis:// or rediss://)"
-                )))
-            }
-        };
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| invalid(format!("URL {url:?} has no host")))?;
-        self.host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        self.port = parsed.port().unwrap_or(6379);
-        let decode = |s: &str| -> Result<String> {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .ok_or_else(|| invalid("undecodable credentials"))
-        };
-        if !parsed.username().is_empty() {
-            self.handshake.user = Some(decode(parsed.username())?);
-        }
-        if let Some(pw) = parsed.password() {
-            self.handshake.password = Some(decode(pw)?);
-        }
-        let path = parsed.path().trim_start_matches('/');
-        if !path.is_empty() {
-            let db = path
-                .parse::<i64>()
-                .map_err(|_| invalid(format!("database {path:?} is not a number")))?;
-            self.handshake.db = db;
-        }
-        for (key, value) in parsed.query_pairs() {
-            let value = value.as_ref();
-            match key.as_ref() {
-                "name" | "client_name" => self.handshake.client_name = Some(value.to_string()),
-                "protocol" | "resp" => {
-                    self.handshake.protocol = match value {
-                        "2" => Protocol::Resp2,
-                        "3" => Protocol::Resp3,
-                        _ => {
-                            return Err(invalid(format!("protocol must be 2 or 3, not {value:?}")))
-                        }
-                    }
-                }
-                "connect_timeout" => self.connect_timeout = parse_duration(&key, value)?,
-                "read_timeout" => self.read_timeout = Some(parse_duration(&key, value)?),
-                "write_timeout" => self.write_timeout = Some(parse_duration(&key, value)?),
-                "timeout" => {
-                    let t = parse_duration(&key, value)?;
-                    self.read_timeout = Some(t);
-                    self.write_timeout = Some(t);
-                }
-                "idle_check" => self.idle_check = Some(parse_duration(&key, value)?),
-                "max_open" => {
-                    self.pool_config.max_open = value
-                        .parse()
-                        .map_err(|_| invalid(format!("max_open: not a number: {value:?}")))?
-                }
-                "persistent_id" => self.persistent_id = Some(value.to_string()),
-                "databases" => {
-                    self.databases = value
-                        .parse()
-                        .map_err(|_| invalid(format!("databases: not a number: {value:?}")))?
-                }
-                "cacert" => self.ca_file = Some(PathBuf::from(value)),
-                other => return Err(invalid(format!("unknown URL option {other:?}"))),
-            }
-        }
-        Ok(self)
-    }
-
     /// Host and port.
     pub fn address(mut self, host: &str, port: u16) -> ClientBuilder {
         self.host = host.to_string();
         self.port = port;
+        self.unix_path = None;
+        self
+    }
+
+    /// Connects to a Unix domain socket at `path` instead of host and port.
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> ClientBuilder {
+        self.unix_path = Some(path.into());
         self
     }
 
@@ -332,9 +232,26 @@ impl ClientBuilder {
 
     /// Checks everything that can be checked before connecting.
     pub(crate) fn validate(&self) -> Result<()> {
-        transport::validate_host(&self.host).map_err(|e| invalid(e.to_string()))?;
-        if self.port == 0 {
-            return Err(invalid("port 0"));
+        match &self.unix_path {
+            Some(path) => {
+                if self.tls {
+                    return Err(invalid(
+                        "TLS over a Unix socket is not supported (use unix:// or redis+unix://)",
+                    ));
+                }
+                let text = path.to_string_lossy();
+                if !path.is_absolute() || has_control(&text) {
+                    return Err(invalid(format!(
+                        "Unix socket path {text:?} must be absolute, without control characters"
+                    )));
+                }
+            }
+            None => {
+                transport::validate_host(&self.host).map_err(|e| invalid(e.to_string()))?;
+                if self.port == 0 {
+                    return Err(invalid("port 0"));
+                }
+            }
         }
         if self.handshake.db < 0 || self.handshake.db >= self.databases {
             return Err(invalid(format!(
@@ -344,6 +261,11 @@ impl ClientBuilder {
         }
         if self.handshake.user.is_some() && self.handshake.password.is_none() {
             return Err(invalid("a user needs a password"));
+        }
+        // Binary-safe on the wire, but CR/LF in a credential is a mistake
+        // (a pasted line end) or an attempt, never a password.
+        if self.handshake.password.as_deref().is_some_and(has_control) {
+            return Err(invalid("the password must not contain control characters"));
         }
         for (what, s) in [
             ("client name", self.handshake.client_name.as_deref()),
@@ -364,57 +286,5 @@ impl ClientBuilder {
             .validate()
             .map_err(|e| invalid(e.to_string()))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_urls() {
-        let b = ClientBuilder::new()
-            .url("rediss://al%40ice:p%3Ass@example.com:7000/3?name=app&protocol=3&timeout=250ms&idle_check=2s")
-            .unwrap();
-        assert!(b.tls);
-        assert_eq!((b.host.as_str(), b.port), ("example.com", 7000));
-        assert_eq!(b.handshake.user.as_deref(), Some("al@ice"));
-        assert_eq!(b.handshake.password.as_deref(), Some("p:ss"));
-        assert_eq!(b.handshake.db, 3);
-        assert_eq!(b.handshake.client_name.as_deref(), Some("app"));
-        assert_eq!(b.handshake.protocol, Protocol::Resp3);
-        assert_eq!(b.read_timeout, Some(Duration::from_millis(250)));
-        assert_eq!(b.idle_check, Some(Duration::from_secs(2)));
-        assert!(!format!("{b:?}").contains("p:ss"));
-        let pw_only = ClientBuilder::new().url("redis://:pw@[::1]").unwrap();
-        assert_eq!(pw_only.handshake.user, None);
-        assert_eq!(pw_only.handshake.password.as_deref(), Some("pw"));
-        assert_eq!((pw_only.host.as_str(), pw_only.port), ("::1", 6379));
-    }
-
-    #[test]
-    fn refuses_bad_urls() {
-        for bad in [
-            "http://localhost",
-            "not a url",
-            "redis://",
-            "redis://h/x",
-            "redis://h?protocol=4",
-            "redis://h?bogus=1",
-            "redis://h?timeout=soon",
-        ] {
-            assert!(
-                matches!(ClientBuilder::new().url(bad), Err(Error::InvalidInput(_))),
-                "{bad}"
-            );
-        }
-        let out_of_range = ClientBuilder::new().url("redis://h/16").unwrap();
-        assert!(matches!(
-            out_of_range.validate(),
-            Err(Error::InvalidInput(_))
-        ));
-        let negative = ClientBuilder::new().url("redis://h/-1").unwrap();
-        assert!(negative.validate().is_err());
-        assert!(ClientBuilder::new().client_name("a b").validate().is_err());
     }
 }

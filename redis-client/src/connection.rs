@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use transport::{Pooled, Reuse};
 
-use crate::client::Inner;
 use crate::cmd::Cmd;
+use crate::driver::{read_reply, send};
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
+use crate::origin::Origin;
 use crate::proto::Effect;
 use crate::session::Session;
 use crate::value::Value;
-use crate::wire::read_reply;
 
 /// A connection borrowed from the pool. Dropping it (however the borrow
 /// ends, panics included) gives it back: reset to the state of a fresh
@@ -21,20 +21,11 @@ use crate::wire::read_reply;
 #[derive(Debug)]
 pub struct Connection {
     pub(crate) guard: Pooled<Session>,
-    pub(crate) client: Arc<Inner>,
-}
-
-fn is_reply_off(cmd: &Cmd) -> bool {
-    cmd.part(0)
-        .is_some_and(|n| n.eq_ignore_ascii_case(b"CLIENT"))
-        && cmd
-            .part(1)
-            .is_some_and(|n| n.eq_ignore_ascii_case(b"REPLY"))
-        && !cmd.part(2).is_some_and(|n| n.eq_ignore_ascii_case(b"ON"))
+    pub(crate) client: Arc<Origin>,
 }
 
 impl Connection {
-    pub(crate) fn new(guard: Pooled<Session>, client: Arc<Inner>) -> Connection {
+    pub(crate) fn new(guard: Pooled<Session>, client: Arc<Origin>) -> Connection {
         Connection { guard, client }
     }
 
@@ -72,16 +63,9 @@ impl Connection {
         if effect == Effect::PubSub {
             return self.pubsub_command(cmd);
         }
-        if self.guard.session_ref().state.lost {
-            return Err(Error::InvalidInput(
-                "this connection left request/reply mode (MONITOR, CLIENT REPLY); \
-                 it is closed on release"
-                    .into(),
-            ));
-        }
         match self.exec_once(cmd, &effect) {
             Err(Error::Transport(e)) if self.may_retry(cmd, &e) => {
-                tracing::debug!(command = %cmd.name(), error = %e, "reused connection was dead; retrying once on a new one");
+                tracing::debug!(event = "retry", command = %cmd.name(), error = %e, "redis: reused connection was dead; retrying once on a new one");
                 self.guard = self.client.checkout_fresh()?;
                 self.exec_once(cmd, &effect)
             }
@@ -101,33 +85,47 @@ impl Connection {
 
     fn exec_once(&mut self, cmd: &Cmd, effect: &Effect) -> Result<Value> {
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
-        state.before_send(effect);
-        conn.begin_exchange()?;
-        conn.write_buf().extend_from_slice(cmd.wire());
-        conn.flush()?;
-        if is_reply_off(cmd) {
-            // The server sends no reply; the session is already marked lost.
+        let sent = send(conn, &[cmd.wire()]);
+        if matches!(effect, Effect::Unrecoverable | Effect::RepliesOff) {
+            // From here on replies no longer pair with commands (MONITOR,
+            // CLIENT REPLY OFF|SKIP, QUIT, SYNC): whatever happens next,
+            // this connection takes no further command.
+            let reply = match sent {
+                // The server sends no reply to CLIENT REPLY OFF|SKIP.
+                Ok(()) if *effect == Effect::RepliesOff => Ok(Value::Nil),
+                Ok(()) => read_reply(conn, session, false),
+                Err(e) => Err(e),
+            };
             conn.end_exchange();
-            return Ok(Value::Nil);
+            conn.mark_broken();
+            tracing::debug!(event = "discard", reason = "left request/reply mode", command = %cmd.name(), "redis: the connection takes no further command and is closed on release");
+            return server_error(reply?);
         }
-        let v = read_reply(conn, state, &config.limits, pushes, false)?;
+        sent?;
+        let v = read_reply(conn, session, false)?;
         conn.end_exchange();
-        state.after_reply(effect, !matches!(v, Value::Error(_)));
-        match v {
-            Value::Error(e) => Err(Error::Server(e)),
-            v => Ok(v),
-        }
+        session
+            .state
+            .after_reply(effect, !matches!(v, Value::Error(_)));
+        server_error(v)
     }
 
     /// Closes the connection now instead of returning it to the pool.
     pub fn discard(mut self) {
+        tracing::debug!(
+            event = "discard",
+            reason = "discarded by the caller",
+            "redis: closing the connection instead of pooling it"
+        );
         self.guard.mark(transport::Status::ABORTED);
+    }
+}
+
+/// A top-level error reply as `Err`.
+fn server_error(v: Value) -> Result<Value> {
+    match v {
+        Value::Error(e) => Err(Error::Server(e)),
+        v => Ok(v),
     }
 }
 

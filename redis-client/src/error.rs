@@ -1,7 +1,7 @@
 //! The crate's one error type.
 
 use crate::proto::ProtoError;
-use crate::value::{ServerError, ServerErrorKind};
+use crate::server_error::{ServerError, ServerErrorKind};
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,15 @@ impl Error {
         }
     }
 
+    /// True when the connection refused the command because an earlier
+    /// failure of this borrow (a read timeout mid-reply, an I/O or protocol
+    /// error, a pipeline read halfway, `MONITOR` or `CLIENT REPLY OFF`)
+    /// left replies unmatched. Nothing was sent; the connection is closed
+    /// on release, and the next borrow gets a working one.
+    pub fn is_broken(&self) -> bool {
+        matches!(self, Error::Transport(e) if e.is_broken())
+    }
+
     /// True when a timeout (connect, read, write, pool checkout) caused it.
     pub fn is_timeout(&self) -> bool {
         matches!(self, Error::Transport(e) if e.is_timeout())
@@ -61,8 +70,10 @@ impl Error {
                     || matches!(e, transport::Error::PoolExhausted { .. })
             }
             Error::Server(e) => {
-                matches!(e.kind(), ServerErrorKind::Busy | ServerErrorKind::Loading)
-                    || e.code() == "TRYAGAIN"
+                matches!(
+                    e.kind(),
+                    ServerErrorKind::Busy | ServerErrorKind::Loading | ServerErrorKind::MaxClients
+                ) || e.code() == "TRYAGAIN"
             }
             Error::TransactionConflict { .. } => true,
             _ => false,

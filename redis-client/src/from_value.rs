@@ -43,7 +43,7 @@ impl FromValue for Vec<u8> {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Bulk(b) => Ok(b),
-            Value::Simple(s) => Ok(s.into_bytes()),
+            Value::Simple(s) => Ok(s.into_owned().into_bytes()),
             Value::Verbatim { text, .. } => Ok(text.into_bytes()),
             Value::Int(i) => Ok(i.to_string().into_bytes()),
             other => type_err("bytes", &other),
@@ -58,7 +58,7 @@ impl FromValue for String {
                 expected: "UTF-8 string",
                 got: format!("{} bytes of binary data", e.as_bytes().len()),
             }),
-            Value::Simple(s) => Ok(s.into_string()),
+            Value::Simple(s) => Ok(s.into_owned()),
             Value::Verbatim { text, .. } => Ok(text),
             Value::Int(i) => Ok(i.to_string()),
             Value::Double(d) => Ok(d.to_string()),

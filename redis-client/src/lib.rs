@@ -16,8 +16,9 @@
 //! * [`Connection`]: a borrowed connection with [`Connection::query`],
 //!   [`Commands`] helpers, [`Pipeline`]s, transactions, pub/sub, SCAN
 //!   iterators and [`Script`]s.
-//! * [`proto`]: the sans-IO core (limits scan, decoder on `redis-protocol`,
-//!   encoder, session state).
+//! * [`proto`]: the sans-IO core (one resumable scanner that checks the
+//!   limits and builds replies, the encoder, out-of-band replies, session
+//!   state).
 //!
 //! ```no_run
 //! use redis_client::{cmd, Client, Commands, Pipeline};
@@ -47,21 +48,25 @@ mod cmd;
 mod commands;
 mod config;
 mod connection;
+mod driver;
 mod error;
 mod from_value;
+mod handshake;
+mod origin;
 mod pipeline;
 pub mod proto;
 mod pubsub;
+mod redis_url;
 mod scan;
 mod script;
+mod server_error;
 mod session;
 mod value;
-mod wire;
 
 pub use client::Client;
 pub use cmd::{cmd, Cmd, ToArg};
 pub use commands::Commands;
-pub use config::{ClientBuilder, Handshake};
+pub use config::ClientBuilder;
 pub use connection::Connection;
 pub use error::{Error, Result};
 pub use from_value::FromValue;
@@ -70,5 +75,6 @@ pub use proto::{Limits, Protocol};
 pub use pubsub::Message;
 pub use scan::ScanIter;
 pub use script::Script;
-pub use session::Session;
-pub use value::{ServerError, ServerErrorKind, SimpleString, Value, VerbatimFormat};
+pub use server_error::{ServerError, ServerErrorKind};
+pub use session::{Handshake, Session};
+pub use value::{Value, VerbatimFormat};

@@ -2,12 +2,12 @@
 
 use crate::cmd::Cmd;
 use crate::connection::Connection;
+use crate::driver::{read_replies, send};
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
 use crate::proto::Effect;
-use crate::session::Session;
-use crate::value::{ServerError, Value};
-use crate::wire::{encode_parts, read_replies, read_reply};
+use crate::server_error::ServerError;
+use crate::value::Value;
 
 /// Commands sent together and answered together.
 ///
@@ -86,7 +86,7 @@ impl Pipeline {
             c.check()?;
             match c.effect() {
                 Effect::None => {}
-                Effect::PubSub | Effect::Unrecoverable => {
+                Effect::PubSub | Effect::Unrecoverable | Effect::RepliesOff => {
                     return Err(Error::InvalidInput(format!(
                         "{} cannot be pipelined (its replies do not pair with commands)",
                         c.name()
@@ -99,48 +99,34 @@ impl Pipeline {
     }
 }
 
+/// `MULTI` and `EXEC` as sent around a transaction's pipeline.
+const MULTI: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+const EXEC: &[u8] = b"*1\r\n$4\r\nEXEC\r\n";
+
+/// A server error reply as a pipeline keeps it: that command's `Err`.
+fn as_result(v: Value) -> Result<Value, ServerError> {
+    match v {
+        Value::Error(e) => Err(e),
+        v => Ok(v),
+    }
+}
+
 impl Connection {
     /// Sends every command of `pipeline` in one write and reads one reply
     /// per command, in order. A server error is that command's result; the
     /// others are unaffected.
     pub fn pipeline(&mut self, pipeline: &Pipeline) -> Result<Vec<Result<Value, ServerError>>> {
         let effects = pipeline.check()?;
-        self.refuse_if_lost()?;
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
-        conn.begin_exchange()?;
-        conn.write_all(&pipeline.wire)?;
+        send(conn, &[&pipeline.wire])?;
         let mut out = Vec::with_capacity(pipeline.len());
-        if effects.is_empty() {
-            // The usual pipeline: nothing in it changes the session, so the
-            // replies are taken as many at a time as the buffer holds.
-            read_replies(
-                conn,
-                state,
-                &config.limits,
-                pushes,
-                pipeline.len(),
-                &mut out,
-            )?;
-            conn.end_exchange();
-            return Ok(out);
-        }
         let mut effects = effects.iter().peekable();
-        for i in 0..pipeline.len() {
-            let v = read_reply(conn, state, &config.limits, pushes, false)?;
-            if let Some((_, effect)) = effects.next_if(|(at, _)| *at == i) {
+        read_replies(conn, session, false, pipeline.len(), |state, v| {
+            if let Some((_, effect)) = effects.next_if(|(at, _)| *at == out.len()) {
                 state.after_reply(effect, !matches!(v, Value::Error(_)));
             }
-            out.push(match v {
-                Value::Error(e) => Err(e),
-                v => Ok(v),
-            });
-        }
+            out.push(as_result(v));
+        })?;
         conn.end_exchange();
         Ok(out)
     }
@@ -151,37 +137,33 @@ impl Connection {
     /// single commands at run time are `Value::Error` items of the result.
     pub fn transaction(&mut self, pipeline: &Pipeline) -> Result<Option<Vec<Value>>> {
         let effects = pipeline.check()?;
-        self.refuse_if_lost()?;
         if self.guard.session_ref().state.in_multi {
             return Err(Error::InvalidInput(
                 "a MULTI is already open on this connection".into(),
             ));
         }
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
-        conn.begin_exchange()?;
-        encode_parts(conn.write_buf(), &[b"MULTI".as_slice()]);
-        conn.write_buf().extend_from_slice(&pipeline.wire);
-        encode_parts(conn.write_buf(), &[b"EXEC".as_slice()]);
-        conn.flush()?;
-        // Every reply is read, whatever comes, to stay in step.
-        let multi = read_reply(conn, state, &config.limits, pushes, false)?;
-        state.after_reply(&Effect::Multi, !matches!(multi, Value::Error(_)));
+        send(conn, &[MULTI, &pipeline.wire, EXEC])?;
+        // Every reply is read, whatever comes, to stay in step: MULTI's,
+        // QUEUED (or the error that makes EXEC answer EXECABORT) per
+        // command, then EXEC's.
+        let (mut multi, mut exec) = (Value::Nil, Value::Nil);
         let mut effects = effects.iter().peekable();
-        for i in 0..pipeline.len() {
-            // QUEUED, or the error that will make EXEC answer EXECABORT.
-            read_reply(conn, state, &config.limits, pushes, false)?;
-            if let Some((_, effect)) = effects.next_if(|(at, _)| *at == i) {
-                state.after_reply(effect, true);
+        let mut at = 0;
+        read_replies(conn, session, false, pipeline.len() + 2, |state, v| {
+            if at == 0 {
+                state.after_reply(&Effect::Multi, !matches!(v, Value::Error(_)));
+                multi = v;
+            } else if at <= pipeline.len() {
+                if let Some((_, effect)) = effects.next_if(|(i, _)| *i + 1 == at) {
+                    state.after_reply(effect, true);
+                }
+            } else {
+                state.after_reply(&Effect::Exec, !matches!(v, Value::Error(_)));
+                exec = v;
             }
-        }
-        let exec = read_reply(conn, state, &config.limits, pushes, false)?;
-        state.after_reply(&Effect::Exec, !matches!(exec, Value::Error(_)));
+            at += 1;
+        })?;
         conn.end_exchange();
         if let Value::Error(e) = multi {
             return Err(Error::Server(e));
@@ -219,15 +201,6 @@ impl Connection {
             }
         }
         Err(Error::TransactionConflict { attempts })
-    }
-
-    pub(crate) fn refuse_if_lost(&self) -> Result<()> {
-        if self.guard.session_ref().state.lost {
-            return Err(Error::InvalidInput(
-                "this connection left request/reply mode; it is closed on release".into(),
-            ));
-        }
-        Ok(())
     }
 }
 

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 
 use crate::cmd::{cmd, Cmd, ToArg};
 use crate::connection::Connection;
+use crate::driver::{abandon, begin, read_reply, read_value, send};
 use crate::error::{Error, Result};
-use crate::session::Session;
+use crate::proto::is_confirmation;
 use crate::value::Value;
-use crate::wire::{is_confirmation, read_reply, read_value};
 
 /// A published message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,6 @@ impl Connection {
     /// Runs a (un)subscribe command: one confirmation per channel, each
     /// updating what the session knows is subscribed.
     pub(crate) fn pubsub_command(&mut self, c: &Cmd) -> Result<Value> {
-        self.refuse_if_lost()?;
         let name = c.name();
         let targets = c.len() - 1;
         let subscribing = !name.contains("UNSUB");
@@ -85,12 +84,7 @@ impl Connection {
             )));
         }
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
+        let state = &session.state;
         let expected = if targets > 0 {
             targets
         } else {
@@ -101,23 +95,25 @@ impl Connection {
             };
             current.max(1)
         };
-        conn.begin_exchange()?;
-        conn.write_buf().extend_from_slice(c.wire());
-        conn.flush()?;
+        send(conn, &[c.wire()])?;
         let mut confirmations = Vec::with_capacity(expected);
         for _ in 0..expected {
-            let v = read_reply(conn, state, &config.limits, pushes, true)?;
+            let v = read_reply(conn, session, true)?;
             if let Value::Error(e) = v {
                 // One error replaces all the confirmations.
                 conn.end_exchange();
                 return Err(Error::Server(e));
             }
             if !is_confirmation(&v) {
-                return Err(Error::Protocol(crate::proto::ProtoError::Malformed(
-                    format!("expected a {name} confirmation, got {v:?}"),
-                )));
+                // The confirmations still owed would answer later commands.
+                return Err(abandon(
+                    conn,
+                    Error::Protocol(crate::proto::ProtoError::Malformed(format!(
+                        "expected a {name} confirmation, got {v:?}"
+                    ))),
+                ));
             }
-            apply_confirmation(state, &v);
+            apply_confirmation(&mut session.state, &v);
             confirmations.push(v);
         }
         conn.end_exchange();
@@ -141,30 +137,25 @@ impl Connection {
         }
     }
 
-    /// The next unsolicited value (push, message, `MONITOR` line), waiting
-    /// up to `timeout`.
+    /// The next unsolicited value (push, message), waiting up to
+    /// `timeout`. (After `MONITOR` the connection takes no further use: its
+    /// stream of lines no longer pairs with anything.)
     pub fn receive_value(&mut self, timeout: Duration) -> Result<Option<Value>> {
         let give_up = Instant::now() + timeout;
         let (conn, session) = self.guard.parts();
-        let Session {
-            state,
-            pushes,
-            config,
-            ..
-        } = session;
         loop {
-            if let Some(v) = pushes.queue.pop_front() {
+            if let Some(v) = session.pushes.queue.pop_front() {
                 return Ok(Some(v));
             }
             let left = give_up.saturating_duration_since(Instant::now());
             if left.is_zero() || !conn.wait_readable(left)? {
                 return Ok(None);
             }
-            conn.begin_exchange()?;
-            let v = read_value(conn, state.protocol, &config.limits)?;
+            begin(conn)?;
+            let v = read_value(conn, session.state.protocol, &session.config.limits)?;
             conn.end_exchange();
             if is_confirmation(&v) {
-                apply_confirmation(state, &v);
+                apply_confirmation(&mut session.state, &v);
                 continue;
             }
             return Ok(Some(v));

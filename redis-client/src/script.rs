@@ -6,7 +6,7 @@ use crate::cmd::{cmd, ToArg};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 use crate::from_value::FromValue;
-use crate::value::ServerErrorKind;
+use crate::server_error::ServerErrorKind;
 
 /// A Lua script, sent by digest once the server has it.
 #[derive(Debug)]

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use transport::{KeyPool, Pool, Pooled, Stats};
 
-use crate::config::{Builder, Settings};
 use crate::error::{Error, Result};
+use crate::handshake;
 use crate::message::Message;
 use crate::session::Session;
+use crate::settings::Settings;
 use crate::transaction::{self, Sent};
 
 /// An SMTP client with a pool of persistent sessions. Cheap to clone.
@@ -47,17 +48,6 @@ fn may_retry(err: &Error, reused: bool) -> bool {
 }
 
 impl SmtpClient {
-    /// A builder for `host`.
-    pub fn builder(host: &str) -> Builder {
-        Builder::new(host)
-    }
-
-    /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
-    /// required) or `smtps://` (implicit TLS).
-    pub fn from_url(url: &str) -> Result<Builder> {
-        Builder::from_url(url)
-    }
-
     pub(crate) fn new(settings: Settings, pool: KeyPool<Session>) -> SmtpClient {
         SmtpClient {
             inner: Arc::new(Inner { settings, pool }),
@@ -67,7 +57,7 @@ impl SmtpClient {
     fn open(&self) -> Result<(transport::Conn, Session)> {
         let s = &self.inner.settings;
         let conn = transport::open(&s.endpoint, &*s.connector, &s.connect)?;
-        Session::open(conn, s)
+        handshake::open(conn, s)
     }
 
     /// Checks out a session (opening and greeting a new one if none is
@@ -81,6 +71,8 @@ impl SmtpClient {
     /// with the refused ones in [`Sent::refused`]. A mail whose final `.`
     /// got no reply is [`Error::DeliveryUnknown`] and is never re-sent.
     pub fn send(&self, msg: &Message) -> Result<Sent> {
+        let signed = self.sign(msg)?;
+        let msg = signed.as_ref().unwrap_or(msg);
         let mut guard = self.session()?;
         let reused = guard.is_reused();
         let first = {
@@ -103,6 +95,49 @@ impl SmtpClient {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Sends one mail on a session the caller holds (from
+    /// [`session`](SmtpClient::session)), so that several mails share it or
+    /// its timeouts can be set per mail. No retry: the caller chose the
+    /// connection. After an error that leaves replies unmatched (a timeout
+    /// mid-reply, a pipelined batch read halfway, a malformed reply,
+    /// [`Error::DeliveryUnknown`]) every further use of this session is
+    /// [`Error::Broken`], before anything is sent; drop it and take another.
+    ///
+    /// ```no_run
+    /// # use smtp_client::{Message, SmtpClient};
+    /// # let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?.build()?;
+    /// # let mail = Message::builder().from("a@example.com").to("b@example.com").build()?;
+    /// let mut session = client.session()?;
+    /// client.send_on(&mut session, &mail)?;
+    /// client.send_on(&mut session, &mail)?;
+    /// # Ok::<(), smtp_client::Error>(())
+    /// ```
+    pub fn send_on(&self, session: &mut Pooled<Session>, msg: &Message) -> Result<Sent> {
+        let signed = self.sign(msg)?;
+        let msg = signed.as_ref().unwrap_or(msg);
+        let reused = session.is_reused();
+        let (conn, s) = session.parts();
+        let mut sent = transaction::send(conn, s, msg)?;
+        sent.reused = reused;
+        Ok(sent)
+    }
+
+    /// The message signed with the client's DKIM key, if it has one.
+    #[cfg(feature = "dkim")]
+    fn sign(&self, msg: &Message) -> Result<Option<Message>> {
+        self.inner
+            .settings
+            .dkim
+            .as_ref()
+            .map(|signer| signer.sign(msg))
+            .transpose()
+    }
+
+    #[cfg(not(feature = "dkim"))]
+    fn sign(&self, _msg: &Message) -> Result<Option<Message>> {
+        Ok(None)
     }
 
     /// This client's pool counters (`opened`, `reused`, discards, ...).

@@ -16,8 +16,58 @@
 //!   and QUIT is sent when the pool closes a clean connection.
 //! * Exactly once: a mail is retried once on a fresh connection only if a
 //!   stale pooled connection failed before the mail was complete; once the
-//!   final `.` is sent and no reply comes, the error is
-//!   [`Error::DeliveryUnknown`] and the mail is not sent again.
+//!   final `.` (or the `LAST` BDAT chunk) is sent and no reply comes, the
+//!   error is [`Error::DeliveryUnknown`] and the mail is not sent again.
+//! * Never a wrong reply: an exchange that fails so that replies can no
+//!   longer be matched (a timeout mid-reply, a pipelined batch read
+//!   halfway, a malformed reply) breaks its session; any further use of it
+//!   ([`SmtpClient::send_on`]) is [`Error::Broken`], before a byte is sent.
+//! * Messages through `mail-builder`'s own API ([`MessageBuilder`]):
+//!   text and HTML alternatives, attachments from bytes, files or readers,
+//!   inline images referenced by `cid:`, Reply-To/Cc/Bcc (Bcc only in the
+//!   envelope), custom headers; every name and value checked for CR/LF.
+//! * DSN (RFC 3461, [`Dsn`]), CHUNKING/BDAT with BINARYMIME (RFC 3030),
+//!   LMTP (RFC 2033, `lmtp://`, one result per recipient), local
+//!   submission through the system's sendmail ([`Sendmail`]).
+//! * Feature `dkim` (off by default): DKIM signing with `mail-auth`,
+//!   RSA-SHA256 or Ed25519-SHA256, relaxed/relaxed (`DkimSigner`,
+//!   `Builder::dkim`). Off by default because mail-auth 0.13 builds its DNS
+//!   resolver (and tokio) in any case; smtp-client never runs either.
+//! * Events through `tracing` (sessions opened, reset, probed, broken,
+//!   closed; mails accepted; delivery unknown).
+//!
+//! Building a message needs no server (this example runs as a doctest):
+//!
+//! ```
+//! use smtp_client::{Attachment, Dsn, Message, Notify};
+//!
+//! let mail = Message::builder()
+//!     .from_named(Some("Reports"), "reports@example.com")
+//!     .to("team@example.com")
+//!     .bcc("archive@example.com")
+//!     .subject("Monthly report")
+//!     .text_body("The report is attached.\n")
+//!     .html_body("<p>The report is attached. <img src=\"cid:chart\"></p>")
+//!     .inline("chart", "image/png", &b"\x89PNG..."[..])
+//!     .attach(Attachment::from_bytes("report.csv", "text/csv", "month,total\n11,42\n"))
+//!     .dsn(Dsn::new().notify(Notify::FAILURE_DELAY))
+//!     .build()?;
+//! let text = String::from_utf8_lossy(mail.content());
+//! assert!(text.contains("multipart/related") && text.contains("filename=\"report.csv\""));
+//! assert!(!text.contains("archive@example.com")); // Bcc: envelope only
+//! assert_eq!(mail.envelope().to().len(), 2);
+//!
+//! // A name that would inject a header is refused before anything is sent.
+//! let bad = Message::builder()
+//!     .from("a@example.com")
+//!     .to("b@example.com")
+//!     .attach(Attachment::from_bytes("x\r\nBcc: victim@example.com", "text/plain", "x"))
+//!     .build();
+//! assert!(matches!(bad, Err(smtp_client::Error::InvalidInput(_))));
+//! # Ok::<(), smtp_client::Error>(())
+//! ```
+//!
+//! Sending over a pooled session:
 //!
 //! ```no_run
 //! use smtp_client::{Credentials, Message, SmtpClient};
@@ -43,20 +93,39 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod client;
-mod config;
+// Layers, each importing only those above it: `proto` (pure) -> `settings`,
+// `session` (the state and the reuse decision) -> `driver` (bytes on a
+// Conn) -> `handshake`, `transaction` -> `client` -> `builder`.
+pub mod proto;
+
+#[cfg(feature = "dkim")]
+mod dkim;
 mod error;
 mod message;
-pub mod proto;
-mod session;
-mod transaction;
-mod wire;
+mod sendmail;
+mod settings;
 
+mod session;
+
+mod content;
+mod driver;
+mod handshake;
+mod transaction;
+
+mod client;
+
+mod builder;
+
+pub use builder::Builder;
 pub use client::SmtpClient;
-pub use config::{Builder, Credentials, StartTls};
-pub use error::{Error, Refused, Result};
-pub use message::{Envelope, Message, MessageBuilder};
+#[cfg(feature = "dkim")]
+pub use dkim::{DkimSigner, DEFAULT_SIGNED_HEADERS};
+pub use error::{BrokenCause, Error, Refused, Result};
+pub use message::{Attachment, Envelope, Message, MessageBuilder};
 pub use proto::address::{Address, EhloName};
+pub use proto::dsn::{Dsn, Notify, Ret};
 pub use proto::reply::{EnhancedCode, Reply};
+pub use sendmail::{Sendmail, DEFAULT_SENDMAIL};
 pub use session::Session;
+pub use settings::{Credentials, StartTls};
 pub use transaction::Sent;

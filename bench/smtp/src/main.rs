@@ -120,15 +120,19 @@ enum Variant {
     OursPerMail,
     Lettre,
     LettrePerMail,
+    OursDkimEd25519,
+    OursDkimRsa,
 }
 
 impl Variant {
-    const ALL: [Variant; 5] = [
+    const ALL: [Variant; 7] = [
         Variant::Raw,
         Variant::Ours,
         Variant::OursPerMail,
         Variant::Lettre,
         Variant::LettrePerMail,
+        Variant::OursDkimEd25519,
+        Variant::OursDkimRsa,
     ];
 
     fn name(self) -> &'static str {
@@ -138,6 +142,8 @@ impl Variant {
             Variant::OursPerMail => "smtp-client, connection per mail",
             Variant::Lettre => "lettre 0.11, pooled",
             Variant::LettrePerMail => "lettre 0.11, connection per mail",
+            Variant::OursDkimEd25519 => "smtp-client, pooled, DKIM Ed25519-SHA256",
+            Variant::OursDkimRsa => "smtp-client, pooled, DKIM RSA-SHA256 (2048)",
         }
     }
 }
@@ -167,6 +173,13 @@ fn run(variant: Variant, port: u16, mails: usize) -> (f64, u64) {
         if per_mail {
             b = b.max_mails_per_connection(1);
         }
+        match variant {
+            Variant::OursDkimEd25519 => b = b.dkim(dkim_key(&["-algorithm", "ed25519"])),
+            Variant::OursDkimRsa => {
+                b = b.dkim(dkim_key(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]))
+            }
+            _ => {}
+        }
         b.build().unwrap()
     };
 
@@ -181,7 +194,10 @@ fn run(variant: Variant, port: u16, mails: usize) -> (f64, u64) {
                 raw.mail(&raw_data);
             }
         }
-        Variant::Ours | Variant::OursPerMail => {
+        Variant::Ours
+        | Variant::OursPerMail
+        | Variant::OursDkimEd25519
+        | Variant::OursDkimRsa => {
             for _ in 0..mails {
                 let sent = client.send(&message).expect("smtp-client send");
                 assert_eq!(sent.reply.code, 250);
@@ -208,6 +224,17 @@ fn run(variant: Variant, port: u16, mails: usize) -> (f64, u64) {
     (start.elapsed().as_secs_f64(), client.stats().opened)
 }
 
+/// A DKIM signer with a fresh key from `openssl genpkey ARGS`.
+fn dkim_key(args: &[&str]) -> smtp_client::DkimSigner {
+    let out = std::process::Command::new("openssl")
+        .arg("genpkey")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "openssl genpkey failed");
+    smtp_client::DkimSigner::from_pem(&out.stdout, "example.com", "bench").unwrap()
+}
+
 fn main() {
     let mut port = 0u16;
     let mut mails = 500usize;
@@ -221,7 +248,7 @@ fn main() {
             "--mails" => mails = v.parse().expect("mails"),
             "--rounds" => rounds = v.parse().expect("rounds"),
             // For profiling one client alone (strace -c, perf).
-            "--only" => only = Some(v.parse().expect("variant index 0-4")),
+            "--only" => only = Some(v.parse().expect("variant index 0-6")),
             other => panic!("unknown option {other}"),
         }
     }

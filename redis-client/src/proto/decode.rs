@@ -1,28 +1,14 @@
-//! Bytes to [`Value`]s: redis-protocol's range decoder frames every reply,
-//! and the limits are enforced on the raw bytes before anything is built.
-//!
-//! Two paths, one set of rules. An aggregate (or anything arriving in
-//! pieces) is scanned first ([`Scanner`]) and decoded only once the scan
-//! says a whole frame within the limits is buffered, because the decoder
-//! would reserve room for whatever element count a header claims. A
-//! one-line or bulk reply (`+ - : $`) costs the decoder no allocation
-//! whatever it claims, so it is decoded first and then held to the scan's
-//! rules ([`passes_scan_rules`]); anything those rules doubt goes the
-//! scan path, which gives the precise error. For pipelines of `+OK` this
-//! halves the work per reply; a test checks both paths agree.
+//! Bytes to [`Value`]s: the entry points of the one decode path, the
+//! [`Scanner`] that checks the limits and builds the value as it walks.
 
-use redis_protocol::resp2::decode as resp2;
-use redis_protocol::resp2::types::RangeFrame as Frame2;
-use redis_protocol::resp3::decode::complete as resp3;
-use redis_protocol::resp3::types::{RangeFrame as Frame3, VerbatimStringFormat};
-
-use super::limits::{Limits, Protocol, Scanner, MAX_NUMBER_LINE};
+use super::limits::{Limits, Protocol};
+use super::scan::Scanner;
 use super::ProtoError;
-use crate::value::{ServerError, SimpleString, Value, VerbatimFormat};
+use crate::value::Value;
 
 /// Decodes the first reply in `buf`: `Ok(None)` until a whole reply is
 /// buffered, then the value and the bytes it used. Limits are checked on
-/// the raw bytes before anything is allocated for the reply.
+/// every header before anything is taken for it.
 pub fn decode(
     buf: &[u8],
     protocol: Protocol,
@@ -32,276 +18,21 @@ pub fn decode(
 }
 
 /// [`decode`] with a scanner kept across calls for one frame, so a reply
-/// that arrives in pieces is scanned once, not once per piece. Call it
+/// that arrives in pieces is walked once, not once per piece. Call it
 /// again with the same buffer grown by the bytes that arrived.
-///
-/// Inlined, so a caller decoding many replies (a pipeline) runs the
-/// decode-first path without a call per reply; the scan path stays out of
-/// line.
-#[inline]
 pub fn decode_with(
     scanner: &mut Scanner,
     buf: &[u8],
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<Option<(Value, usize)>, ProtoError> {
-    // Only on a frame's first look: a reply trickling in is left to the
-    // resumable scan, so no byte is searched twice per piece.
-    if !scanner.is_midway() {
-        if let Some((reply, used)) = decode_leaf(buf, protocol, limits) {
-            return Ok(Some((reply.unwrap_or_else(Value::Error), used)));
-        }
-    }
-    decode_scanned(scanner, buf, protocol, limits)
-}
-
-/// The scan-first path: limits on the raw bytes, then the decoder on
-/// exactly the frame the scan measured.
-#[inline(never)]
-fn decode_scanned(
-    scanner: &mut Scanner,
-    buf: &[u8],
-    protocol: Protocol,
-    limits: &Limits,
-) -> Result<Option<(Value, usize)>, ProtoError> {
-    let Some(len) = scanner.scan(buf, protocol, limits)? else {
-        return Ok(None);
-    };
-    let frame = &buf[..len];
-    let malformed = |e: redis_protocol::error::RedisProtocolError| {
-        ProtoError::Malformed(e.details().to_string())
-    };
-    let (value, used) = match protocol {
-        Protocol::Resp2 => match resp2::decode_range(frame).map_err(malformed)? {
-            Some((f, used)) => (from2(frame, f), used),
-            None => return Err(ProtoError::Malformed("incomplete after scan".into())),
-        },
-        Protocol::Resp3 => match resp3::decode_range(frame).map_err(malformed)? {
-            Some((f, used)) => (from3(frame, f)?, used),
-            None => return Err(ProtoError::Malformed("incomplete after scan".into())),
-        },
-    };
-    if used != len {
-        return Err(ProtoError::Malformed(format!(
-            "decoder used {used} bytes of a {len}-byte frame"
-        )));
-    }
-    Ok(Some((value, used)))
-}
-
-/// The decode-first path: a whole one-line or bulk reply at the start of
-/// `buf`, as its value, or a server error as `Err`. Such a reply is never
-/// a push or a message, so a reader taking many replies at a time (a
-/// pipeline) keeps it at once. `None` sends the caller down the scan path
-/// (not a leaf, not whole yet, or not something the scan would accept as
-/// it is); [`decode_with`] gives the same result for everything this
-/// accepts, and the precise error for what it does not.
-#[inline(always)]
-pub(crate) fn decode_leaf(
-    buf: &[u8],
-    protocol: Protocol,
-    limits: &Limits,
-) -> Option<(Reply, usize)> {
-    // `$?` is a streamed string, which the scan refuses by name.
-    if !matches!(buf.first(), Some(b'+' | b'-' | b':' | b'$')) || buf.get(1) == Some(&b'?') {
-        return None;
-    }
-    match protocol {
-        Protocol::Resp2 => decode_leaf2(buf, limits),
-        Protocol::Resp3 => {
-            let (frame, used) = resp3::decode_range(buf).ok()??;
-            let leaf = match &frame {
-                Frame3::SimpleString { data, .. } | Frame3::SimpleError { data, .. } => {
-                    Leaf::Line(*data)
-                }
-                Frame3::Number { .. } => Leaf::Number,
-                Frame3::BlobString { data, .. } => Leaf::Bulk(*data),
-                Frame3::Null => Leaf::Null,
-                _ => return None,
-            };
-            if !passes_scan_rules(buf, used, leaf, limits) {
-                return None;
-            }
-            Some((as_reply(from3(buf, frame).ok()?), used))
-        }
-    }
-}
-
-/// A reply as a pipeline keeps it: a server error as `Err`.
-type Reply = Result<Value, ServerError>;
-
-fn as_reply(v: Value) -> Reply {
-    match v {
-        Value::Error(e) => Err(e),
-        v => Ok(v),
-    }
-}
-
-/// [`decode_leaf`] for RESP2, the protocol of most pipelines: the frame is
-/// looked at once, held to the scan's rules and turned into its value in
-/// the same match (a pipeline of `+OK` spends most of its client time
-/// here, so it is kept to one pass).
-#[inline(always)]
-fn decode_leaf2(buf: &[u8], limits: &Limits) -> Option<(Reply, usize)> {
-    let (frame, used) = resp2::decode_range(buf).ok()??;
-    if used > limits.max_reply_bytes {
-        return None;
-    }
-    let value = match frame {
-        Frame2::SimpleString(r) => {
-            let line = line_within(buf, r, limits)?;
-            Value::Simple(SimpleString::from_reply(line))
-        }
-        Frame2::Error(r) => {
-            line_within(buf, r, limits)?;
-            return Some((Err(ServerError::parse(&text(buf, r))), used));
-        }
-        Frame2::Integer(i) => {
-            number_line_ok(buf, used - 2).then_some(())?;
-            Value::Int(i)
-        }
-        Frame2::Null => {
-            number_line_ok(buf, used - 2).then_some(())?;
-            Value::Nil
-        }
-        Frame2::BulkString(r) => {
-            bulk_within(buf, r, used, limits).then_some(())?;
-            Value::Bulk(buf[r.0..r.1].to_vec())
-        }
-        Frame2::Array(_) => return None,
-    };
-    Some((Ok(value), used))
-}
-
-/// The text of a simple string or error line, if the scan would accept it:
-/// within the bulk limit and without a bare CR.
-#[inline(always)]
-#[allow(
-    clippy::manual_contains,
-    reason = "a plain loop beats memchr's setup on a few-byte status line"
-)]
-fn line_within<'b>(
-    buf: &'b [u8],
-    (start, end): (usize, usize),
-    limits: &Limits,
-) -> Option<&'b [u8]> {
-    let line = &buf[start..end];
-    (line.len() <= limits.max_bulk_len && !line.iter().any(|&b| b == b'\r')).then_some(line)
-}
-
-/// Whether the scan would accept a bulk string with this payload, ending
-/// at `used`: within the bulk limit, a strict length line, and CRLF after
-/// the payload (where the decoder takes any two bytes).
-#[inline(always)]
-fn bulk_within(buf: &[u8], (start, end): (usize, usize), used: usize, limits: &Limits) -> bool {
-    end - start <= limits.max_bulk_len
-        && number_line_ok(buf, start - 2)
-        && buf[end..used] == *b"\r\n"
-}
-
-/// The number line between the type byte and its CRLF ending at `end`, as
-/// the scan takes it: at most [`MAX_NUMBER_LINE`] bytes, without the
-/// leading `+` that the decoder's `str::parse` allows.
-#[inline(always)]
-fn number_line_ok(buf: &[u8], end: usize) -> bool {
-    let line = &buf[1..end];
-    line.len() <= MAX_NUMBER_LINE && line.first() != Some(&b'+')
-}
-
-/// A whole `+ - : $` reply as the decoder read it (ranges into the buffer).
-#[derive(Clone, Copy)]
-enum Leaf {
-    /// A simple string or error: its text.
-    Line((usize, usize)),
-    /// An integer.
-    Number,
-    /// A bulk string: its payload.
-    Bulk((usize, usize)),
-    /// `$-1`.
-    Null,
-}
-
-/// Whether the scan would accept the `used` bytes the decoder read as
-/// `leaf`: the limits, and the scan's stricter syntax (no bare CR in a
-/// line; a length or integer line of at most 24 bytes without the leading
-/// `+` that the decoder's `str::parse` allows; CRLF after a bulk payload,
-/// where the decoder takes any two bytes).
-#[inline(always)]
-fn passes_scan_rules(buf: &[u8], used: usize, leaf: Leaf, limits: &Limits) -> bool {
-    used <= limits.max_reply_bytes
-        && match leaf {
-            Leaf::Line(r) => line_within(buf, r, limits).is_some(),
-            Leaf::Number | Leaf::Null => number_line_ok(buf, used - 2),
-            Leaf::Bulk(r) => bulk_within(buf, r, used, limits),
-        }
-}
-
-fn text(buf: &[u8], r: (usize, usize)) -> String {
-    let bytes = &buf[r.0..r.1];
-    // The common case is ASCII; the lossy path walks chunks even then.
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
-}
-
-fn from2(buf: &[u8], f: Frame2) -> Value {
-    match f {
-        Frame2::SimpleString(r) => Value::Simple(SimpleString::from_reply(&buf[r.0..r.1])),
-        Frame2::Error(r) => Value::Error(ServerError::parse(&text(buf, r))),
-        Frame2::Integer(i) => Value::Int(i),
-        Frame2::BulkString(r) => Value::Bulk(buf[r.0..r.1].to_vec()),
-        Frame2::Null => Value::Nil,
-        Frame2::Array(items) => Value::Array(items.into_iter().map(|f| from2(buf, f)).collect()),
-    }
-}
-
-fn all3(buf: &[u8], items: impl IntoIterator<Item = Frame3>) -> Result<Vec<Value>, ProtoError> {
-    items.into_iter().map(|f| from3(buf, f)).collect()
-}
-
-fn from3(buf: &[u8], f: Frame3) -> Result<Value, ProtoError> {
-    // Attributes carry hints (key popularity) that change nothing a caller
-    // asked for; they are dropped.
-    Ok(match f {
-        Frame3::BlobString { data, .. } => Value::Bulk(buf[data.0..data.1].to_vec()),
-        Frame3::BlobError { data, .. } | Frame3::SimpleError { data, .. } => {
-            Value::Error(ServerError::parse(&text(buf, data)))
-        }
-        Frame3::SimpleString { data, .. } => {
-            Value::Simple(SimpleString::from_reply(&buf[data.0..data.1]))
-        }
-        Frame3::Boolean { data, .. } => Value::Boolean(data),
-        Frame3::Null => Value::Nil,
-        Frame3::Number { data, .. } => Value::Int(data),
-        Frame3::Double { data, .. } => Value::Double(data),
-        Frame3::BigNumber { data, .. } => Value::BigNumber(text(buf, data)),
-        Frame3::VerbatimString { data, format, .. } => Value::Verbatim {
-            format: match format {
-                VerbatimStringFormat::Text => VerbatimFormat::Text,
-                VerbatimStringFormat::Markdown => VerbatimFormat::Markdown,
-            },
-            text: text(buf, data),
-        },
-        Frame3::Array { data, .. } => Value::Array(all3(buf, data)?),
-        Frame3::Set { data, .. } => Value::Set(all3(buf, data)?),
-        Frame3::Push { data, .. } => Value::Push(all3(buf, data)?),
-        // redis-protocol builds its (insertion-ordered) map by popping
-        // pairs off the end: reversing gives the order on the wire.
-        Frame3::Map { data, .. } => Value::Map(
-            data.into_iter()
-                .rev()
-                .map(|(k, v)| Ok((from3(buf, k)?, from3(buf, v)?)))
-                .collect::<Result<_, ProtoError>>()?,
-        ),
-        Frame3::Hello { .. } => return Err(ProtoError::Unsupported("HELLO frames from a server")),
-        Frame3::ChunkedString(_) => return Err(ProtoError::Unsupported("streamed strings")),
-    })
+    scanner.next(buf, protocol, limits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::VerbatimFormat;
 
     fn d2(b: &[u8]) -> Option<(Value, usize)> {
         decode(b, Protocol::Resp2, &Limits::default()).unwrap()
@@ -378,13 +109,13 @@ mod tests {
     }
 
     #[test]
-    fn leaf_replies_keep_the_scan_rules() {
+    fn the_scan_rules_hold_for_every_reply() {
         let small = Limits {
             max_bulk_len: 4,
             ..Limits::default()
         };
         let d = |b: &[u8], l: &Limits| decode(b, Protocol::Resp2, l);
-        // What the decoder alone would let through, refused as the scan does.
+        // What the decoder alone would let through, refused by the scan.
         assert!(d(b"+OK\rX\r\n", &small).is_err());
         assert!(d(b":+5\r\n", &small).is_err());
         assert!(d(b"$+3\r\nfoo\r\n", &small).is_err());
@@ -406,26 +137,6 @@ mod tests {
             d(b"$4\r\nabcd\r\n", &tiny),
             Err(ProtoError::ReplyTooLarge { limit: 8 })
         ));
-        // Within the limits they take the decode-first path.
-        assert_eq!(
-            decode_leaf(b"$4\r\nabcd\r\n+OK\r\n", Protocol::Resp2, &small),
-            Some((Ok(Value::Bulk(b"abcd".to_vec())), 10))
-        );
-        assert_eq!(
-            decode_leaf(b"+OK\r\n", Protocol::Resp3, &small),
-            Some((Ok(Value::Simple("OK".into())), 5))
-        );
-        // A server error is the reply's `Err`, as a pipeline keeps it.
-        let Some((Err(e), 16)) = decode_leaf(
-            b"-WRONGTYPE bad\r\n:1\r\n",
-            Protocol::Resp2,
-            &Limits::default(),
-        ) else {
-            panic!("a server error decodes as Err");
-        };
-        assert_eq!((e.code(), e.message()), ("WRONGTYPE", "bad"));
-        // Not aggregates, and not a reply still arriving.
-        assert_eq!(decode_leaf(b"*1\r\n:1\r\n", Protocol::Resp2, &small), None);
         let mut scanner = Scanner::default();
         let big = b"+a long status line\r\n";
         assert_eq!(
@@ -444,7 +155,40 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_in_pieces_decodes_as_a_whole_one() {
+        let frames: &[(&[u8], Protocol)] = &[
+            (
+                b"*3\r\n$1\r\na\r\n*2\r\n:1\r\n$-1\r\n*0\r\n",
+                Protocol::Resp2,
+            ),
+            (b"%2\r\n+z\r\n:1\r\n+a\r\n,1.5\r\n", Protocol::Resp3),
+            (
+                b"*2\r\n|1\r\n+k\r\n:2\r\n#t\r\n~1\r\n=7\r\ntxt:abc\r\n",
+                Protocol::Resp3,
+            ),
+        ];
+        let limits = Limits::default();
+        for (frame, protocol) in frames {
+            let whole = decode(frame, *protocol, &limits).unwrap().unwrap();
+            assert_eq!(whole.1, frame.len());
+            let mut scanner = Scanner::default();
+            for end in 0..frame.len() {
+                assert_eq!(
+                    decode_with(&mut scanner, &frame[..end], *protocol, &limits),
+                    Ok(None)
+                );
+            }
+            assert_eq!(
+                decode_with(&mut scanner, frame, *protocol, &limits),
+                Ok(Some(whole))
+            );
+        }
+    }
+
+    #[test]
     fn decoder_errors_are_protocol_errors() {
+        assert!(decode(b"=5\r\nxyz:a\r\n", Protocol::Resp3, &Limits::default()).is_err());
+        assert!(decode(b"(12a\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b",notafloat\r\n", Protocol::Resp3, &Limits::default()).is_err());
         assert!(decode(b"=2\r\nab\r\n", Protocol::Resp3, &Limits::default()).is_err());
     }
@@ -478,7 +222,6 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let mut leaf_hits = 0;
         for round in 0..20_000 {
             let mut buf = seeds[round % seeds.len()].to_vec();
             for _ in 0..(rand() % 4 + 1) {
@@ -501,21 +244,7 @@ mod tests {
                 if let Ok(Some((_, used))) = decode(&buf, protocol, &limits) {
                     assert!(used <= buf.len() && used <= limits.max_reply_bytes);
                 }
-                // The decode-first path accepts nothing the scan would
-                // refuse, and decodes what it accepts the same way.
-                if let Some(fast) = decode_leaf(&buf, protocol, &limits) {
-                    leaf_hits += 1;
-                    let scanned = decode_scanned(&mut Scanner::default(), &buf, protocol, &limits);
-                    let (reply, used) = fast;
-                    assert_eq!(
-                        scanned,
-                        Ok(Some((reply.unwrap_or_else(Value::Error), used))),
-                        "{:?}",
-                        String::from_utf8_lossy(&buf)
-                    );
-                }
             }
         }
-        assert!(leaf_hits > 1000, "the soup hardly reached the leaf path");
     }
 }

@@ -1,49 +1,20 @@
 //! Commands to bytes: a RESP array of bulk strings, the only form Redis
 //! accepts from clients. Small enough that building frames for
-//! redis-protocol's encoder would cost more than it saves.
+//! an encoder crate would cost more than it saves.
 
 use bytes::BytesMut;
 
-/// Room for `<prefix><len>\r\n`: prefix + 20 digits + CRLF, rounded up.
-const LINE: usize = 24;
-
-/// Appends `<prefix><len>\r\n`. The line is built left-aligned in a
-/// fixed-size array that is copied whole (a copy of constant size compiles
-/// to a few moves, not a `memcpy` call) and the tail cut off again.
-fn put_len(out: &mut BytesMut, prefix: u8, len: usize) {
-    // Most lengths and counts have one or two digits.
-    if len < 10 {
-        out.extend_from_slice(&[prefix, b'0' + len as u8, b'\r', b'\n']);
-        return;
-    }
-    if len < 100 {
-        let (tens, ones) = ((len / 10) as u8, (len % 10) as u8);
-        out.extend_from_slice(&[prefix, b'0' + tens, b'0' + ones, b'\r', b'\n']);
-        return;
-    }
-    let mut digits = 1;
-    let mut rest = len;
-    while rest >= 10 {
-        rest /= 10;
-        digits += 1;
-    }
-    let mut line = [0u8; LINE];
-    line[0] = prefix;
-    let mut n = len;
-    for slot in line[1..=digits].iter_mut().rev() {
-        *slot = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    line[digits + 1] = b'\r';
-    line[digits + 2] = b'\n';
-    let at = out.len();
-    out.extend_from_slice(&line);
-    out.truncate(at + digits + 3);
+/// Appends `<prefix><n>\r\n`.
+fn put_len(out: &mut BytesMut, prefix: u8, n: usize) {
+    out.extend_from_slice(&[prefix]);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Appends one bulk string `$len\r\ndata\r\n`.
 pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
-    out.reserve(data.len() + LINE + 2);
+    // `$`, 20 digits, two CRLFs.
+    out.reserve(data.len() + 25);
     put_len(out, b'$', data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
@@ -52,9 +23,17 @@ pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
 /// Appends a command whose arguments are already encoded as bulk strings
 /// (`args`, `count` of them).
 pub fn encode_command(out: &mut BytesMut, count: usize, args: &[u8]) {
-    out.reserve(args.len() + LINE);
+    out.reserve(args.len() + 23);
     put_len(out, b'*', count);
     out.extend_from_slice(args);
+}
+
+/// Appends a command given as raw parts (name first).
+pub fn encode_parts<P: AsRef<[u8]>>(out: &mut BytesMut, parts: &[P]) {
+    encode_command(out, parts.len(), b"");
+    for p in parts {
+        write_bulk(out, p.as_ref());
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +49,9 @@ mod tests {
         let mut out = BytesMut::new();
         encode_command(&mut out, 3, &args);
         assert_eq!(&out[..], b"*3\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$0\r\n\r\n");
+        let mut parts = BytesMut::new();
+        encode_parts(&mut parts, &[&b"SET"[..], b"k\r\n", b""]);
+        assert_eq!(parts, out);
         let mut big = BytesMut::new();
         write_bulk(&mut big, &[7u8; 1234]);
         assert!(big.starts_with(b"$1234\r\n\x07"));

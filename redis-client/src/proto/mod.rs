@@ -3,13 +3,17 @@
 
 mod decode;
 mod encode;
+mod leaf;
 mod limits;
+mod push;
+mod scan;
 mod session;
 
-pub(crate) use decode::decode_leaf;
 pub use decode::{decode, decode_with};
-pub use encode::{encode_command, write_bulk};
-pub use limits::{scan, Limits, Protocol, Scanner};
+pub use encode::{encode_command, encode_parts, write_bulk};
+pub use limits::{Limits, Protocol};
+pub(crate) use push::{is_confirmation, is_message, is_out_of_band};
+pub use scan::{scan, Scanner};
 pub use session::{Effect, SessionState};
 
 /// The peer broke RESP or one of our limits.

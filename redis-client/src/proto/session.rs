@@ -33,9 +33,14 @@ pub enum Effect {
     PubSub,
     /// `CLIENT TRACKING on|off`.
     Tracking(bool),
-    /// `CLIENT REPLY`, `MONITOR`, `SYNC`, `PSYNC`, `QUIT`: from here on the
-    /// replies no longer match the commands; only closing is safe.
+    /// `MONITOR`, `SYNC`, `PSYNC`, `QUIT`, `SHUTDOWN`: from here on the
+    /// replies no longer match the commands. The driver marks the
+    /// transport connection broken once it is sent: every later command of
+    /// the borrow is refused, and the connection is closed on release.
     Unrecoverable,
+    /// `CLIENT REPLY OFF|SKIP`: as [`Effect::Unrecoverable`], and the
+    /// server does not even answer this command.
+    RepliesOff,
     /// `AUTH`, `HELLO`, `RESET`: the identity or protocol of the connection.
     Identity,
     /// `READONLY`, `READWRITE`, `ASKING`, `CLIENT NO-EVICT|NO-TOUCH|CACHING`:
@@ -109,7 +114,11 @@ impl Effect {
             } else if eq(sub, "TRACKING") {
                 Effect::Tracking(eq(arg(2), "ON"))
             } else if eq(sub, "REPLY") {
-                Effect::Unrecoverable
+                if eq(arg(2), "ON") {
+                    Effect::None
+                } else {
+                    Effect::RepliesOff
+                }
             } else if ["NO-EVICT", "NO-TOUCH", "CACHING"]
                 .iter()
                 .any(|n| eq(sub, n))
@@ -153,8 +162,6 @@ pub struct SessionState {
     pub identity_changed: bool,
     /// Flags only `RESET` clears, or state changes queued inside `MULTI`.
     pub flags: bool,
-    /// Replies can no longer be matched to commands: close.
-    pub lost: bool,
 }
 
 impl SessionState {
@@ -174,21 +181,12 @@ impl SessionState {
             tracking: false,
             identity_changed: false,
             flags: false,
-            lost: false,
         }
     }
 
     /// Subscriptions of any kind.
     pub fn subscriptions(&self) -> usize {
         self.channels.len() + self.patterns.len() + self.shard_channels.len()
-    }
-
-    /// Called before a command is sent: effects after which no reply can be
-    /// trusted take hold at once, so even a failed send closes.
-    pub fn before_send(&mut self, effect: &Effect) {
-        if *effect == Effect::Unrecoverable {
-            self.lost = true;
-        }
     }
 
     /// Records the outcome of a command (`ok`: not an error reply).
@@ -208,7 +206,9 @@ impl SessionState {
             return;
         }
         match effect {
-            Effect::None | Effect::PubSub => {}
+            // Unrecoverable: the driver marks the connection itself broken,
+            // which is the one rule for "replies can no longer be matched".
+            Effect::None | Effect::PubSub | Effect::Unrecoverable | Effect::RepliesOff => {}
             Effect::Multi if ok => self.in_multi = true,
             Effect::Multi => {}
             Effect::Exec | Effect::Discard => {
@@ -224,7 +224,6 @@ impl SessionState {
             Effect::SetName => self.name_changed = true,
             Effect::Tracking(on) if ok => self.tracking = *on,
             Effect::Tracking(_) => {}
-            Effect::Unrecoverable => self.lost = true,
             Effect::Identity => self.identity_changed = true,
             Effect::Flags => self.flags = true,
         }
@@ -245,9 +244,6 @@ impl SessionState {
     /// What the release path must do. Without `RESET`, only the state a
     /// command can undo precisely is reset; the rest closes.
     pub fn reuse(&self) -> Reuse {
-        if self.lost {
-            return Reuse::MustClose;
-        }
         if !self.is_dirty() {
             return Reuse::Clean;
         }
@@ -307,7 +303,9 @@ mod tests {
         assert_eq!(effect("SELECT x"), Effect::Flags);
         assert_eq!(effect("client setname x"), Effect::SetName);
         assert_eq!(effect("CLIENT TRACKING on"), Effect::Tracking(true));
-        assert_eq!(effect("CLIENT REPLY OFF"), Effect::Unrecoverable);
+        assert_eq!(effect("CLIENT REPLY OFF"), Effect::RepliesOff);
+        assert_eq!(effect("client reply skip"), Effect::RepliesOff);
+        assert_eq!(effect("CLIENT REPLY ON"), Effect::None);
         assert_eq!(effect("MONITOR"), Effect::Unrecoverable);
         assert_eq!(effect("psubscribe a*"), Effect::PubSub);
         assert_eq!(effect("AUTH u p"), Effect::Identity);
@@ -339,8 +337,6 @@ mod tests {
         s.after_reply(&Effect::Select(0), true);
         s.after_reply(&Effect::Unwatch, true);
         assert_eq!(s.reuse(), Reuse::Clean);
-        s.before_send(&Effect::Unrecoverable);
-        assert_eq!(s.reuse(), Reuse::MustClose);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use bytes::{BufMut, BytesMut};
 
 use super::address::{Address, EhloName};
+use super::dsn::Dsn;
 
 /// The BODY parameter of MAIL FROM (RFC 6152).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +13,8 @@ pub enum Body {
     SevenBit,
     /// 8-bit MIME content.
     EightBitMime,
+    /// Unencoded binary content (RFC 3030; BDAT only).
+    BinaryMime,
 }
 
 /// A client command.
@@ -22,6 +25,8 @@ pub enum Command<'a> {
     Ehlo(&'a EhloName),
     /// `HELO name`, for servers that refuse EHLO.
     Helo(&'a EhloName),
+    /// `LHLO name`, LMTP's greeting (RFC 2033).
+    Lhlo(&'a EhloName),
     /// `STARTTLS`.
     StartTls,
     /// `AUTH mechanism [initial-response]`; the response is base64.
@@ -43,11 +48,20 @@ pub enum Command<'a> {
         body: Option<Body>,
         /// SMTPUTF8 parameter.
         smtputf8: bool,
+        /// `RET` and `ENVID` (DSN extension).
+        dsn: Option<&'a Dsn>,
     },
-    /// `RCPT TO:<addr>`.
-    Rcpt(&'a Address),
+    /// `RCPT TO:<addr>`, with `NOTIFY` and `ORCPT` when DSN is asked for.
+    Rcpt(&'a Address, Option<&'a Dsn>),
     /// `DATA`.
     Data,
+    /// `BDAT size [LAST]` (RFC 3030); the chunk's bytes follow the line.
+    Bdat {
+        /// The chunk's size in bytes.
+        size: u64,
+        /// True for the message's last chunk.
+        last: bool,
+    },
     /// `RSET`.
     Rset,
     /// `NOOP`.
@@ -74,6 +88,10 @@ impl Command<'_> {
                 out.put_slice(b"HELO ");
                 out.put_slice(name.as_str().as_bytes());
             }
+            Command::Lhlo(name) => {
+                out.put_slice(b"LHLO ");
+                out.put_slice(name.as_str().as_bytes());
+            }
             Command::StartTls => out.put_slice(b"STARTTLS"),
             Command::Auth { mechanism, initial } => {
                 out.put_slice(b"AUTH ");
@@ -98,6 +116,7 @@ impl Command<'_> {
                 size,
                 body,
                 smtputf8,
+                dsn,
             } => {
                 out.put_slice(b"MAIL FROM:<");
                 if let Some(from) = from {
@@ -105,23 +124,38 @@ impl Command<'_> {
                 }
                 out.put_u8(b'>');
                 if let Some(size) = size {
-                    out.put_slice(format!(" SIZE={size}").as_bytes());
+                    out.put_slice(b" SIZE=");
+                    out.put_slice(itoa::Buffer::new().format(*size).as_bytes());
                 }
                 match body {
                     Some(Body::EightBitMime) => out.put_slice(b" BODY=8BITMIME"),
                     Some(Body::SevenBit) => out.put_slice(b" BODY=7BIT"),
+                    Some(Body::BinaryMime) => out.put_slice(b" BODY=BINARYMIME"),
                     None => {}
                 }
                 if *smtputf8 {
                     out.put_slice(b" SMTPUTF8");
                 }
+                if let Some(dsn) = dsn {
+                    dsn.encode_mail(out);
+                }
             }
-            Command::Rcpt(to) => {
+            Command::Rcpt(to, dsn) => {
                 out.put_slice(b"RCPT TO:<");
                 out.put_slice(to.as_str().as_bytes());
                 out.put_u8(b'>');
+                if let Some(dsn) = dsn {
+                    dsn.encode_rcpt(to, out);
+                }
             }
             Command::Data => out.put_slice(b"DATA"),
+            Command::Bdat { size, last } => {
+                out.put_slice(b"BDAT ");
+                out.put_slice(itoa::Buffer::new().format(*size).as_bytes());
+                if *last {
+                    out.put_slice(b" LAST");
+                }
+            }
             Command::Rset => out.put_slice(b"RSET"),
             Command::Noop => out.put_slice(b"NOOP"),
             Command::Quit => out.put_slice(b"QUIT"),
@@ -161,20 +195,57 @@ mod tests {
                 from: Some(&from),
                 size: Some(1234),
                 body: Some(Body::EightBitMime),
-                smtputf8: true
+                smtputf8: true,
+                dsn: None,
             }),
             b"MAIL FROM:<a@b.c> SIZE=1234 BODY=8BITMIME SMTPUTF8\r\n"
+        );
+        let dsn = crate::proto::dsn::Dsn::new()
+            .ret(crate::proto::dsn::Ret::Full)
+            .envid("e1")
+            .unwrap()
+            .notify(crate::proto::dsn::Notify::NEVER)
+            .orcpt(true);
+        assert_eq!(
+            enc(Command::Mail {
+                from: Some(&from),
+                size: None,
+                body: Some(Body::BinaryMime),
+                smtputf8: false,
+                dsn: Some(&dsn),
+            }),
+            b"MAIL FROM:<a@b.c> BODY=BINARYMIME RET=FULL ENVID=e1\r\n"
+        );
+        assert_eq!(
+            enc(Command::Rcpt(&to, Some(&dsn))),
+            b"RCPT TO:<d@e.f> NOTIFY=NEVER ORCPT=rfc822;d@e.f\r\n"
+        );
+        assert_eq!(enc(Command::Lhlo(&name)), b"LHLO client.example\r\n");
+        assert_eq!(
+            enc(Command::Bdat {
+                size: 42,
+                last: false
+            }),
+            b"BDAT 42\r\n"
+        );
+        assert_eq!(
+            enc(Command::Bdat {
+                size: 0,
+                last: true
+            }),
+            b"BDAT 0 LAST\r\n"
         );
         assert_eq!(
             enc(Command::Mail {
                 from: None,
                 size: None,
                 body: None,
-                smtputf8: false
+                smtputf8: false,
+                dsn: None,
             }),
             b"MAIL FROM:<>\r\n"
         );
-        assert_eq!(enc(Command::Rcpt(&to)), b"RCPT TO:<d@e.f>\r\n");
+        assert_eq!(enc(Command::Rcpt(&to, None)), b"RCPT TO:<d@e.f>\r\n");
         assert_eq!(
             enc(Command::Auth {
                 mechanism: Mechanism::Plain,

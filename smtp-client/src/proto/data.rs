@@ -18,10 +18,32 @@ const END: &[u8] = b".\r\n";
 /// can go out in one write.
 pub fn encode(body: &[u8], out: &mut BytesMut) {
     out.reserve(body.len() + body.len() / 64 + 8);
+    write_lines(body, true, out);
+    out.put_slice(END);
+}
+
+/// Appends `body` as the server stores it: line ends normalised to CRLF
+/// and a final CRLF added, no dot-stuffing. What a BDAT chunk carries and
+/// what a DKIM signature covers.
+pub fn normalise_into(body: &[u8], out: &mut BytesMut) {
+    out.reserve(body.len() + body.len() / 64 + 2);
+    write_lines(body, false, out);
+}
+
+/// [`normalise_into`] into a new buffer.
+pub fn normalise(body: &[u8]) -> Vec<u8> {
+    let mut out = BytesMut::new();
+    normalise_into(body, &mut out);
+    out.to_vec()
+}
+
+/// The one line-end rule: every CR, LF or CRLF becomes CRLF, the last line
+/// gets one, and with `stuff_dots` a line starting with `.` gets another.
+fn write_lines(body: &[u8], stuff_dots: bool, out: &mut BytesMut) {
     let mut at_line_start = true;
     let mut rest = body;
     while !rest.is_empty() {
-        if at_line_start && rest[0] == b'.' {
+        if stuff_dots && at_line_start && rest[0] == b'.' {
             out.put_u8(b'.');
         }
         match rest.iter().position(|&b| b == b'\r' || b == b'\n') {
@@ -47,7 +69,6 @@ pub fn encode(body: &[u8], out: &mut BytesMut) {
     if !at_line_start {
         out.put_slice(b"\r\n");
     }
-    out.put_slice(END);
 }
 
 /// The size of `body` once encoded, without the terminator: what SIZE declares.
@@ -81,27 +102,6 @@ pub fn encoded_len(body: &[u8]) -> u64 {
 /// True when the body has bytes above 127: it needs 8BITMIME.
 pub fn needs_8bit(body: &[u8]) -> bool {
     !body.is_ascii()
-}
-
-/// The inverse of [`encode`] for a complete body (without its terminator's
-/// checks): what a server stores. Used by tests to state what must arrive.
-pub fn normalise(body: &[u8]) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    encode(body, &mut out);
-    let mut text = out[..out.len() - END.len()].to_vec();
-    // Unstuff: a line "..x" was "x" preceded by a stuffed dot.
-    let mut unstuffed = Vec::with_capacity(text.len());
-    let mut at_line_start = true;
-    for (i, &b) in text.iter().enumerate() {
-        if at_line_start && b == b'.' && text.get(i + 1) == Some(&b'.') {
-            at_line_start = false;
-            continue;
-        }
-        unstuffed.push(b);
-        at_line_start = b == b'\n';
-    }
-    std::mem::swap(&mut text, &mut unstuffed);
-    text
 }
 
 #[cfg(test)]

@@ -40,6 +40,12 @@ pub struct Extensions {
     pub smtputf8: bool,
     /// ENHANCEDSTATUSCODES (RFC 2034).
     pub enhanced_status_codes: bool,
+    /// DSN (RFC 3461): delivery status notifications.
+    pub dsn: bool,
+    /// CHUNKING (RFC 3030): BDAT.
+    pub chunking: bool,
+    /// BINARYMIME (RFC 3030): unencoded binary content over BDAT.
+    pub binarymime: bool,
     /// SIZE (RFC 1870): `Some(0)` when offered without a fixed limit.
     pub size: Option<u64>,
     /// AUTH mechanisms offered that this client speaks, in the server's order.
@@ -75,6 +81,9 @@ impl Extensions {
                 "8BITMIME" => ext.eight_bit_mime = true,
                 "SMTPUTF8" => ext.smtputf8 = true,
                 "ENHANCEDSTATUSCODES" => ext.enhanced_status_codes = true,
+                "DSN" => ext.dsn = true,
+                "CHUNKING" => ext.chunking = true,
+                "BINARYMIME" => ext.binarymime = true,
                 "SIZE" => ext.size = Some(words.next().and_then(|n| n.parse().ok()).unwrap_or(0)),
                 "AUTH" => {
                     let params = first_param.into_iter().chain(words.map(str::to_string));
@@ -122,6 +131,17 @@ mod tests {
         assert!(!ext.pipelining);
         assert_eq!(ext.size_limit(), Some(1_048_576));
         assert_eq!(ext.auth, [Mechanism::Login, Mechanism::Plain]);
+    }
+
+    #[test]
+    fn postfix_style_reply_with_dsn_and_chunking() {
+        let ext = parse(
+            b"250-pconn-postfix\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-DSN\r\n\
+              250-SMTPUTF8\r\n250-BINARYMIME\r\n250 CHUNKING\r\n",
+        );
+        assert!(ext.dsn && ext.chunking && ext.binarymime && ext.pipelining);
+        let ext = parse(b"250-x\r\n250 PIPELINING\r\n");
+        assert!(!ext.dsn && !ext.chunking && !ext.binarymime);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod address;
 pub mod command;
 pub mod data;
+pub mod dsn;
 pub mod ehlo;
 pub mod reply;
 pub mod state;

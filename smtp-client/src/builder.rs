@@ -1,108 +1,37 @@
-//! Settings: from `smtp://` / `smtps://` URLs or the builder.
+//! The public builder: settings from `smtp://` / `smtps://` URLs or
+//! method calls, checked once, into an [`SmtpClient`].
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use percent_encoding::percent_decode_str;
 use transport::{ConnectOptions, Connector, Direct, Endpoint, Pool, PoolConfig, TlsConfig};
 
 use crate::client::SmtpClient;
 use crate::error::{Error, Result};
 use crate::proto::address::EhloName;
 use crate::session::Session;
+use crate::settings::{Credentials, Settings, StartTls, DEFAULT_CHUNK_SIZE};
 
-/// What to do about STARTTLS on a plain `smtp://` connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StartTls {
-    /// Upgrade with STARTTLS, and refuse a server that does not offer it
-    /// (before any mail or credential is sent). The default.
-    #[default]
-    Required,
-    /// Upgrade when offered, else continue in the clear.
-    Opportunistic,
-    /// Never upgrade: plain text (an explicit opt-in).
-    None,
+/// RFC 3986 userinfo is percent-decoded (`+` stays a plus) and must be UTF-8.
+fn userinfo(part: &str) -> Result<String> {
+    percent_decode_str(part)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Error::InvalidConfig("URL user info is not UTF-8 once decoded".into()))
 }
 
-/// The secret part of credentials.
-#[derive(Clone)]
-pub(crate) enum Secret {
-    Password(String),
-    Token(String),
-}
-
-/// AUTH credentials. `Debug` never shows the secret.
-#[derive(Clone)]
-pub struct Credentials {
-    pub(crate) user: String,
-    pub(crate) secret: Secret,
-}
-
-impl Credentials {
-    /// A user and password (AUTH PLAIN, else LOGIN).
-    pub fn password(user: &str, password: &str) -> Credentials {
-        Credentials {
-            user: user.into(),
-            secret: Secret::Password(password.into()),
-        }
+impl SmtpClient {
+    /// A builder for `host`.
+    pub fn builder(host: &str) -> Builder {
+        Builder::new(host)
     }
 
-    /// A user and OAuth 2.0 bearer token (AUTH XOAUTH2).
-    pub fn oauth2(user: &str, token: &str) -> Credentials {
-        Credentials {
-            user: user.into(),
-            secret: Secret::Token(token.into()),
-        }
+    /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
+    /// required) or `smtps://` (implicit TLS).
+    pub fn from_url(url: &str) -> Result<Builder> {
+        Builder::from_url(url)
     }
-
-    fn check(&self) -> Result<()> {
-        let secret = match &self.secret {
-            Secret::Password(p) | Secret::Token(p) => p,
-        };
-        // NUL separates the fields of AUTH PLAIN, ^A those of XOAUTH2.
-        if self.user.is_empty()
-            || [&self.user, secret]
-                .iter()
-                .any(|s| s.contains(['\0', '\x01']))
-        {
-            return Err(Error::InvalidInput(
-                "credentials must be non-empty and contain no NUL or \\x01".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    fn hash(&self) -> transport::SecretHash {
-        let (kind, secret) = match &self.secret {
-            Secret::Password(p) => ("password", p),
-            Secret::Token(t) => ("token", t),
-        };
-        transport::SecretHash::of([kind, self.user.as_str(), secret.as_str()])
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Everything a connection is opened with (shared by the client's clones).
-#[derive(Debug)]
-pub(crate) struct Settings {
-    pub(crate) endpoint: Endpoint,
-    pub(crate) implicit_tls: bool,
-    /// None only when no TLS can happen (plain, STARTTLS never).
-    pub(crate) tls: Option<TlsConfig>,
-    pub(crate) starttls: StartTls,
-    pub(crate) credentials: Option<Credentials>,
-    pub(crate) allow_plaintext_auth: bool,
-    pub(crate) ehlo_name: EhloName,
-    pub(crate) connect: ConnectOptions,
-    pub(crate) noop_after: Option<Duration>,
-    pub(crate) connector: Arc<dyn Connector>,
 }
 
 /// Builds an [`SmtpClient`].
@@ -122,26 +51,10 @@ pub struct Builder {
     noop_after: Option<Duration>,
     connector: Arc<dyn Connector>,
     persistent_id: Option<String>,
-}
-
-fn percent_decode(s: &str) -> Result<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::InvalidConfig("bad percent escape in URL".into()))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| Error::InvalidConfig("URL user info is not UTF-8".into()))
+    lmtp: bool,
+    chunk_size: usize,
+    #[cfg(feature = "dkim")]
+    dkim: Option<Arc<crate::dkim::DkimSigner>>,
 }
 
 impl Builder {
@@ -166,21 +79,27 @@ impl Builder {
             noop_after: Some(Duration::from_secs(10)),
             connector: Arc::new(Direct),
             persistent_id: None,
+            lmtp: false,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            #[cfg(feature = "dkim")]
+            dkim: None,
         }
     }
 
     /// Settings from `smtp://[user:password@]host[:port]` (STARTTLS, port
-    /// 587) or `smtps://...` (implicit TLS, port 465). The query may set
+    /// 587), `smtps://...` (implicit TLS, port 465) or `lmtp://...` (LMTP,
+    /// port 24). The query may set
     /// `starttls=required|opportunistic|none` and `ehlo=NAME`.
     pub(crate) fn from_url(url: &str) -> Result<Builder> {
         let parsed = url::Url::parse(url)
             .map_err(|e| Error::InvalidConfig(format!("invalid SMTP URL: {e}")))?;
-        let implicit = match parsed.scheme() {
-            "smtp" => false,
-            "smtps" => true,
+        let (implicit, lmtp) = match parsed.scheme() {
+            "smtp" => (false, false),
+            "smtps" => (true, false),
+            "lmtp" => (false, true),
             other => {
                 return Err(Error::InvalidConfig(format!(
-                    "unsupported scheme {other:?} (smtp:// or smtps://)"
+                    "unsupported scheme {other:?} (smtp://, smtps:// or lmtp://)"
                 )))
             }
         };
@@ -192,13 +111,13 @@ impl Builder {
                 "SMTP URL takes no path or fragment".into(),
             ));
         }
-        let mut b = Builder::new(host).implicit_tls(implicit);
+        let mut b = Builder::new(host).implicit_tls(implicit).lmtp(lmtp);
         if let Some(port) = parsed.port() {
             b = b.port(port);
         }
         if !parsed.username().is_empty() {
-            let user = percent_decode(parsed.username())?;
-            let password = percent_decode(parsed.password().unwrap_or(""))?;
+            let user = userinfo(parsed.username())?;
+            let password = userinfo(parsed.password().unwrap_or(""))?;
             b = b.credentials(Credentials::password(&user, &password));
         }
         for (k, v) in parsed.query_pairs() {
@@ -217,7 +136,8 @@ impl Builder {
         Ok(b)
     }
 
-    /// The port (default 587 for STARTTLS or plain, 465 for implicit TLS).
+    /// The port (default 587 for STARTTLS or plain, 465 for implicit TLS,
+    /// 24 for LMTP).
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
         self
@@ -308,6 +228,36 @@ impl Builder {
         Ok(self.connector(proxy.connector()))
     }
 
+    /// Speaks LMTP (RFC 2033) instead of SMTP: LHLO, and after the data one
+    /// reply per accepted recipient, each that recipient's result. The
+    /// STARTTLS policy applies as for SMTP. `lmtp://` URLs set this.
+    pub fn lmtp(mut self, on: bool) -> Self {
+        self.lmtp = on;
+        self
+    }
+
+    /// Sends mail with BDAT (RFC 3030) when the server offers CHUNKING
+    /// (default on), in chunks of `chunk_size` bytes (default 1 MiB),
+    /// pipelined when the server offers PIPELINING.
+    pub fn chunking(mut self, on: bool) -> Self {
+        self.chunk_size = if on { DEFAULT_CHUNK_SIZE } else { 0 };
+        self
+    }
+
+    /// The BDAT chunk size (at least 1; see [`chunking`](Builder::chunking)).
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes.max(1);
+        self
+    }
+
+    /// Signs every mail with `signer` before it is sent (once, even when
+    /// the mail is retried on a fresh connection).
+    #[cfg(feature = "dkim")]
+    pub fn dkim(mut self, signer: crate::dkim::DkimSigner) -> Self {
+        self.dkim = Some(Arc::new(signer));
+        self
+    }
+
     /// Separates this client's connections from otherwise equal ones.
     pub fn persistent_id(mut self, id: &str) -> Self {
         self.persistent_id = Some(id.to_string());
@@ -320,9 +270,11 @@ impl Builder {
         if let Some(c) = &self.credentials {
             c.check()?;
         }
-        let port = self
-            .port
-            .unwrap_or(if self.implicit_tls { 465 } else { 587 });
+        let port = self.port.unwrap_or(match (self.lmtp, self.implicit_tls) {
+            (true, _) => 24,
+            (false, true) => 465,
+            (false, false) => 587,
+        });
         let needs_tls = self.implicit_tls || self.starttls != StartTls::None;
         let tls = match self.tls {
             Some(tls) => Some(tls),
@@ -343,7 +295,8 @@ impl Builder {
             (false, StartTls::Opportunistic) => "starttls-opportunistic",
             (false, StartTls::None) => "plain",
         };
-        let mut key = transport::PoolKey::new("smtp", endpoint.host(), port)
+        let protocol = if self.lmtp { "lmtp" } else { "smtp" };
+        let mut key = transport::PoolKey::new(protocol, endpoint.host(), port)
             .database(format!("{mode}/{}", ehlo_name.as_str()));
         if let Some(tls) = &tls {
             key = key.tls(tls.fingerprint());
@@ -372,6 +325,10 @@ impl Builder {
             connect: self.connect,
             noop_after: self.noop_after,
             connector: self.connector,
+            lmtp: self.lmtp,
+            chunk_size: self.chunk_size,
+            #[cfg(feature = "dkim")]
+            dkim: self.dkim,
         };
         Ok(SmtpClient::new(settings, pool.key_pool(&key)))
     }
@@ -380,6 +337,32 @@ impl Builder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Secret;
+
+    /// RFC 3986 userinfo: percent-decoded, `+` is a plus (not form
+    /// decoding); every reserved character survives in user and password.
+    #[test]
+    fn userinfo_with_every_reserved_character() {
+        use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+        let reserved = ":/?#[]@!$&'()*+,;=% \u{e9}";
+        let user = format!("u{reserved}x");
+        let password = format!("p{reserved}y");
+        let url = format!(
+            "smtps://{}:{}@mail.example",
+            utf8_percent_encode(&user, NON_ALPHANUMERIC),
+            utf8_percent_encode(&password, NON_ALPHANUMERIC)
+        );
+        let b = Builder::from_url(&url).unwrap();
+        let c = b.credentials.unwrap();
+        assert_eq!(c.user, user);
+        assert!(matches!(&c.secret, Secret::Password(p) if *p == password));
+        // Sub-delimiters may also appear unescaped; '+' is never a space.
+        let b = Builder::from_url("smtps://a+b:c+d!$&'()*,;=@mail.example").unwrap();
+        let c = b.credentials.unwrap();
+        assert_eq!(c.user, "a+b");
+        assert!(matches!(&c.secret, Secret::Password(p) if p == "c+d!$&'()*,;="));
+        assert!(Builder::from_url("smtps://%FF%FE:x@mail.example").is_err());
+    }
 
     #[test]
     fn urls() {

@@ -1,100 +1,17 @@
-//! Messages: the envelope and the bytes of an RFC 5322 message, built with
-//! `mail-builder` from checked parts.
+//! [`MessageBuilder`]: every part checked, then formatted by
+//! `mail-builder`'s own API (no MIME written here).
 
 use std::borrow::Cow;
 
 use mail_builder::headers::address::Address as MbAddress;
 use mail_builder::headers::text::Text;
+use mail_builder::mime::MimePart;
 
+use super::attachment::{check_cid, check_content_type, Attachment};
+use super::{Envelope, Message};
 use crate::error::{Error, Result};
 use crate::proto::address::Address;
-use crate::proto::data;
-
-/// Who the mail is from and to, as the SMTP server sees it (`MAIL FROM`,
-/// `RCPT TO`), independent of the message's headers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    from: Option<Address>,
-    to: Vec<Address>,
-}
-
-impl Envelope {
-    /// An envelope; `from: None` is the null reverse path `<>` (bounces).
-    /// At least one recipient is required.
-    pub fn new(from: Option<Address>, to: Vec<Address>) -> Result<Envelope> {
-        if to.is_empty() {
-            return Err(Error::InvalidInput("the envelope has no recipient".into()));
-        }
-        Ok(Envelope { from, to })
-    }
-
-    /// The reverse path.
-    pub fn from(&self) -> Option<&Address> {
-        self.from.as_ref()
-    }
-
-    /// The recipients.
-    pub fn to(&self) -> &[Address] {
-        &self.to
-    }
-
-    /// True when an address is not ASCII (the server must offer SMTPUTF8).
-    pub fn needs_smtputf8(&self) -> bool {
-        self.from
-            .iter()
-            .chain(&self.to)
-            .any(Address::needs_smtputf8)
-    }
-}
-
-/// A message ready to send: envelope plus content bytes.
-#[derive(Debug, Clone)]
-pub struct Message {
-    envelope: Envelope,
-    content: Vec<u8>,
-}
-
-impl Message {
-    /// A builder for a text (and/or HTML) message.
-    pub fn builder() -> MessageBuilder {
-        MessageBuilder::default()
-    }
-
-    /// A message from already formatted content (headers, blank line, body).
-    /// Line ends may be CRLF, LF or CR: they are normalised when sent.
-    pub fn raw(envelope: Envelope, content: impl Into<Vec<u8>>) -> Message {
-        Message {
-            envelope,
-            content: content.into(),
-        }
-    }
-
-    /// Replaces the envelope (e.g. to send a built message elsewhere).
-    pub fn with_envelope(mut self, envelope: Envelope) -> Message {
-        self.envelope = envelope;
-        self
-    }
-
-    /// The envelope.
-    pub fn envelope(&self) -> &Envelope {
-        &self.envelope
-    }
-
-    /// The content as given (before line-end normalisation and dot-stuffing).
-    pub fn content(&self) -> &[u8] {
-        &self.content
-    }
-
-    /// The size on the wire, what `SIZE=` declares.
-    pub fn wire_size(&self) -> u64 {
-        data::encoded_len(&self.content)
-    }
-
-    /// True when the content has 8-bit bytes (needs 8BITMIME).
-    pub fn needs_8bit(&self) -> bool {
-        data::needs_8bit(&self.content)
-    }
-}
+use crate::proto::dsn::Dsn;
 
 /// Builds a [`Message`]; every part is checked and the first problem is
 /// reported by [`build`](MessageBuilder::build), before anything is sent.
@@ -104,10 +21,14 @@ pub struct MessageBuilder {
     to: Vec<(Option<String>, Address)>,
     cc: Vec<(Option<String>, Address)>,
     bcc: Vec<Address>,
+    reply_to: Vec<(Option<String>, Address)>,
     subject: Option<String>,
     text: Option<String>,
     html: Option<String>,
+    attachments: Vec<Attachment>,
+    inline: Vec<(String, Attachment)>,
     headers: Vec<(String, String)>,
+    dsn: Option<Dsn>,
     error: Option<Error>,
 }
 
@@ -174,6 +95,54 @@ impl MessageBuilder {
         if let Some(m) = self.mailbox(None, addr) {
             self.cc.push(m);
         }
+        self
+    }
+
+    /// Adds a `Cc:` recipient with a display name.
+    pub fn cc_named(mut self, name: Option<&str>, addr: &str) -> Self {
+        if let Some(m) = self.mailbox(name, addr) {
+            self.cc.push(m);
+        }
+        self
+    }
+
+    /// Adds a `Reply-To:` address.
+    pub fn reply_to(self, addr: &str) -> Self {
+        self.reply_to_named(None, addr)
+    }
+
+    /// Adds a `Reply-To:` address with a display name.
+    pub fn reply_to_named(mut self, name: Option<&str>, addr: &str) -> Self {
+        if let Some(m) = self.mailbox(name, addr) {
+            self.reply_to.push(m);
+        }
+        self
+    }
+
+    /// Attaches a file (see [`Attachment`]); its name and content type are
+    /// checked by [`build`](MessageBuilder::build).
+    pub fn attach(mut self, attachment: Attachment) -> Self {
+        let checked = attachment.check();
+        self.keep_first_error(checked);
+        self.attachments.push(attachment);
+        self
+    }
+
+    /// An inline part (an image the HTML body shows as `<img src="cid:CID">`):
+    /// with an HTML body the message becomes `multipart/related`.
+    pub fn inline(mut self, cid: &str, content_type: &str, data: impl Into<Vec<u8>>) -> Self {
+        let checked = check_cid(cid).and_then(|()| check_content_type(content_type));
+        self.keep_first_error(checked);
+        self.inline.push((
+            cid.to_string(),
+            Attachment::from_bytes(cid, content_type, data),
+        ));
+        self
+    }
+
+    /// Asks for delivery status notifications (see [`Dsn`]).
+    pub fn dsn(mut self, dsn: Dsn) -> Self {
+        self.dsn = Some(dsn);
         self
     }
 
@@ -251,15 +220,44 @@ impl MessageBuilder {
         if !self.cc.is_empty() {
             b = b.cc(list(&self.cc));
         }
+        // Bcc recipients are in the envelope only: mail-builder is never told.
+        if !self.reply_to.is_empty() {
+            b = b.reply_to(list(&self.reply_to));
+        }
         if let Some(subject) = self.subject {
             b = b.subject(subject);
         }
         for (name, value) in self.headers {
             b = b.header(Cow::Owned(name), Text::new(value));
         }
-        match (self.text, self.html) {
+        b = body(b, self.text, self.html, self.inline, self.attachments);
+        let content = b
+            .write_to_vec()
+            .map_err(|e| Error::InvalidInput(format!("cannot format message: {e}")))?;
+        let message = Message::raw(envelope, content);
+        Ok(match self.dsn {
+            Some(dsn) => message.with_dsn(dsn),
+            None => message,
+        })
+    }
+}
+
+/// The MIME structure, from mail-builder's parts: its own layout
+/// (`multipart/alternative` for text and HTML, `multipart/mixed` with
+/// attachments) unless inline parts need a `multipart/related` around the
+/// HTML they belong to.
+fn body<'x>(
+    mut b: mail_builder::MessageBuilder<'x>,
+    text: Option<String>,
+    html: Option<String>,
+    inline: Vec<(String, Attachment)>,
+    attachments: Vec<Attachment>,
+) -> mail_builder::MessageBuilder<'x> {
+    let attach = |a: Attachment| MimePart::new(a.content_type, a.data).attachment(a.name);
+    if inline.is_empty() {
+        match (&text, &html) {
             (None, None) => b = b.text_body(""),
-            (text, html) => {
+            _ => {
                 if let Some(t) = text {
                     b = b.text_body(t);
                 }
@@ -268,11 +266,31 @@ impl MessageBuilder {
                 }
             }
         }
-        let content = b
-            .write_to_vec()
-            .map_err(|e| Error::InvalidInput(format!("cannot format message: {e}")))?;
-        Ok(Message { envelope, content })
+        for a in attachments {
+            b = b.attachment(a.content_type, a.name, a.data);
+        }
+        return b;
     }
+    let mut related = vec![MimePart::new("text/html", html.unwrap_or_default())];
+    related.extend(
+        inline
+            .into_iter()
+            .map(|(cid, a)| MimePart::new(a.content_type, a.data).inline().cid(cid)),
+    );
+    let related = MimePart::new("multipart/related", related);
+    let main = match text {
+        Some(t) => MimePart::new(
+            "multipart/alternative",
+            vec![MimePart::new("text/plain", t), related],
+        ),
+        None => related,
+    };
+    if attachments.is_empty() {
+        return b.body(main);
+    }
+    let mut mixed = vec![main];
+    mixed.extend(attachments.into_iter().map(attach));
+    b.body(MimePart::new("multipart/mixed", mixed))
 }
 
 #[cfg(test)]

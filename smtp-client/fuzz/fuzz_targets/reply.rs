@@ -1,0 +1,8 @@
+//! `cargo +nightly fuzz run reply` (from smtp-client/fuzz): see
+//! `checks/smtp.rs` (shared with tests/fuzz_corpus.rs).
+#![no_main]
+
+#[path = "../checks/smtp.rs"]
+mod checks;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| checks::reply(data));
