@@ -119,3 +119,56 @@ if section redis "Redis: commands, pipeline, transaction, reset-on-release, reus
     cargo run -q -p redis-client --example redis-tour -- --url "$PCONN_REDIS_URL"
     cargo run -q -p redis-client --example redis-cli -- --url "$PCONN_REDIS_URL" DEL demo:greeting demo:counter
 fi
+
+# ---------------------------------------------------------------------------
+if section socks "SOCKS5 tunnels through danted: SMTP greeting, HTTPS, and a refused password"; then
+    : "${PCONN_SOCKS_URL:=socks5h://127.0.0.1:1080}"
+    : "${PCONN_SOCKS_AUTH_URL:=socks5h://pconn-socks:pconn-secret@127.0.0.1:1081}"
+    : "${PCONN_TEST_CA:=.servers/certs/ca.pem}"
+    echo "# SMTP speaks first: a greeting that arrives with the SOCKS reply is kept (early_bytes in the debug line)"
+    RUST_LOG=proxy_tunnel=debug cargo run -q -p proxy-tunnel --example tunnel -- \
+        --proxy "$PCONN_SOCKS_AUTH_URL" --target 127.0.0.1:2525 --send 'QUIT\r\n'
+    echo
+    echo "# HTTPS through socks5h (danted resolves localhost); TLS verifies localhost, not the proxy"
+    cargo run -q -p proxy-tunnel --example tunnel -- --proxy "$PCONN_SOCKS_URL" \
+        --target localhost:8443 --tls --cacert "$PCONN_TEST_CA" \
+        --send 'GET /small HTTP/1.1\r\nHost: localhost:8443\r\nConnection: close\r\n\r\n' --stats
+    echo
+    echo "# three requests, one kept tunnel (api-client --proxy socks5h://...)"
+    cargo run -q -p http-client --example api-client -- --proxy "$PCONN_SOCKS_URL" \
+        --cacert "$PCONN_TEST_CA" --repeat 3 --stats https://localhost:8443/small
+    echo
+    echo "# wrong SOCKS password: a typed error, the password never printed"
+    cargo run -q -p proxy-tunnel --example tunnel -- \
+        --proxy "socks5h://pconn-socks:not-the-password@127.0.0.1:1081" --target localhost:8443 || true
+fi
+
+# ---------------------------------------------------------------------------
+if section cluster "Redis Cluster and Sentinel: routing by slot, redirects, a failover followed"; then
+    : "${PCONN_REDIS_CLUSTER_URL:=redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002}"
+    : "${PCONN_REDIS_SENTINEL_URL:=redis+sentinel://127.0.0.1:26390,127.0.0.1:26391,127.0.0.1:26392/pconn-master?sentinel_password=sentinel-secret}"
+    cli() { cargo run -q -p redis-client --example redis-cli -- "$@"; }
+    echo "# the cluster's shape, and keys routed by slot (hash tags keep keys together)"
+    redis-cli -p 7000 cluster shards | awk '/^slots$/ { getline a; getline b; printf "slots %s-%s", a, b } /^port$/ { getline p; printf " %s", p } /^role$/ { getline r; printf "(%s)", r } /^health$/ { getline h } END { print "" }' | sed 's/slots/\nslots/g'
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" SET demo:a 1
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" MSET "{demo}:x" 1 "{demo}:y" 2
+    echo "# keys in different slots: refused before anything is sent"
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" MSET demo:a 1 demo:b 2 || true
+    echo "# DBSIZE over every master"
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DBSIZE
+    echo
+    echo "# Sentinel: the master now, then SENTINEL FAILOVER while a client INCRs every 100 ms"
+    s_cli() { redis-cli -p 26390 --no-auth-warning -a sentinel-secret "$@"; }
+    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:)"
+    cli --url "$PCONN_REDIS_SENTINEL_URL" --repeat 40 --interval 100 --stats INCR demo:sentinel &
+    incr=$!
+    sleep 1
+    s_cli sentinel failover pconn-master
+    wait "$incr"
+    echo "master: $(s_cli sentinel get-master-addr-by-name pconn-master | paste -sd:) (the client followed). The count is at most 40:"
+    echo "# none applied twice; INCRs the old master took after the promotion are lost (asynchronous replication)"
+    cli --url "$PCONN_REDIS_SENTINEL_URL" GET demo:sentinel
+    cli --url "$PCONN_REDIS_SENTINEL_URL" DEL demo:sentinel
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DEL demo:a
+    cli --cluster --url "$PCONN_REDIS_CLUSTER_URL" DEL "{demo}:x" "{demo}:y"
+fi

@@ -177,7 +177,7 @@ fn raw(bytes: &[u8]) -> Step {
 
 fn protocol_error(result: Result<impl std::fmt::Debug, Error>) -> String {
     match result {
-        Err(Error::Protocol(msg)) => msg,
+        Err(Error::Protocol(e)) => e.to_string(),
         other => panic!("expected a protocol error, got {other:?}"),
     }
 }
@@ -899,7 +899,7 @@ fn assert_nothing_sent(listener: &TcpListener, client: &Client) {
 
 fn invalid_input(result: Result<Response, Error>) -> String {
     match result {
-        Err(Error::InvalidInput(msg)) => msg,
+        Err(Error::InvalidInput(e)) => e.to_string(),
         other => panic!("expected InvalidInput, got {other:?}"),
     }
 }

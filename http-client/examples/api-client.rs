@@ -1,42 +1,106 @@
-//! A small curl on the pooled client: repeated requests share connections.
+//! A small curl on the pooled client: the flags people type every day, and
+//! repeated requests that share connections.
 //!
 //! ```text
-//! cargo run -q -p http-client --example api-client -- [-X METHOD] [-H 'Name: value' ...]
-//!     [--data BODY] [--json] [--cacert PEM] [--proxy URL] [--repeat N] [--interval MS]
-//!     [-i] [--stats] URL
+//! cargo run -q -p http-client --features gzip,cookies --example api-client -- [options] URL
 //! ```
 //!
-//! Prints the status line, the headers with `-i`, and the body of each
-//! response. With `--stats` the last stdout line is the pool's counters as
-//! one JSON object (`opened`, `reused`, `discarded`, ...).
+//! Options (curl's meaning unless said otherwise):
+//!
+//! ```text
+//!   -X, --request METHOD        method (default GET, POST with a body)
+//!   -H, --header 'Name: value'  a header field (repeatable)
+//!   -d, --data DATA             a body; @FILE reads it from FILE (newlines kept)
+//!       --data-binary DATA      the same (@FILE read as bytes)
+//!       --json DATA             a JSON body, with Content-Type and Accept set
+//!   -F, --form NAME=VALUE|NAME=@FILE  a multipart/form-data field or file (repeatable)
+//!   -u, --user USER:PASSWORD    Basic authentication
+//!   -L, --location              follow redirects (default: return them)
+//!       --max-redirs N          at most N redirects with -L (default 50)
+//!   -b, --cookie FILE|N=V       send cookies: a jar saved by -c, or literal pairs
+//!   -c, --cookie-jar FILE       keep cookies in a jar and save it to FILE (JSON)
+//!       --compressed            ask for gzip/deflate and decode the body
+//!   -o, --output FILE           write the body to FILE
+//!   -i, --include               print the status line and headers first
+//!   -v, --verbose               the request and response heads on stderr
+//!       --connect-timeout SECS  the connect phase (DNS, TCP, TLS)
+//!   -m, --max-time SECS         the whole request
+//!       --cacert PEM            trust this CA too
+//!   -k, --insecure              refused: give --cacert with the server's CA instead
+//!       --proxy URL             through this proxy
+//!       --retry N               try again up to N times (connect errors, timeouts, 429, 503)
+//!       --repeat N              send N times (connections are reused)
+//!       --interval MS           pause between repeats
+//!       --stats                 the pool's counters as one JSON line at the end
+//! ```
+//!
+//! With `RUST_LOG` set (`RUST_LOG=debug`), the client's and the pool's
+//! events go to stderr.
+//!
+//! Exit codes: 0 done, 2 bad usage, 1 the request failed (the message says
+//! what and what to try), 22 an HTTP error status with `--fail`.
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use http_client::Client;
+use http_client::{Client, Response};
 
 #[derive(Default)]
 struct Args {
     method: Option<String>,
     headers: Vec<(String, String)>,
-    data: Option<String>,
+    data: Option<Vec<u8>>,
     json: bool,
+    form: Vec<(String, String)>,
+    user: Option<String>,
+    location: bool,
+    max_redirs: u32,
+    cookie: Option<String>,
+    cookie_jar: Option<String>,
+    compressed: bool,
+    output: Option<String>,
+    include: bool,
+    verbose: bool,
+    fail: bool,
+    connect_timeout: Option<Duration>,
+    max_time: Option<Duration>,
     cacert: Option<String>,
     proxy: Option<String>,
+    retry: u32,
     repeat: u32,
     interval: Duration,
-    include: bool,
     stats: bool,
     url: String,
 }
 
-const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value' ...] [--data BODY] [--json] \
-[--cacert PEM] [--proxy URL] [--repeat N] [--interval MS] [-i] [--stats] URL";
+const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
+[--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
+[-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
+[--proxy URL] [--retry N] [--repeat N] [--interval MS] [--stats] URL
+  (see the top of examples/api-client.rs for what each does)";
+
+/// Reads `@FILE` data, or takes the text as it is.
+fn data(value: String) -> Result<Vec<u8>, String> {
+    match value.strip_prefix('@') {
+        Some(path) => std::fs::read(path).map_err(|e| format!("reading {path}: {e}")),
+        None => Ok(value.into_bytes()),
+    }
+}
+
+fn seconds(name: &str, value: String) -> Result<Duration, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("{name}: {value:?} is not a positive number of seconds"))
+}
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         repeat: 1,
+        max_redirs: 50,
         ..Args::default()
     };
     let mut it = std::env::args().skip(1);
@@ -53,10 +117,46 @@ fn parse_args() -> Result<Args, String> {
                 args.headers
                     .push((name.trim().to_string(), val.trim().to_string()));
             }
-            "-d" | "--data" => args.data = Some(value("--data")?),
-            "--json" => args.json = true,
+            "-d" | "--data" | "--data-binary" => args.data = Some(data(value(&arg)?)?),
+            "--json" => {
+                args.data = Some(data(value("--json")?)?);
+                args.json = true;
+            }
+            "-F" | "--form" => {
+                let f = value("-F")?;
+                let (name, val) = f
+                    .split_once('=')
+                    .ok_or_else(|| format!("-F {f:?}: expected NAME=VALUE or NAME=@FILE"))?;
+                args.form.push((name.to_string(), val.to_string()));
+            }
+            "-u" | "--user" => args.user = Some(value("-u")?),
+            "-L" | "--location" => args.location = true,
+            "--max-redirs" => {
+                args.max_redirs = value("--max-redirs")?
+                    .parse()
+                    .map_err(|e| format!("--max-redirs: {e}"))?
+            }
+            "-b" | "--cookie" => args.cookie = Some(value("-b")?),
+            "-c" | "--cookie-jar" => args.cookie_jar = Some(value("-c")?),
+            "--compressed" => args.compressed = true,
+            "-o" | "--output" => args.output = Some(value("-o")?),
+            "-i" | "--include" => args.include = true,
+            "-v" | "--verbose" => args.verbose = true,
+            "-f" | "--fail" => args.fail = true,
+            "--connect-timeout" => args.connect_timeout = Some(seconds(&arg, value(&arg)?)?),
+            "-m" | "--max-time" => args.max_time = Some(seconds(&arg, value(&arg)?)?),
             "--cacert" => args.cacert = Some(value("--cacert")?),
-            "--proxy" => args.proxy = Some(value("--proxy")?),
+            "-k" | "--insecure" => {
+                return Err("-k/--insecure is refused: certificate checks stay on. \
+                    Give the server's CA with --cacert FILE instead."
+                    .to_string())
+            }
+            "--proxy" | "-x" => args.proxy = Some(value("--proxy")?),
+            "--retry" => {
+                args.retry = value("--retry")?
+                    .parse()
+                    .map_err(|e| format!("--retry: {e}"))?
+            }
             "--repeat" => {
                 args.repeat = value("--repeat")?
                     .parse()
@@ -68,10 +168,9 @@ fn parse_args() -> Result<Args, String> {
                     .map_err(|e| format!("--interval: {e}"))?;
                 args.interval = Duration::from_millis(ms);
             }
-            "-i" | "--include" => args.include = true,
             "--stats" => args.stats = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
-            other if other.starts_with('-') => {
+            other if other.starts_with('-') && other.len() > 1 => {
                 return Err(format!("unknown option {other}\n{USAGE}"))
             }
             other => {
@@ -85,20 +184,67 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mut builder = Client::builder();
+/// The cookie jar for `-b FILE` / `-c FILE`, and literal `-b` pairs.
+#[cfg(feature = "cookies")]
+fn cookie_jar(args: &Args) -> Result<(Option<http_client::CookieJar>, Option<String>), String> {
+    use http_client::CookieJar;
+    let literal = args.cookie.clone().filter(|c| c.contains('='));
+    let file = args.cookie.clone().filter(|c| !c.contains('='));
+    let jar = match (&file, &args.cookie_jar) {
+        (Some(path), _) => {
+            let f = std::fs::File::open(path).map_err(|e| format!("-b {path}: {e}"))?;
+            Some(CookieJar::load_json(std::io::BufReader::new(f)).map_err(|e| e.to_string())?)
+        }
+        (None, Some(_)) => Some(CookieJar::new()),
+        (None, None) => None,
+    };
+    Ok((jar, literal))
+}
+
+fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let mut builder = Client::builder()
+        .decompress(args.compressed)
+        .max_redirects(if args.location { args.max_redirs } else { 0 });
+    if args.compressed && !cfg!(feature = "gzip") {
+        return Err("--compressed needs the gzip feature (--features gzip)".into());
+    }
     if let Some(ca) = &args.cacert {
         builder = builder.add_ca_file(ca);
+    }
+    if args.retry > 0 {
+        builder = builder.retry(http_client::RetryPolicy::new(args.retry));
     }
     if let Some(proxy) = &args.proxy {
         builder = builder.proxy(proxy);
     }
+    if let Some(t) = args.connect_timeout {
+        builder = builder.connect_timeout(t);
+    }
+    if let Some(t) = args.max_time {
+        builder = builder.timeout(Some(t));
+    }
+    #[cfg(feature = "cookies")]
+    let (jar, literal_cookie) = cookie_jar(args)?;
+    #[cfg(feature = "cookies")]
+    if let Some(jar) = &jar {
+        builder = builder.cookie_jar(jar.clone());
+    }
+    #[cfg(not(feature = "cookies"))]
+    let literal_cookie = match (&args.cookie, &args.cookie_jar) {
+        (Some(c), None) if c.contains('=') => Some(c.clone()),
+        (None, None) => None,
+        _ => return Err("a cookie jar file needs the cookies feature (--features cookies)".into()),
+    };
     let client = builder.build()?;
-    let method = args
-        .method
-        .clone()
-        .unwrap_or_else(|| if args.data.is_some() { "POST" } else { "GET" }.to_string());
-    let stdout = std::io::stdout();
+    let method = args.method.clone().unwrap_or_else(|| {
+        if args.data.is_some() || !args.form.is_empty() {
+            "POST"
+        } else {
+            "GET"
+        }
+        .to_string()
+    });
+    let mut code = ExitCode::SUCCESS;
     for i in 0..args.repeat {
         if i > 0 && !args.interval.is_zero() {
             std::thread::sleep(args.interval);
@@ -107,53 +253,122 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         for (name, value) in &args.headers {
             req = req.header(name, value);
         }
-        if args.json {
-            if !args
-                .headers
+        if let Some(cookie) = &literal_cookie {
+            req = req.header("Cookie", cookie);
+        }
+        if let Some(user) = &args.user {
+            let (name, password) = user.split_once(':').unwrap_or((user, ""));
+            req = req.basic_auth(name, password);
+        }
+        let has = |name: &str| {
+            args.headers
                 .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
-            {
+                .any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
+        if args.json {
+            if !has("content-type") {
                 req = req.header("Content-Type", "application/json");
             }
-            if !args
-                .headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("accept"))
-            {
+            if !has("accept") {
                 req = req.header("Accept", "application/json");
+            }
+        } else if args.data.is_some() && !has("content-type") {
+            req = req.header("Content-Type", "application/x-www-form-urlencoded");
+        }
+        if args.verbose {
+            eprintln!("> {method} {}", args.url);
+            for (name, value) in &args.headers {
+                eprintln!("> {name}: {value}");
             }
         }
         let resp = match &args.data {
-            Some(body) => req.send_string(body)?,
+            Some(body) => req.send_bytes(body)?,
+            None if !args.form.is_empty() => req.send_multipart(form(&args.form)?)?,
             None => req.call()?,
         };
-        let mut out = stdout.lock();
-        writeln!(
-            out,
-            "{} {} {}",
-            resp.version(),
-            resp.status(),
-            resp.reason()
-        )?;
-        if args.include {
-            for (name, value) in resp.headers().iter() {
-                writeln!(out, "{name}: {}", String::from_utf8_lossy(value))?;
-            }
-            writeln!(out)?;
+        if args.fail && resp.status() >= 400 {
+            eprintln!(
+                "api-client: the server answered {} {}",
+                resp.status(),
+                resp.reason()
+            );
+            code = ExitCode::from(22);
+            continue;
         }
-        let body = resp.bytes()?;
-        out.write_all(&body)?;
-        if !body.ends_with(b"\n") && !body.is_empty() {
-            writeln!(out)?;
-        }
+        write_response(args, resp)?;
+    }
+    #[cfg(feature = "cookies")]
+    if let (Some(jar), Some(path)) = (&jar, &args.cookie_jar) {
+        let mut f = std::fs::File::create(path).map_err(|e| format!("-c {path}: {e}"))?;
+        jar.save_json(&mut f)?;
     }
     if args.stats {
         println!("{}", client.stats().to_json());
+    }
+    Ok(code)
+}
+
+/// The `-F` fields as a form; `@FILE` values are streamed from the file.
+fn form(fields: &[(String, String)]) -> Result<http_client::Multipart, String> {
+    let mut form = http_client::Multipart::new();
+    for (name, value) in fields {
+        form = match value.strip_prefix('@') {
+            Some(path) => {
+                let file =
+                    std::fs::File::open(path).map_err(|e| format!("-F {name}=@{path}: {e}"))?;
+                let file_name = std::path::Path::new(path)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(path);
+                form.file(name, file_name, "application/octet-stream", file)
+            }
+            None => form.text(name, value),
+        };
+    }
+    Ok(form)
+}
+
+fn write_response(args: &Args, resp: Response) -> Result<(), Box<dyn std::error::Error>> {
+    let mut head = Vec::new();
+    writeln!(
+        head,
+        "{} {} {}",
+        resp.version(),
+        resp.status(),
+        resp.reason()
+    )?;
+    for (name, value) in resp.headers().iter() {
+        writeln!(head, "{name}: {}", String::from_utf8_lossy(value))?;
+    }
+    if args.verbose {
+        for line in String::from_utf8_lossy(&head).lines() {
+            eprintln!("< {line}");
+        }
+    }
+    let body = resp.bytes()?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if args.include {
+        out.write_all(&head)?;
+        writeln!(out)?;
+    }
+    match &args.output {
+        Some(path) => std::fs::write(path, &body).map_err(|e| format!("-o {path}: {e}"))?,
+        None => out.write_all(&body)?,
     }
     Ok(())
 }
 
 fn main() -> ExitCode {
+    // Events of the client and its pool (connect, reuse, redirects, ...)
+    // on stderr with RUST_LOG set, e.g. RUST_LOG=debug.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {
@@ -162,7 +377,7 @@ fn main() -> ExitCode {
         }
     };
     match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("api-client: {e}");
             ExitCode::FAILURE

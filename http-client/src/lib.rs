@@ -26,9 +26,34 @@
 //! * **Lean hot path.** No DNS lookup on reuse, the request head (and a
 //!   small body) in one write, the response head in one allocation.
 //!
-//! The layers: [`proto`] is the sans-IO core (request encoding, response
-//! head parsing, body framing), tested with byte strings; the client drives
-//! it over [`transport::Conn`]s.
+//! * **Redirects.** Followed up to a [`RedirectPolicy`] (a limit, none, or
+//!   a function deciding per hop); never to `file:`/`data:` targets, never
+//!   in a loop, never from https down to http unless allowed; `Referer`
+//!   set, credentials dropped across origins, the chain on
+//!   [`Response::history`].
+//! * **Bodies.** Bytes, text, a reader (streamed, chunked when its length
+//!   is unknown), a form from pairs ([`RequestBuilder::send_form`]), a
+//!   streamed [`Multipart`] form, JSON (feature `json`). An empty response
+//!   body is empty whatever its `Content-Encoding`.
+//! * **A broken exchange stays broken.** A body that failed halfway (a
+//!   timeout, a framing error, the peer closing) refuses every later read
+//!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
+//!   and its connection is closed, never reused.
+//!
+//! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
+//! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
+//! the `cookie_store` crate), `charset` (`Response::text` in the charset
+//! the server names, with `encoding_rs`). None is on by default; each costs nothing
+//! when unused.
+//!
+//! The layers read one way: [`proto`] is the sans-IO core (request
+//! encoding, response head parsing, body framing, and one exchange as a
+//! state machine, [`proto::call::Call`]), tested with byte strings; the
+//! session (`session.rs`) is the reuse decision the pool asks for; the
+//! driver (`driver.rs`) moves the bytes a call asks for over a
+//! [`transport::Conn`]; the client (`client.rs`, `request.rs`) is the
+//! public face, with the origin table (`origins.rs`) and the settings
+//! (`builder.rs`).
 //!
 //! ```no_run
 //! use http_client::Client;
@@ -67,22 +92,39 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod body_reader;
+mod builder;
 mod client;
-mod decode;
+mod content_encoding;
+#[cfg(feature = "cookies")]
+mod cookies;
+mod driver;
 mod error;
-mod exchange;
 mod headers;
+mod multipart;
+mod origins;
+mod outgoing;
 pub mod proto;
 mod proxy;
+mod redirect;
 mod request;
 mod response;
+mod retry;
 mod session;
 
-pub use client::{Client, ClientBuilder, DEFAULT_USER_AGENT};
-pub use error::{Error, Result};
+pub use body_reader::BodyReader;
+pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
+pub use client::Client;
+pub use content_encoding::ResponseReader;
+#[cfg(feature = "cookies")]
+pub use cookies::{CookieJar, SYSTEM_PUBLIC_SUFFIX_LIST};
+pub use error::{DecodeError, Error, InvalidInput, Part, ProtocolError, RedirectError, Result};
 pub use headers::Headers;
+pub use multipart::Multipart;
+pub use redirect::{Decision, Hop, RedirectPolicy};
 pub use request::RequestBuilder;
-pub use response::{BodyReader, Response, ResponseReader};
+pub use response::Response;
+pub use retry::RetryPolicy;
 pub use session::Session;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).

@@ -29,14 +29,10 @@ impl ProxyMode {
     }
 }
 
-fn proxy_error(e: proxy_tunnel::Error) -> Error {
-    Error::Proxy(e.to_string())
-}
-
 impl ProxySetting {
     pub(crate) fn parse(url: &str) -> Result<ProxySetting> {
         Ok(ProxySetting {
-            proxy: Proxy::parse(url).map_err(proxy_error)?,
+            proxy: Proxy::parse(url)?,
         })
     }
 
@@ -45,8 +41,13 @@ impl ProxySetting {
         match proxy_tunnel::env::proxy_for(scheme, host, port) {
             None => Ok(None),
             Some(Ok(proxy)) => Ok(Some(ProxySetting { proxy })),
-            Some(Err(e)) => Err(proxy_error(e)),
+            Some(Err(e)) => Err(Error::Proxy(e)),
         }
+    }
+
+    /// False for SOCKS, which cannot take absolute-form requests.
+    pub(crate) fn forwards_http(&self) -> bool {
+        self.proxy.forwards_http()
     }
 
     pub(crate) fn tunnel_connector(&self) -> Arc<dyn Connector> {

@@ -9,34 +9,14 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use url::Url;
 
-use crate::client::{Client, Origin};
-use crate::error::{Error, Result};
+use crate::client::Client;
+use crate::error::{Error, InvalidInput, Result};
 use crate::headers::Headers;
-use crate::proto::{self, BodyLen};
+use crate::origins::Origin;
+use crate::outgoing::{Request, SendBody};
+use crate::proto;
+use crate::redirect::{self, Rules};
 use crate::response::Response;
-
-/// What is sent as the request body.
-pub(crate) enum SendBody<'b> {
-    Empty,
-    Bytes(&'b [u8]),
-    Reader(&'b mut dyn Read, Option<u64>),
-}
-
-impl SendBody<'_> {
-    pub(crate) fn framing(&self) -> BodyLen {
-        match self {
-            SendBody::Empty => BodyLen::None,
-            SendBody::Bytes(b) => BodyLen::Known(b.len() as u64),
-            SendBody::Reader(_, Some(n)) => BodyLen::Known(*n),
-            SendBody::Reader(_, None) => BodyLen::Chunked,
-        }
-    }
-
-    /// A reader is consumed by the first attempt; bytes can be sent again.
-    pub(crate) fn replayable(&self) -> bool {
-        !matches!(self, SendBody::Reader(..))
-    }
-}
 
 /// A request being built; nothing is sent until one of the `call`/`send_*`
 /// methods. Invalid input given to the builder is reported by that call,
@@ -48,15 +28,9 @@ pub struct RequestBuilder<'c> {
     // Errors boxed: the builder moves through every call, and an error
     // is the rare case.
     url: std::result::Result<Arc<Url>, Box<Error>>,
-    /// The origin of `url` when the parse cache knew it; what the builder
-    /// may change (path, query) never changes the origin.
+    /// The origin of `url`; what the builder may change (the query) never
+    /// changes it.
     origin: Option<Arc<Origin>>,
-    /// Where the checked request target lies in `url`, from the parse
-    /// cache; forgotten when the query changes.
-    target: Option<(u32, u32)>,
-    /// The whole head of a GET of `url` with no fields of its own, from
-    /// the parse cache; forgotten when the query changes.
-    get_head: Option<Arc<[u8]>>,
     headers: Headers,
     error: Option<Box<Error>>,
     replayable: bool,
@@ -85,31 +59,42 @@ fn static_method(method: &str) -> Cow<'static, str> {
     Cow::Owned(method.to_string())
 }
 
-/// Parses a URL given by the caller: controls refused first (the parser
-/// would silently drop tabs and newlines), then scheme and host checked.
-pub(crate) fn parse_url(text: &str) -> Result<Url> {
-    let invalid = |reason: String| Error::InvalidUrl {
-        url: text.to_string(),
-        reason,
-    };
-    proto::check_url_text(text).map_err(|e| invalid(e.0))?;
-    let url = Url::parse(text).map_err(|e| invalid(e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "scheme {:?} is not http or https",
-            url.scheme()
-        )));
+/// Requests are made by the client and built here.
+impl Client {
+    /// A request with any method (checked when sent).
+    pub fn request<'c>(&'c self, method: &str, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, method, url)
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("no host".into()));
+
+    /// A GET request.
+    pub fn get<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "GET", url)
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        // Credentials in a URL end up in logs and Referer headers.
-        return Err(invalid(
-            "user:password@ in the URL; use basic_auth() instead".into(),
-        ));
+
+    /// A HEAD request.
+    pub fn head<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "HEAD", url)
     }
-    Ok(url)
+
+    /// A POST request.
+    pub fn post<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "POST", url)
+    }
+
+    /// A PUT request.
+    pub fn put<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PUT", url)
+    }
+
+    /// A DELETE request.
+    pub fn delete<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "DELETE", url)
+    }
+
+    /// A PATCH request.
+    pub fn patch<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
+        RequestBuilder::new(self, "PATCH", url)
+    }
 }
 
 impl<'c> RequestBuilder<'c> {
@@ -122,17 +107,15 @@ impl<'c> RequestBuilder<'c> {
                 .err()
                 .map(|e| Box::new(Error::from(e))),
         };
-        let (url, origin, target, get_head) = match client.parse_url(url) {
-            Ok(p) => (Ok(p.url), p.origin, p.target, p.get_head),
-            Err(e) => (Err(Box::new(e)), None, None, None),
+        let (url, origin) = match client.inner.origins.resolve(url) {
+            Ok((url, origin)) => (Ok(url), Some(origin)),
+            Err(e) => (Err(Box::new(e)), None),
         };
         RequestBuilder {
             client,
             method,
             url,
             origin,
-            target,
-            get_head,
             headers: Headers::new(),
             error,
             replayable: false,
@@ -157,9 +140,12 @@ impl<'c> RequestBuilder<'c> {
         } else if name.eq_ignore_ascii_case("content-length")
             || name.eq_ignore_ascii_case("transfer-encoding")
         {
-            self.fail(Error::InvalidInput(format!(
-                "{name} is set by the client from the body; do not set it by hand"
-            )));
+            self.fail(
+                InvalidInput::FramingField {
+                    name: name.to_string(),
+                }
+                .into(),
+            );
         } else {
             self.headers.push_raw(name.as_bytes(), value.as_bytes());
         }
@@ -172,8 +158,6 @@ impl<'c> RequestBuilder<'c> {
             Arc::make_mut(url)
                 .query_pairs_mut()
                 .append_pair(name, value);
-            self.target = None;
-            self.get_head = None;
         }
         self
     }
@@ -238,10 +222,46 @@ impl<'c> RequestBuilder<'c> {
         self.send(SendBody::Reader(reader, len))
     }
 
+    /// Sends `pairs` as an `application/x-www-form-urlencoded` body (the
+    /// `Content-Type` unless set).
+    ///
+    /// ```no_run
+    /// # let client = http_client::Client::new()?;
+    /// let resp = client
+    ///     .post("http://127.0.0.1:8080/echo")
+    ///     .send_form(&[("q", "a b&c"), ("lang", "en")])?;
+    /// # Ok::<(), http_client::Error>(())
+    /// ```
+    pub fn send_form(self, pairs: &[(&str, &str)]) -> Result<Response> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let this = if self.headers.contains("content-type") {
+            self
+        } else {
+            self.header("Content-Type", "application/x-www-form-urlencoded")
+        };
+        this.send(SendBody::Bytes(body.as_bytes()))
+    }
+
+    /// Sends a `multipart/form-data` body, streamed: `Content-Length` when
+    /// every part is in memory, chunked otherwise. A form with a streamed
+    /// part is never re-sent.
+    pub fn send_multipart(self, form: crate::Multipart) -> Result<Response> {
+        let (boundary, mut reader, len) = form.into_body()?;
+        let this = self.header(
+            "Content-Type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        );
+        this.send(SendBody::Reader(&mut reader, len))
+    }
+
     /// Sends `value` as JSON (`Content-Type: application/json` unless set).
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {
-        let body = serde_json::to_vec(value).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let body = serde_json::to_vec(value).map_err(|e| InvalidInput::Body {
+            reason: e.to_string(),
+        })?;
         let this = if self.headers.contains("content-type") {
             self
         } else {
@@ -259,34 +279,52 @@ impl<'c> RequestBuilder<'c> {
         let config = &client.inner.config;
         let timeout = self.timeout.unwrap_or(config.timeout);
         let deadline = timeout.map(|t| Instant::now() + t);
-        let limit = self.max_redirects.unwrap_or(config.max_redirects);
+        let rules = match self.max_redirects {
+            Some(n) => Cow::Owned(Rules {
+                policy: config.redirects.policy.with_limit(n),
+                ..config.redirects.clone()
+            }),
+            None => Cow::Borrowed(&config.redirects),
+        };
         let mut method = self.method;
         let mut headers = self.headers;
-        let mut followed = 0;
+        let mut chain: Vec<Url> = Vec::new();
         let mut known_origin = self.origin;
-        let mut known_target = self.target;
-        let mut known_get_head = self.get_head;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
-                None => client.origin_of(&url)?,
+                None => client.inner.origins.origin(&url)?,
             };
-            let result = client.execute(
-                &origin,
-                &method,
-                url,
-                known_target.take(),
-                known_get_head.take().as_deref(),
-                &headers,
-                &mut body,
-                self.replayable,
+            #[cfg(feature = "cookies")]
+            let with_cookies = config
+                .cookies
+                .as_ref()
+                .and_then(|jar| jar.request_headers(&url, &headers));
+            #[cfg(feature = "cookies")]
+            let sent = with_cookies.as_ref().unwrap_or(&headers);
+            #[cfg(not(feature = "cookies"))]
+            let sent = &headers;
+            let mut request = Request {
+                method: &method,
+                headers: sent,
+                body: &mut body,
+                replayable: self.replayable,
                 deadline,
-            );
+            };
+            let result = match &config.retry {
+                Some(policy) => client.execute_retrying(&origin, url, &mut request, policy),
+                None => client.execute(&origin, url, &mut request),
+            };
+            #[cfg(feature = "cookies")]
+            if let (Some(jar), Ok(response)) = (&config.cookies, &result) {
+                jar.store_from(response.url(), response.headers());
+            }
             let follow_up = match &result {
                 Ok(response) => {
                     let status = response.status();
-                    limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308)
+                    rules.policy.follows() && redirect::is_redirect(status)
                         || self.error_for_status && status >= 400
+                        || !chain.is_empty()
                 }
                 Err(_) => true,
             };
@@ -295,7 +333,7 @@ impl<'c> RequestBuilder<'c> {
                 // through the checks below).
                 return result;
             }
-            let response = result.map_err(|e| match (e, timeout) {
+            let mut response = result.map_err(|e| match (e, timeout) {
                 (e, Some(t))
                     if e.is_timeout()
                         && deadline
@@ -306,50 +344,36 @@ impl<'c> RequestBuilder<'c> {
                 (e, _) => e,
             })?;
             let status = response.status();
-            if limit > 0 && matches!(status, 301 | 302 | 303 | 307 | 308) {
-                if let Some(location) = response.headers().get("location") {
-                    let next = response.url().join(location).map_err(|e| {
-                        Error::Protocol(format!(
-                            "redirect to an invalid Location {location:?}: {e}"
-                        ))
-                    })?;
-                    if !matches!(next.scheme(), "http" | "https") {
-                        return Err(Error::Protocol(format!(
-                            "redirect to a non-HTTP URL {next}"
-                        )));
+            let location = response.headers().get("location").map(str::to_string);
+            if let (true, Some(location)) = (
+                rules.policy.follows() && redirect::is_redirect(status),
+                location,
+            ) {
+                chain.push(response.url().clone());
+                let next = redirect::next_hop(
+                    &rules,
+                    status,
+                    &location,
+                    &method,
+                    body.replayable(),
+                    &chain,
+                )?;
+                if let Some(next) = next {
+                    tracing::debug!(status, from = %response.url(), to = %next.url, to_get = next.to_get, "following redirect");
+                    drop(response); // drains a small body, keeping the connection
+                    if let Some(from) = chain.last() {
+                        redirect::rewrite_headers(&mut headers, &rules, from, &next);
                     }
-                    if followed >= limit {
-                        return Err(Error::TooManyRedirects {
-                            limit,
-                            location: next.to_string(),
-                        });
-                    }
-                    let keep_method = matches!(status, 307 | 308);
-                    if keep_method && !body.replayable() {
-                        // The body was streamed from a reader: it cannot be
-                        // sent again, so the caller gets the redirect.
-                        return Ok(response);
-                    }
-                    if !keep_method && (status == 303 && method != "HEAD" || method == "POST") {
+                    if next.to_get {
                         method = Cow::Borrowed("GET");
                         body = SendBody::Empty;
-                        headers.remove("content-type");
                     }
-                    let prev = response.url();
-                    if prev.scheme() != next.scheme()
-                        || prev.host_str() != next.host_str()
-                        || prev.port_or_known_default() != next.port_or_known_default()
-                    {
-                        // Credentials are for the origin they were given for.
-                        headers.remove("authorization");
-                        headers.remove("cookie");
-                    }
-                    drop(response); // drains a small body, keeping the connection
-                    url = Arc::new(next);
-                    followed += 1;
+                    url = Arc::new(next.url);
                     continue;
                 }
+                chain.pop();
             }
+            response.set_history(chain);
             if self.error_for_status && status >= 400 {
                 return Err(Error::Server {
                     code: status,

@@ -5,13 +5,13 @@ use std::fmt;
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use transport::{Pooled, Status};
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::body_reader::BodyReader;
+use crate::content_encoding::ResponseReader;
+use crate::error::{DecodeError, Error, Result};
 use crate::headers::{Headers, Known};
 use crate::proto::ResponseHead;
-use crate::session::{read_body, Session, State};
 
 /// A response. The body is read from the connection as it is consumed
 /// ([`Response::body_mut`], [`Response::into_reader`]) or all at once
@@ -32,6 +32,8 @@ pub struct Response {
     body: BodyReader,
     max_body: u64,
     decompress: bool,
+    history: Vec<Url>,
+    tls_version: Option<&'static str>,
 }
 
 impl fmt::Debug for Response {
@@ -61,7 +63,29 @@ impl Response {
             body,
             max_body,
             decompress,
+            history: Vec::new(),
+            tls_version: None,
         }
+    }
+
+    /// The TLS version the connection negotiated (`"TLSv1_3"`,
+    /// `"TLSv1_2"`), `None` over plain http.
+    pub fn tls_version(&self) -> Option<&'static str> {
+        self.tls_version
+    }
+
+    pub(crate) fn set_tls_version(&mut self, version: Option<&'static str>) {
+        self.tls_version = version;
+    }
+
+    /// The URLs that answered with a redirect on the way to this response,
+    /// the first request's first (empty when none was followed).
+    pub fn history(&self) -> &[Url] {
+        &self.history
+    }
+
+    pub(crate) fn set_history(&mut self, history: Vec<Url>) {
+        self.history = history;
     }
 
     /// The status code.
@@ -109,9 +133,8 @@ impl Response {
         let coding = self
             .headers
             .get_known(Known::ContentEncoding)
-            .and_then(|c| std::str::from_utf8(c).ok())
-            .map(|c| c.trim().to_ascii_lowercase());
-        crate::decode::wrap(self.body, coding.as_deref(), self.decompress)
+            .and_then(|c| std::str::from_utf8(c).ok());
+        crate::content_encoding::wrap(self.body, coding, self.decompress)
     }
 
     /// The whole body (decoded), up to the client's `max_body_bytes`.
@@ -153,9 +176,21 @@ impl Response {
         Ok(out)
     }
 
-    /// The whole body as text (UTF-8, invalid sequences replaced).
+    /// The whole body as text: in the charset the `Content-Type` names
+    /// (feature `charset`, any label the WHATWG Encoding Standard knows),
+    /// UTF-8 otherwise; invalid sequences replaced.
     pub fn text(self) -> Result<String> {
+        #[cfg(feature = "charset")]
+        let encoding = self
+            .header("content-type")
+            .and_then(charset)
+            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+            .filter(|e| *e != encoding_rs::UTF_8);
         let bytes = self.bytes()?;
+        #[cfg(feature = "charset")]
+        if let Some(encoding) = encoding {
+            return Ok(encoding.decode_without_bom_handling(&bytes).0.into_owned());
+        }
         Ok(match String::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
@@ -166,8 +201,19 @@ impl Response {
     #[cfg(feature = "json")]
     pub fn json<T: serde::de::DeserializeOwned>(self) -> Result<T> {
         let bytes = self.bytes()?;
-        serde_json::from_slice(&bytes).map_err(|e| Error::Decode(format!("JSON: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| DecodeError::Json(e).into())
     }
+}
+
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+#[cfg(feature = "charset")]
+fn charset(content_type: &str) -> Option<&str> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (name, value) = param.split_once('=')?;
+        name.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches('"'))
+    })
 }
 
 /// Reads a raw body to its end into a buffer that starts at `hint` bytes,
@@ -186,7 +232,7 @@ fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>
         vec![0u8; hint]
     };
     let mut filled = 0usize;
-    while !body.is_done() {
+    loop {
         if filled == out.len() {
             if filled as u64 >= cap {
                 break;
@@ -211,179 +257,7 @@ fn read_limited(mut body: BodyReader, hint: usize, limit: u64) -> Result<Vec<u8>
 pub(crate) fn from_io(e: io::Error) -> Error {
     match e.downcast::<Error>() {
         Ok(ours) => ours,
-        Err(e) => Error::Decode(e.to_string()),
-    }
-}
-
-/// The raw body of a [`Response`], read from the connection as it is
-/// consumed. It holds the pooled connection until the body ends.
-pub struct BodyReader {
-    source: Source,
-    // Boxed: trailers are rare, and the reader moves with every response.
-    trailers: Option<Box<Headers>>,
-}
-
-/// Where the rest of a body comes from.
-enum Source {
-    /// The connection, held until the body ends.
-    Conn(Pooled<Session>),
-    /// A body that arrived whole with the head, its connection already
-    /// back in the pool; `at` bytes of it have been read.
-    Buffered { bytes: Vec<u8>, at: usize },
-    /// Read to its end, or failed.
-    Done,
-}
-
-impl fmt::Debug for BodyReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BodyReader")
-            .field("done", &self.is_done())
-            .finish()
-    }
-}
-
-impl BodyReader {
-    /// A body still to be read from the connection (its session is in the body state).
-    pub(crate) fn streaming(guard: Pooled<Session>) -> BodyReader {
-        BodyReader {
-            source: Source::Conn(guard),
-            trailers: None,
-        }
-    }
-
-    /// A body already read whole (possibly empty).
-    pub(crate) fn buffered(bytes: Vec<u8>) -> BodyReader {
-        let source = if bytes.is_empty() {
-            Source::Done
-        } else {
-            Source::Buffered { bytes, at: 0 }
-        };
-        BodyReader {
-            source,
-            trailers: None,
-        }
-    }
-
-    /// The whole body when it was buffered and none of it has been read yet.
-    fn take_unread(&mut self) -> Option<Vec<u8>> {
-        match std::mem::replace(&mut self.source, Source::Done) {
-            Source::Buffered { bytes, at: 0 } => Some(bytes),
-            Source::Done => Some(Vec::new()),
-            other => {
-                self.source = other;
-                None
-            }
-        }
-    }
-
-    /// The trailer fields of a chunked body, once it has been read to its end.
-    pub fn trailers(&self) -> Option<&Headers> {
-        self.trailers.as_deref()
-    }
-
-    /// The body bytes still to come, when the framing says (Content-Length).
-    fn known_remaining(&self) -> Option<u64> {
-        match &self.source {
-            Source::Conn(guard) => match &guard.session_ref().state {
-                State::Body { decoder, .. } => decoder.known_remaining(),
-                _ => None,
-            },
-            Source::Buffered { bytes, at } => Some((bytes.len() - at) as u64),
-            Source::Done => Some(0),
-        }
-    }
-
-    /// True once the body has been read to its end (or failed).
-    pub fn is_done(&self) -> bool {
-        matches!(self.source, Source::Done)
-    }
-
-    fn read_inner(&mut self, out: &mut [u8]) -> Result<usize> {
-        let guard = match &mut self.source {
-            Source::Conn(guard) => guard,
-            Source::Buffered { bytes, at } => {
-                let rest = &bytes[*at..];
-                let n = rest.len().min(out.len());
-                out[..n].copy_from_slice(&rest[..n]);
-                *at += n;
-                if *at == bytes.len() {
-                    self.source = Source::Done;
-                }
-                return Ok(n);
-            }
-            Source::Done => return Ok(0),
-        };
-        let (conn, session) = guard.parts();
-        let State::Body {
-            decoder,
-            keep_alive,
-        } = &mut session.state
-        else {
-            return Ok(0);
-        };
-        match read_body(conn, decoder, out) {
-            Ok(n) => {
-                if n == 0 || decoder.known_remaining() == Some(0) {
-                    // The end: release the connection now, not when the
-                    // response is dropped.
-                    self.trailers = decoder.take_trailers_boxed();
-                    session.state = if *keep_alive {
-                        State::Idle
-                    } else {
-                        State::Close
-                    };
-                    conn.end_exchange();
-                    self.source = Source::Done;
-                }
-                Ok(n)
-            }
-            Err(e) => {
-                guard.mark(Status::ABORTED);
-                self.source = Source::Done;
-                Err(e)
-            }
-        }
-    }
-}
-
-impl Read for BodyReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        // Wrapped whole, so `bytes()` and callers can get our error back.
-        self.read_inner(out).map_err(io::Error::other)
-    }
-}
-
-impl Drop for BodyReader {
-    fn drop(&mut self) {
-        if let Source::Conn(guard) = &mut self.source {
-            // The session is in its body state: the release path drains the
-            // rest within its limits, or closes the connection.
-            guard.conn().end_exchange();
-        }
-    }
-}
-
-/// A response body with content decoding applied (see [`Response::into_reader`]).
-pub struct ResponseReader {
-    pub(crate) inner: crate::decode::Decoded,
-}
-
-impl fmt::Debug for ResponseReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ResponseReader")
-    }
-}
-
-impl ResponseReader {
-    /// The trailer fields, once the body has been read to its end.
-    pub fn trailers(&self) -> Option<&Headers> {
-        self.inner.body().trailers()
-    }
-}
-
-impl Read for ResponseReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(out)
+        Err(e) => DecodeError::Content(e).into(),
     }
 }
 
@@ -473,7 +347,13 @@ mod tests {
         assert_eq!(client.get(&url).call().unwrap().text().unwrap(), "ok");
         let err = client.get(&url).call().unwrap_err();
         assert!(
-            matches!(&err, Error::Protocol(m) if m.contains("conflicting")),
+            matches!(
+                &err,
+                Error::Protocol(crate::proto::ProtocolError::ConflictingContentLength {
+                    first: 2,
+                    second: 3
+                })
+            ),
             "{err}"
         );
         let stats = client.stats();

@@ -5,23 +5,8 @@ use std::time::{Duration, Instant};
 
 use transport::{BoxError, Conn, Recycle, Reuse};
 
-use crate::error::{Error, Result};
-use crate::proto::{BodyDecoder, Poll};
-
-/// Where a connection stands between the client and the pool.
-#[derive(Debug)]
-pub(crate) enum State {
-    /// Between exchanges: as good as a fresh connection.
-    Idle,
-    /// A response body is (partly) unread. `keep_alive` says whether the
-    /// connection may serve another request once it is read to its end.
-    Body {
-        decoder: BodyDecoder,
-        keep_alive: bool,
-    },
-    /// Either side said close, or the framing was not trustworthy.
-    Close,
-}
+use crate::driver::read_body;
+use crate::proto::call::ConnState as State;
 
 /// The HTTP/1.1 state of one pooled connection ([`transport::Recycle`]).
 ///
@@ -92,64 +77,4 @@ impl Recycle for Session {
         self.state = State::Idle;
         Ok(())
     }
-}
-
-/// Reads the next body bytes into `out`; `Ok(0)` once the body is complete.
-/// Large reads of known-length data go straight from the socket to `out`.
-/// A framing error marks the connection broken.
-pub(crate) fn read_body(
-    conn: &mut Conn,
-    decoder: &mut BodyDecoder,
-    out: &mut [u8],
-) -> Result<usize> {
-    if out.is_empty() {
-        return Ok(0);
-    }
-    loop {
-        let poll = match decoder.poll(conn.read_buf()) {
-            Ok(p) => p,
-            Err(e) => {
-                conn.mark_broken();
-                return Err(e.into());
-            }
-        };
-        match poll {
-            Poll::Data { skip, len } => {
-                let k = len.min(out.len());
-                out[..k].copy_from_slice(&conn.read_buf()[skip..skip + k]);
-                conn.consume(skip + k);
-                decoder.taken(k);
-                return Ok(k);
-            }
-            Poll::Done { skip } => {
-                conn.consume(skip);
-                return Ok(0);
-            }
-            Poll::NeedMore { skip } => {
-                conn.consume(skip);
-                if conn.read_buf().is_empty() {
-                    if let Some(limit) = decoder.direct_limit() {
-                        let want = out.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-                        let n = conn.read_into(&mut out[..want])?;
-                        if n == 0 {
-                            eof(conn, decoder)?;
-                            continue;
-                        }
-                        decoder.taken(n);
-                        return Ok(n);
-                    }
-                }
-                if conn.fill()? == 0 {
-                    eof(conn, decoder)?;
-                }
-            }
-        }
-    }
-}
-
-fn eof(conn: &mut Conn, decoder: &mut BodyDecoder) -> Result<()> {
-    decoder.eof().map_err(|e| {
-        conn.mark_broken();
-        Error::from(e)
-    })
 }

@@ -1,8 +1,8 @@
 //! A tiny `redis-cli` on the pooled client.
 //!
 //! ```text
-//! cargo run -q -p redis-client --example redis-cli -- [--url URL] [--cacert PEM] \
-//!     [--repeat N] [--interval MS] [--stats] CMD [ARG ...]
+//! cargo run -q -p redis-client --example redis-cli -- [--url URL] [--cluster] [--replicas] \
+//!     [--cacert PEM] [--repeat N] [--interval MS] [--stats] CMD [ARG ...]
 //! ```
 //!
 //! Runs the command N times over the pool (sleeping between repetitions
@@ -11,22 +11,33 @@
 //! `--url` takes `redis://`, `rediss://`, `unix:///path/to/redis.sock` and
 //! `redis+unix://` URLs. With `RUST_LOG` set (e.g. `RUST_LOG=debug`) the
 //! client's events (connect, reuse, reset, discard, retry) go to stderr.
+//!
+//! `--cluster`: the URL is a Redis Cluster URL (`redis://host:port,host:port`,
+//! default `$PCONN_REDIS_CLUSTER_URL`); each command goes to the node
+//! serving its keys, following redirects. A `redis+sentinel://` URL (for
+//! example `$PCONN_REDIS_SENTINEL_URL`) finds the master through the
+//! Sentinels. `--replicas` sends read-only commands to replicas (cluster or
+//! Sentinel). With `--repeat` and `--interval`, a failover can be watched
+//! from the outside: the client follows the new master.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use redis_client::{cmd, Client, Error};
+use redis_client::{cmd, Client, ClusterClient, Cmd, Error, SentinelClient, Value};
 
 struct Args {
     url: String,
     cacert: Option<String>,
+    cluster: bool,
+    replicas: bool,
+    url_given: bool,
     repeat: u64,
     interval: Duration,
     stats: bool,
     command: Vec<String>,
 }
 
-const USAGE: &str = "usage: redis-cli [--url URL] [--cacert PEM] [--repeat N] [--interval MS] [--stats] CMD [ARG ...]";
+const USAGE: &str = "usage: redis-cli [--url URL] [--cluster] [--replicas] [--cacert PEM] [--repeat N] [--interval MS] [--stats] CMD [ARG ...]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -37,6 +48,9 @@ fn parse_args() -> Result<Args, String> {
         cacert: std::env::var("PCONN_TEST_CA")
             .ok()
             .filter(|c| !c.is_empty()),
+        cluster: false,
+        replicas: false,
+        url_given: false,
         repeat: 1,
         interval: Duration::ZERO,
         stats: false,
@@ -50,7 +64,12 @@ fn parse_args() -> Result<Args, String> {
         }
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--url" => args.url = value("--url")?,
+            "--url" => {
+                args.url = value("--url")?;
+                args.url_given = true;
+            }
+            "--cluster" => args.cluster = true,
+            "--replicas" => args.replicas = true,
             "--cacert" => args.cacert = Some(value("--cacert")?),
             "--repeat" => {
                 args.repeat = value("--repeat")?
@@ -75,17 +94,86 @@ fn parse_args() -> Result<Args, String> {
     if args.command.is_empty() {
         return Err(format!("no command given\n{USAGE}"));
     }
+    if args.cluster && !args.url_given {
+        args.url = std::env::var("PCONN_REDIS_CLUSTER_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "redis://127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002".into());
+    }
     Ok(args)
 }
 
-fn run(args: &Args) -> Result<String, Error> {
-    let mut builder = Client::builder().url(&args.url)?;
-    if args.url.starts_with("rediss://") {
-        if let Some(ca) = &args.cacert {
-            builder = builder.ca_file(ca);
+/// Where the commands go: one server, a cluster, or a Sentinel-watched master.
+enum Target {
+    Single(Client),
+    Cluster(ClusterClient),
+    Sentinel(SentinelClient),
+}
+
+impl Target {
+    fn query(&self, c: &Cmd) -> Result<Value, Error> {
+        match self {
+            Target::Single(client) => client.get()?.query_value(c),
+            // Whole-keyspace commands ask every master and add up.
+            Target::Cluster(cluster) => match c.name().as_str() {
+                "DBSIZE" => Ok(Value::Int(cluster.dbsize()? as i64)),
+                "KEYS" if c.len() == 2 => {
+                    let pattern = String::from_utf8_lossy(c.part(1).unwrap_or_default());
+                    Ok(Value::Array(cluster.keys(&pattern)?))
+                }
+                _ => cluster.query_value(c),
+            },
+            Target::Sentinel(s) => s.query_value(c),
         }
     }
-    let client = builder.build()?;
+
+    fn stats_json(&self) -> String {
+        match self {
+            Target::Single(client) => client.stats().to_json(),
+            Target::Cluster(cluster) => cluster.pool().stats().to_json(),
+            Target::Sentinel(s) => s
+                .master_client()
+                .map(|c| c.stats().to_json())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+fn target(args: &Args) -> Result<Target, Error> {
+    let tls = args.url.starts_with("rediss");
+    let with_ca = |mut b: redis_client::ClientBuilder| {
+        if tls {
+            if let Some(ca) = &args.cacert {
+                b = b.ca_file(ca);
+            }
+        }
+        b
+    };
+    if args.url.starts_with("redis+sentinel://") || args.url.starts_with("rediss+sentinel://") {
+        let mut b = SentinelClient::builder()
+            .url(&args.url)?
+            .read_from_replicas(args.replicas);
+        if let (true, Some(ca)) = (tls, &args.cacert) {
+            b = b.ca_file(ca);
+        }
+        return Ok(Target::Sentinel(b.build()?));
+    }
+    if args.cluster {
+        let mut b = ClusterClient::builder()
+            .url(&args.url)?
+            .read_from_replicas(args.replicas);
+        if let (true, Some(ca)) = (tls, &args.cacert) {
+            b = b.ca_file(ca);
+        }
+        return Ok(Target::Cluster(b.build()?));
+    }
+    Ok(Target::Single(
+        with_ca(Client::builder().url(&args.url)?).build()?,
+    ))
+}
+
+fn run(args: &Args) -> Result<String, Error> {
+    let client = target(args)?;
     let mut command = cmd(&args.command[0]);
     for a in &args.command[1..] {
         command = command.arg(a);
@@ -95,8 +183,7 @@ fn run(args: &Args) -> Result<String, Error> {
         if i > 0 && !args.interval.is_zero() {
             std::thread::sleep(args.interval);
         }
-        let mut conn = client.get()?;
-        last = match conn.query_value(&command) {
+        last = match client.query(&command) {
             Ok(v) => v.to_cli_string(),
             Err(Error::Server(e)) => format!("(error) {e}"),
             Err(e) => return Err(e),
@@ -104,7 +191,7 @@ fn run(args: &Args) -> Result<String, Error> {
     }
     if args.stats {
         last.push('\n');
-        last.push_str(&client.stats().to_json());
+        last.push_str(&client.stats_json());
     }
     Ok(last)
 }

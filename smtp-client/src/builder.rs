@@ -287,8 +287,8 @@ impl Builder {
             endpoint = endpoint.with_tls(tls.clone());
         }
         // Everything the handshake changes is part of the identity: the
-        // security mode and the EHLO name (as "database"), TLS, the route
-        // and the authenticated user.
+        // security mode and the EHLO name, TLS, the route and the
+        // authenticated user.
         let mode = match (self.implicit_tls, self.starttls) {
             (true, _) => "tls",
             (false, StartTls::Required) => "starttls",
@@ -296,13 +296,12 @@ impl Builder {
             (false, StartTls::None) => "plain",
         };
         let protocol = if self.lmtp { "lmtp" } else { "smtp" };
-        let mut key = transport::PoolKey::new(protocol, endpoint.host(), port)
-            .database(format!("{mode}/{}", ehlo_name.as_str()));
+        let mut key = transport::PoolKey::for_endpoint(protocol, &endpoint, &*self.connector)
+            .tls_mode(mode)
+            .local_name(ehlo_name.as_str());
+        // STARTTLS upgrades with these settings later: the endpoint has none.
         if let Some(tls) = &tls {
             key = key.tls(tls.fingerprint());
-        }
-        if let Some(via) = self.connector.identity() {
-            key = key.via(via);
         }
         if let Some(c) = &self.credentials {
             key = key.credentials(c.hash());

@@ -144,14 +144,13 @@ impl BodyDecoder {
                 self.state = State::Done;
                 Ok(())
             }
-            State::Length { left, total } => Err(ProtocolError::new(format!(
-                "connection closed after {} of {total} body bytes (Content-Length)",
-                total - left
-            ))),
-            _ => Err(ProtocolError::new(format!(
-                "connection closed in the middle of a chunked body (after {} bytes)",
-                self.delivered
-            ))),
+            State::Length { left, total } => Err(ProtocolError::BodyCutShort {
+                got: total - left,
+                expected: total,
+            }),
+            _ => Err(ProtocolError::ChunkedCutShort {
+                got: self.delivered,
+            }),
         }
     }
 
@@ -193,12 +192,12 @@ impl BodyDecoder {
                 State::ChunkDataEnd => {
                     if rest.len() < 2 {
                         if rest.first().is_some_and(|b| *b != b'\r') {
-                            return Err(ProtocolError::new("chunk data not followed by CRLF"));
+                            return Err(ProtocolError::ChunkNotTerminated);
                         }
                         return Ok(Poll::NeedMore { skip });
                     }
                     if &rest[..2] != b"\r\n" {
-                        return Err(ProtocolError::new("chunk data not followed by CRLF"));
+                        return Err(ProtocolError::ChunkNotTerminated);
                     }
                     skip += 2;
                     self.state = State::ChunkSize;
@@ -220,17 +219,13 @@ impl BodyDecoder {
                         }
                         Ok(httparse::Status::Partial) => {
                             if rest.len() > MAX_TRAILER_BYTES {
-                                return Err(ProtocolError::new(format!(
-                                    "trailer section larger than {MAX_TRAILER_BYTES} bytes"
-                                )));
+                                return Err(ProtocolError::TrailersTooLarge {
+                                    limit: MAX_TRAILER_BYTES,
+                                });
                             }
                             return Ok(Poll::NeedMore { skip });
                         }
-                        Err(e) => {
-                            return Err(ProtocolError::new(format!(
-                                "malformed trailer section: {e}"
-                            )))
-                        }
+                        Err(e) => return Err(ProtocolError::MalformedTrailers { reason: e }),
                     }
                 }
             }
@@ -243,9 +238,9 @@ impl BodyDecoder {
 fn chunk_size_line(input: &[u8]) -> Result<Option<(u64, usize)>, ProtocolError> {
     let Some(lf) = input.iter().take(MAX_CHUNK_LINE).position(|b| *b == b'\n') else {
         if input.len() >= MAX_CHUNK_LINE {
-            return Err(ProtocolError::new(format!(
-                "chunk size line longer than {MAX_CHUNK_LINE} bytes"
-            )));
+            return Err(ProtocolError::ChunkLineTooLong {
+                limit: MAX_CHUNK_LINE,
+            });
         }
         // Fail early on a byte that can never start a valid size line.
         if let Some(b) = input.first() {
@@ -286,8 +281,9 @@ fn chunk_size_line(input: &[u8]) -> Result<Option<(u64, usize)>, ProtocolError> 
 }
 
 fn bad_size(line: &[u8]) -> ProtocolError {
-    let shown = String::from_utf8_lossy(&line[..line.len().min(40)]);
-    ProtocolError::new(format!("bad chunk size line {shown:?}"))
+    ProtocolError::BadChunkSize {
+        line: String::from_utf8_lossy(&line[..line.len().min(40)]).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -370,16 +366,16 @@ mod tests {
         ] {
             let err = decode(Framing::Chunked, bad, 64).unwrap_err();
             assert!(
-                err.0.contains("chunk"),
+                err.to_string().contains("chunk"),
                 "{:?}: {}",
                 String::from_utf8_lossy(bad),
-                err.0
+                err
             );
         }
         let long = vec![b'1'; MAX_CHUNK_LINE + 1];
         assert!(decode(Framing::Chunked, &long, 4096)
             .unwrap_err()
-            .0
+            .to_string()
             .contains("longer"));
     }
 
@@ -401,9 +397,9 @@ mod tests {
             (&b"hello"[..], &b"HTTP/1.1"[..])
         );
         let err = decode(Framing::Length(10), b"hello", 3).unwrap_err();
-        assert!(err.0.contains("5 of 10"), "{}", err.0);
+        assert!(err.to_string().contains("5 of 10"), "{}", err);
         let err = decode(Framing::Chunked, b"5\r\nhel", 3).unwrap_err();
-        assert!(err.0.contains("closed"), "{}", err.0);
+        assert!(err.to_string().contains("closed"), "{}", err);
     }
 
     #[test]

@@ -4,14 +4,18 @@
 //! * [`request`]: checks of caller input and request head encoding.
 //! * [`response`]: response head parsing and the framing/keep-alive decision.
 //! * [`body`]: body framing (Content-Length, chunked with trailers, until close).
+//! * [`call`]: one exchange as a state machine (100-continue, interim and
+//!   early responses, the keep-alive decision) and the connection state
+//!   the pool's reuse decision reads.
 
 pub mod body;
+pub mod call;
 pub mod request;
 pub mod response;
 
 pub use body::{BodyDecoder, Poll};
 pub use request::{
-    check_header, check_method, check_target, check_url_text, BodyLen, InvalidInput,
+    check_header, check_method, check_target, check_url_text, BodyLen, InvalidInput, Part,
 };
 pub use response::{parse_head, plan_body, BodyPlan, Framing, ProtocolError, ResponseHead};
 

@@ -3,14 +3,85 @@
 
 use crate::headers::{is_keep_alive, list_has, trim, Headers, Known};
 
-/// The peer broke the protocol.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolError(pub String);
-
-impl ProtocolError {
-    pub(crate) fn new(msg: impl Into<String>) -> ProtocolError {
-        ProtocolError(msg.into())
-    }
+/// How the peer broke HTTP/1.1: each kind its own variant, with where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The response head is longer than the limit.
+    #[error("response head larger than {limit} bytes")]
+    HeadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More header fields than [`MAX_HEADERS`].
+    #[error("response has more than {limit} header fields")]
+    TooManyHeaders {
+        /// The limit.
+        limit: usize,
+    },
+    /// The status line or a header field does not parse.
+    #[error("malformed response head ({reason}), starting {start:?}")]
+    MalformedHead {
+        /// What the parser found wrong.
+        reason: httparse::Error,
+        /// The start of the first line (at most 80 bytes, lossy UTF-8).
+        start: String,
+    },
+    /// A `Content-Length` that is not a decimal number (or list of them).
+    #[error("invalid Content-Length {value:?}")]
+    InvalidContentLength {
+        /// The field value (lossy UTF-8).
+        value: String,
+    },
+    /// Two `Content-Length` values that differ.
+    #[error("conflicting Content-Length values {first} and {second}")]
+    ConflictingContentLength {
+        /// The first value.
+        first: u64,
+        /// The value that differs from it.
+        second: u64,
+    },
+    /// The connection closed before a `Content-Length` body was complete.
+    #[error("connection closed after {got} of {expected} body bytes (Content-Length)")]
+    BodyCutShort {
+        /// Bytes received.
+        got: u64,
+        /// Bytes announced.
+        expected: u64,
+    },
+    /// The connection closed in the middle of a chunked body.
+    #[error("connection closed in the middle of a chunked body (after {got} bytes)")]
+    ChunkedCutShort {
+        /// Body bytes received.
+        got: u64,
+    },
+    /// A chunk's data is not followed by CRLF.
+    #[error("chunk data not followed by CRLF")]
+    ChunkNotTerminated,
+    /// A chunk size line longer than the limit.
+    #[error("chunk size line longer than {limit} bytes")]
+    ChunkLineTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A chunk size line that is not hex digits (and extensions).
+    #[error("bad chunk size line {line:?}")]
+    BadChunkSize {
+        /// The line (at most 40 bytes, lossy UTF-8).
+        line: String,
+    },
+    /// A trailer section longer than the limit.
+    #[error("trailer section larger than {limit} bytes")]
+    TrailersTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A trailer field does not parse.
+    #[error("malformed trailer section: {reason}")]
+    MalformedTrailers {
+        /// What the parser found wrong.
+        reason: httparse::Error,
+    },
 }
 
 /// At most this many header fields in a response head; more is an error.
@@ -53,7 +124,7 @@ pub(crate) fn parse_head_then<T>(
     max_bytes: usize,
     then: impl FnOnce(&ResponseHead, Framer) -> Result<T, ProtocolError>,
 ) -> Result<Parsed<T>, ProtocolError> {
-    let too_large = || ProtocolError::new(format!("response head larger than {max_bytes} bytes"));
+    let too_large = || ProtocolError::HeadTooLarge { limit: max_bytes };
     // Left uninitialised: httparse writes only the fields it finds.
     let mut fields =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -69,16 +140,14 @@ pub(crate) fn parse_head_then<T>(
         Ok(httparse::Status::Partial) if buf.len() >= max_bytes => return Err(too_large()),
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
-            return Err(ProtocolError::new(format!(
-                "response has more than {MAX_HEADERS} header fields"
-            )))
+            return Err(ProtocolError::TooManyHeaders { limit: MAX_HEADERS })
         }
         Err(e) => {
             let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
-            let shown = String::from_utf8_lossy(&buf[..line_end.min(80)]);
-            return Err(ProtocolError::new(format!(
-                "malformed response head ({e}), starting {shown:?}"
-            )));
+            return Err(ProtocolError::MalformedHead {
+                reason: e,
+                start: String::from_utf8_lossy(&buf[..line_end.min(80)]).into_owned(),
+            });
         }
     };
     let minor_version = parsed.version.unwrap_or(1);
@@ -189,10 +258,10 @@ impl Framer {
         }
     }
 
-    /// One field with a well-known name (its [`Known`] number) and value.
+    /// One field with a well-known name and its value.
     #[inline]
-    pub(crate) fn field(&mut self, kind: u8, v: &[u8]) {
-        if kind == Known::Connection as u8 {
+    pub(crate) fn field(&mut self, kind: Known, v: &[u8]) {
+        if kind == Known::Connection {
             // A bare `keep-alive` (what most servers send) lists that token
             // and no other: the list is walked only when it is something else.
             let bare_keep_alive = is_keep_alive(v);
@@ -201,7 +270,7 @@ impl Framer {
             } else {
                 !bare_keep_alive && list_has(v, "close")
             };
-        } else if kind == Known::ContentLength as u8 {
+        } else if kind == Known::ContentLength {
             if let Ok(found) = &mut self.content_length {
                 match (*found, decimal(v)) {
                     // The usual field: one number, and the first of its name.
@@ -213,7 +282,7 @@ impl Framer {
                     }
                 }
             }
-        } else if kind == Known::TransferEncoding as u8 {
+        } else if kind == Known::TransferEncoding {
             self.transfer_encoding = true;
             for coding in v.split(|b| *b == b',') {
                 let coding = trim(coding);
@@ -281,11 +350,8 @@ fn add_content_length(found: &mut Option<u64>, v: &[u8]) -> Result<(), ProtocolE
         return merge_content_length(found, n);
     }
     for part in v.split(|b| *b == b',') {
-        let n = decimal(trim(part)).ok_or_else(|| {
-            ProtocolError::new(format!(
-                "invalid Content-Length {:?}",
-                String::from_utf8_lossy(v)
-            ))
+        let n = decimal(trim(part)).ok_or_else(|| ProtocolError::InvalidContentLength {
+            value: String::from_utf8_lossy(v).into_owned(),
         })?;
         merge_content_length(found, n)?;
     }
@@ -311,9 +377,10 @@ fn decimal(digits: &[u8]) -> Option<u64> {
 
 fn merge_content_length(found: &mut Option<u64>, n: u64) -> Result<(), ProtocolError> {
     match *found {
-        Some(prev) if prev != n => Err(ProtocolError::new(format!(
-            "conflicting Content-Length values {prev} and {n}"
-        ))),
+        Some(prev) if prev != n => Err(ProtocolError::ConflictingContentLength {
+            first: prev,
+            second: n,
+        }),
         _ => {
             *found = Some(n);
             Ok(())
@@ -359,7 +426,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
         ] {
             let err = parse_head(bad, 4096).unwrap_err();
-            assert!(err.0.contains("malformed"), "{bad:?}: {}", err.0);
+            assert!(err.to_string().contains("malformed"), "{bad:?}: {}", err);
         }
     }
 
@@ -368,10 +435,10 @@ mod tests {
         let raw = format!("HTTP/1.1 200 OK\r\nX-Big: {}\r\n\r\n", "a".repeat(200));
         assert!(parse_head(raw.as_bytes(), 1024).unwrap().is_some());
         let err = parse_head(raw.as_bytes(), 100).unwrap_err();
-        assert!(err.0.contains("larger than 100"), "{}", err.0);
+        assert!(err.to_string().contains("larger than 100"), "{}", err);
         // Partial heads too: no waiting for an end that may never come.
         let err = parse_head(&raw.as_bytes()[..150], 100).unwrap_err();
-        assert!(err.0.contains("larger than 100"), "{}", err.0);
+        assert!(err.to_string().contains("larger than 100"), "{}", err);
     }
 
     #[test]
@@ -383,7 +450,7 @@ mod tests {
         raw.extend_from_slice(b"\r\n");
         assert!(parse_head(&raw, 1 << 20)
             .unwrap_err()
-            .0
+            .to_string()
             .contains("more than"));
     }
 
@@ -442,7 +509,7 @@ mod tests {
     fn conflicting_or_bad_content_length() {
         let err =
             plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n").unwrap_err();
-        assert!(err.0.contains("conflicting"), "{}", err.0);
+        assert!(err.to_string().contains("conflicting"), "{}", err);
         assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: 3, 5\r\n\r\n").is_err());
         assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").is_err());
         assert!(plan(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n").is_err());

@@ -1,6 +1,11 @@
-//! Opening tunnels: connect (and TLS) to the proxy, `CONNECT`, read the
-//! reply head, hand over the stream; and the [`transport::Connector`] that
-//! lets every client run through it.
+//! The blocking driver: connect (and TLS) to the proxy, run the handshake
+//! of its kind (`CONNECT` in [`connect`], SOCKS in [`socks`]), hand over the
+//! stream; and the [`transport::Connector`] that lets every client run
+//! through it. The protocol rules live in [`crate::proto`]; this only moves
+//! bytes and names failures.
+
+mod connect;
+mod socks;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,7 +13,7 @@ use std::time::Instant;
 use transport::{Conn, ConnectOptions, Connector, Endpoint, TlsConfig};
 
 use crate::error::{Error, TunnelPhase};
-use crate::proto::{decode_reply, encode_connect, target_authority, Reply, ReplyError};
+use crate::proto::Target;
 use crate::proxy::{Proxy, ProxyScheme};
 
 impl Proxy {
@@ -21,7 +26,8 @@ impl Proxy {
     }
 
     /// A connection to the proxy itself (TLS for an `https://` proxy), for
-    /// absolute-form HTTP requests. Read and write timeouts from `opts` are
+    /// absolute-form HTTP requests (only an HTTP(S) proxy takes those: see
+    /// [`Proxy::forwards_http`]). Read and write timeouts from `opts` are
     /// set; `deadline` bounds connect and TLS.
     pub fn open_to_proxy(
         &self,
@@ -35,6 +41,8 @@ impl Proxy {
     /// target's bytes (TLS to the target is the caller's, or
     /// [`transport::open`]'s, next step). Bytes the target sent in the same
     /// packet as the proxy's reply wait in the connection's read buffer.
+    /// A tunnel that fails halfway is never handed out: its connection is
+    /// marked broken and closed.
     pub fn tunnel(
         &self,
         host: &str,
@@ -42,34 +50,32 @@ impl Proxy {
         opts: &ConnectOptions,
         deadline: Instant,
     ) -> Result<Conn, Error> {
-        // Before anything is sent: a target that cannot go into a request line.
-        let authority = target_authority(host, port)?;
+        // Before anything is sent: a target that cannot go on the wire.
+        let target = Target::new(host, port)?;
+        // socks5:// and socks4:// resolve here, before the proxy is contacted.
+        let socks_addr = if self.scheme.is_socks() {
+            Some(self.socks_addr(&target, deadline)?)
+        } else {
+            None
+        };
         let mut conn = self.connect_to_proxy(opts, deadline)?;
         conn.set_deadline(Some(deadline));
-        let auth = self.basic_auth();
-        encode_connect(conn.write_buf(), &authority, auth.as_deref());
-        conn.flush().map_err(|e| self.reply_error(e.into()))?;
-        let reply = loop {
-            let reply = conn
-                .read_frame(self.max_header_bytes, |buf: &[u8]| {
-                    decode_reply(buf, self.max_header_bytes).map_err(|e| self.decode_error(e))
-                })
-                .map_err(|e| self.reply_error(e))?;
-            if !reply.is_interim() {
-                break reply;
-            }
+        let done = match &socks_addr {
+            Some(addr) => self.socks_handshake(&mut conn, &target, addr),
+            None => self.connect_handshake(&mut conn, &target),
         };
-        if !reply.is_success() {
-            // Whatever follows a refusal is the proxy's error page, not the target.
+        if let Err(e) = done {
+            // Whatever the proxy sends next is not the target's: never reuse.
             conn.mark_broken();
-            return Err(self.refusal(reply, &authority, auth.is_some()));
+            tracing::debug!(proxy = %self, target = %target.authority(), error = %e, "tunnel failed");
+            return Err(e);
         }
         conn.set_deadline(None);
         // From here the stream is the target's: TLS to an https proxy must not
         // pass for TLS to the target (a client would skip STARTTLS, or send
         // credentials that leave the proxy in clear).
-        conn.mark_tunnel(host.trim_start_matches('[').trim_end_matches(']'));
-        tracing::debug!(proxy = %self, target = %authority, status = reply.status, early_bytes = conn.read_buf().len(), "tunnel open");
+        conn.mark_tunnel(&target.host);
+        tracing::debug!(proxy = %self, target = %target.authority(), early_bytes = conn.read_buf().len(), "tunnel open");
         Ok(conn)
     }
 
@@ -106,12 +112,13 @@ impl Proxy {
                     source,
                 },
             })?;
+        tracing::trace!(proxy = %self, peer = ?stream.peer_addr().ok(), "connected to the proxy");
         let mut conn = Conn::from_tcp(stream, &self.host);
         // Each read and write of the proxy TLS handshake and of the CONNECT
         // exchange is bounded like any other, as well as by the deadline.
         conn.set_read_timeout(opts.read_timeout);
         conn.set_write_timeout(opts.write_timeout);
-        if self.scheme == ProxyScheme::Http {
+        if self.scheme != ProxyScheme::Https {
             return Ok(conn);
         }
         let tls = match &self.tls {
@@ -134,85 +141,28 @@ impl Proxy {
             })
     }
 
-    fn decode_error(&self, e: ReplyError) -> Error {
-        match e {
-            ReplyError::TooLarge => Error::HeaderTooLarge {
-                proxy: self.to_string(),
-                limit: self.max_header_bytes,
-            },
-            ReplyError::NotHttp(detail) => Error::NotHttp {
-                proxy: self.to_string(),
-                detail,
-            },
-        }
-    }
-
-    /// Names transport failures while sending `CONNECT` and reading the reply.
-    fn reply_error(&self, e: Error) -> Error {
-        match e {
-            Error::Transport(transport::Error::Timeout(_)) => Error::Timeout {
-                proxy: self.to_string(),
-                phase: TunnelPhase::ConnectReply,
-            },
-            Error::Transport(transport::Error::Closed { mid_frame }) => Error::ProxyClosed {
-                proxy: self.to_string(),
-                mid_reply: mid_frame,
-            },
-            Error::Transport(transport::Error::FrameTooLarge { .. }) => Error::HeaderTooLarge {
-                proxy: self.to_string(),
-                limit: self.max_header_bytes,
-            },
-            other => other,
-        }
-    }
-
-    fn refusal(&self, reply: Reply, target: &str, credentials_sent: bool) -> Error {
+    /// Names a transport failure of a handshake phase (sending a request,
+    /// waiting for its reply).
+    fn phase_error(&self, e: transport::Error, phase: TunnelPhase) -> Error {
         let proxy = self.to_string();
-        let target = target.to_string();
-        let Reply {
-            status,
-            reason,
-            proxy_authenticate,
-            www_authenticate,
-        } = reply;
-        match status {
-            401 | 407 => {
-                let challenges = if status == 407 {
-                    proxy_authenticate
-                } else {
-                    www_authenticate
-                };
-                Error::ProxyAuthRequired {
-                    proxy,
-                    status,
-                    reason,
-                    challenge: (!challenges.is_empty()).then(|| challenges.join(", ")),
-                    credentials_sent,
-                }
-            }
-            403 => Error::Forbidden {
+        match e {
+            transport::Error::Timeout(_) => Error::Timeout { proxy, phase },
+            transport::Error::Closed { mid_frame } => Error::ProxyClosed {
                 proxy,
-                target,
-                reason,
+                mid_reply: mid_frame,
+                phase,
             },
-            502..=504 => Error::Gateway {
+            transport::Error::FrameTooLarge { .. } => Error::HeaderTooLarge {
                 proxy,
-                target,
-                status,
-                reason,
+                limit: self.max_header_bytes,
             },
-            _ => Error::Status {
-                proxy,
-                target,
-                status,
-                reason,
-            },
+            other => Error::Transport(other),
         }
     }
 }
 
-/// A [`transport::Connector`] whose streams are `CONNECT` tunnels through
-/// one proxy. Its failures arrive as [`transport::Error::Tunnel`] holding an
+/// A [`transport::Connector`] whose streams are tunnels (`CONNECT` or
+/// SOCKS) through one proxy. Its failures arrive as [`transport::Error::Tunnel`] holding an
 /// [`Error`]; use [`Error::find`] to get it.
 #[derive(Debug, Clone)]
 pub struct TunnelConnector {
