@@ -45,6 +45,7 @@ dlog "cloned $(git -C "$work/pconn" log -1 --format='%h %s' | cut -c1-72)"
 
 mounts=(-v "$work/pconn:/root/pconn" -v "$toolchain:/opt/rust:ro")
 envs=(-e PATH=/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+[[ -n ${CARGO_INCREMENTAL:-} ]] && envs+=(-e "CARGO_INCREMENTAL=$CARGO_INCREMENTAL")
 if [[ -r $cabundle ]]; then
     mounts+=(-v "$cabundle:/etc/pconn-host-ca.crt:ro")
     envs+=(-e CARGO_HTTP_CAINFO=/etc/pconn-host-ca.crt)
