@@ -277,3 +277,27 @@ fn interactive_prompt_in_a_real_terminal() {
     );
     let _ = std::fs::remove_file(&history);
 }
+
+#[test]
+fn resp3_replies_are_formatted_as_redis_cli_does() {
+    let (h, z) = (key("hash"), key("zset"));
+    let resp3 = format!("{}?protocol=3", url().trim_end_matches('/'));
+    let run = |args: &[&str]| {
+        let o = Command::new(bin())
+            .args(["--url", &resp3])
+            .args(args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        stdout(&o)
+    };
+    run(&["HSET", &h, "a", "1", "b", "2"]);
+    assert_eq!(
+        run(&["HGETALL", &h]),
+        "1# \"a\" => \"1\"\n2# \"b\" => \"2\"\n"
+    );
+    run(&["ZADD", &z, "1.5", "m"]);
+    assert_eq!(run(&["ZSCORE", &z, "m"]), "(double) 1.5\n");
+    assert_eq!(run(&["SMEMBERS", &key("noset")]), "(empty set)\n");
+    assert_eq!(run(&["DEL", &h, &z]), "(integer) 2\n");
+}
