@@ -14,18 +14,22 @@ pub trait Sink {
 }
 
 impl Sink for BytesMut {
+    #[inline]
     fn reserve(&mut self, additional: usize) {
         BytesMut::reserve(self, additional)
     }
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes)
     }
 }
 
 impl Sink for Vec<u8> {
+    #[inline]
     fn reserve(&mut self, additional: usize) {
         Vec::reserve(self, additional)
     }
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes)
     }
@@ -33,9 +37,14 @@ impl Sink for Vec<u8> {
 
 /// Appends `<prefix><n>\r\n`.
 fn put_len(out: &mut impl Sink, prefix: u8, n: usize) {
-    out.put(&[prefix]);
-    out.put(itoa::Buffer::new().format(n).as_bytes());
-    out.put(b"\r\n");
+    // One append: `prefix`, up to 20 digits, CRLF.
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n).as_bytes();
+    let mut line = [0u8; 23];
+    line[0] = prefix;
+    line[1..=digits.len()].copy_from_slice(digits);
+    line[digits.len() + 1..digits.len() + 3].copy_from_slice(b"\r\n");
+    out.put(&line[..digits.len() + 3]);
 }
 
 /// Appends one bulk string `$len\r\ndata\r\n`.
