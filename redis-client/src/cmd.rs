@@ -190,6 +190,10 @@ impl Cmd {
 
     pub(crate) fn effect(&self) -> Effect {
         let part = |i| self.part(i).unwrap_or_default();
+        if !Effect::may_change_state(part(0)) {
+            // Most commands: no need to gather the sub-command.
+            return Effect::None;
+        }
         Effect::of(&[part(0), part(1), part(2)][..self.len().min(3)])
     }
 
