@@ -137,14 +137,8 @@ impl Proxy {
         if port == 0 {
             return Err(bad("port 0".into()));
         }
-        let user = match parsed.username() {
-            "" => None,
-            u => Some(percent_decode(u).map_err(|e| bad(format!("user name: {e}")))?),
-        };
-        let password = match parsed.password() {
-            None => None,
-            Some(p) => Some(percent_decode(p).map_err(|e| bad(format!("password: {e}")))?),
-        };
+        let (user, password) = transport::url_userinfo(&parsed).map_err(|e| bad(e.to_string()))?;
+        let user = Some(user).filter(|u| !u.is_empty());
         check_credentials(scheme, user.as_deref(), password.as_deref()).map_err(bad)?;
         Ok(Proxy {
             scheme,
@@ -308,26 +302,6 @@ fn redact(url: &str) -> String {
         (Some(s), Some(at)) if at > s => format!("{}***@{}", &url[..s + 3], &url[at + 1..]),
         _ => url.to_string(),
     }
-}
-
-/// RFC 3986 percent-decoding of a userinfo part (`+` stays a plus), UTF-8
-/// required; a `%` not followed by two hex digits is refused rather than
-/// passed on literally.
-fn percent_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
-        b == b'%'
-            && !bytes
-                .get(i + 1..i + 3)
-                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
-    });
-    if malformed {
-        return Err("invalid percent escape".into());
-    }
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8()
-        .map(|decoded| decoded.into_owned())
-        .map_err(|_| "not UTF-8 after percent-decoding".to_string())
 }
 
 #[cfg(test)]

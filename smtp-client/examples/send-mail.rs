@@ -26,7 +26,8 @@ usage: send-mail --url URL [options] (--from ADDR --to ADDR ... | --message FILE
 
 connection:
   --url URL             smtp://host[:port][?starttls=required|opportunistic|none],
-                        smtps://host[:port], lmtp://host[:port]
+                        smtps://host[:port], lmtp://host[:port],
+                        lmtp+unix:///path/to/socket
   --lmtp                speak LMTP (LHLO, one reply per recipient) on any URL
   --cacert PEM          trust this CA (STARTTLS, smtps)
   --user U --password P AUTH after TLS

@@ -27,7 +27,8 @@
 //!   inline images referenced by `cid:`, Reply-To/Cc/Bcc (Bcc only in the
 //!   envelope), custom headers; every name and value checked for CR/LF.
 //! * DSN (RFC 3461, [`Dsn`]), CHUNKING/BDAT with BINARYMIME (RFC 3030),
-//!   LMTP (RFC 2033, `lmtp://`, one result per recipient), local
+//!   LMTP (RFC 2033, `lmtp://host`, or over a Unix socket
+//!   `lmtp+unix:///path/to/sock`, one result per recipient), local
 //!   submission through the system's sendmail ([`Sendmail`]).
 //! * Feature `dkim` (off by default): DKIM signing with `mail-auth`,
 //!   RSA-SHA256 or Ed25519-SHA256, relaxed/relaxed (`DkimSigner`,

@@ -16,8 +16,9 @@ use crate::error::{Error, Result};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// A part that does not decode to UTF-8 is [`Error::InvalidInput`] naming
-/// which part (the value itself is never shown: it may be a secret).
+/// A part with a `%` not followed by two hex digits (`%zz`), or that does
+/// not decode to UTF-8, is [`Error::InvalidInput`] naming which part (the
+/// value itself is never shown: it may be a secret).
 pub fn url_userinfo(url: &url::Url) -> Result<(String, Option<String>)> {
     let user = decode(url.username(), "user")?;
     let password = url.password().map(|p| decode(p, "password")).transpose()?;
@@ -25,6 +26,18 @@ pub fn url_userinfo(url: &url::Url) -> Result<(String, Option<String>)> {
 }
 
 fn decode(part: &str, what: &str) -> Result<String> {
+    let bytes = part.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(Error::InvalidInput(format!(
+            "the URL's {what} has a `%` not followed by two hex digits"
+        )));
+    }
     percent_decode_str(part)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -94,5 +107,18 @@ mod tests {
         );
         let url = url::Url::parse("redis://%C3@host").unwrap();
         assert!(url_userinfo(&url).unwrap_err().to_string().contains("user"));
+    }
+
+    #[test]
+    fn a_bad_escape_is_an_error_naming_the_part() {
+        for (url, part) in [
+            ("smtp://u%zz:pw@host", "user"),
+            ("smtp://u:pw%@host", "password"),
+            ("smtp://u:pw%4@host", "password"),
+        ] {
+            let err = url_userinfo(&url::Url::parse(url).unwrap()).unwrap_err();
+            assert!(matches!(err, Error::InvalidInput(_)), "{url}");
+            assert!(err.to_string().contains(part), "{url}: {err}");
+        }
     }
 }
