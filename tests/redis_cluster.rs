@@ -886,7 +886,25 @@ fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String) {
             .map(|v| v.trim().to_string())
             .unwrap()
     };
-    (field("process_id:").parse().unwrap(), field("config_file:"))
+    // In a container the server reports its own pid namespace's pid: the
+    // process listening on the node's port (host networking) is the one.
+    let pid = listener_pid(addr.port).unwrap_or_else(|| field("process_id:").parse().unwrap());
+    (pid, field("config_file:"))
+}
+
+/// The pid of the process listening on loopback `port`, as this host sees it.
+fn listener_pid(port: u16) -> Option<i32> {
+    let out = std::process::Command::new("ss")
+        .args(["-Hltnp", &format!("( sport = :{port} )")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let start = text.find("pid=")? + 4;
+    text[start..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[test]
