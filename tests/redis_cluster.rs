@@ -874,7 +874,7 @@ fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() 
 }
 
 /// `INFO server` fields of a node: its pid and config file.
-fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String) {
+fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String, bool) {
     let info: String = node(c, addr)
         .get()
         .unwrap()
@@ -887,9 +887,11 @@ fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String) {
             .unwrap()
     };
     // In a container the server reports its own pid namespace's pid: the
-    // process listening on the node's port (host networking) is the one.
-    let pid = listener_pid(addr.port).unwrap_or_else(|| field("process_id:").parse().unwrap());
-    (pid, field("config_file:"))
+    // process listening on the node's port (host networking) is the one,
+    // and the third value says the node runs in a container.
+    let own: i32 = field("process_id:").parse().unwrap();
+    let pid = listener_pid(addr.port).unwrap_or(own);
+    (pid, field("config_file:"), pid != own)
 }
 
 /// The pid of the process listening on loopback `port`, as this host sees it.
@@ -915,7 +917,13 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
     let slot = key_slot(tag.as_bytes());
     c.refresh().unwrap();
     let old = c.slot_map().unwrap().shard(slot).unwrap().master.clone();
-    let (pid, config) = pid_and_config(&c, &old);
+    let (pid, config, in_container) = pid_and_config(&c, &old);
+    if in_container {
+        // A container lives as long as its server: a node killed there cannot
+        // be restarted as this test does. The native run (`make test`) covers it.
+        eprintln!("skipped under containers: the node at {old} runs in a container");
+        return;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let worker = |t: usize| {
         let (mut c, stop) = (c.clone(), stop.clone());
