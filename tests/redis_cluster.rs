@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use integration_tests::server_process::ServerProcess;
 use integration_tests::{env_or, test_ca, unique};
 use redis_client::cluster::slot::key_slot;
 use redis_client::cluster::topology::Addr;
@@ -873,40 +874,17 @@ fn a_node_answering_garbage_or_hanging_gives_a_typed_error_and_the_rest_works() 
     }
 }
 
-/// `INFO server` fields of a node: its pid and config file.
-fn pid_and_config(c: &ClusterClient, addr: &Addr) -> (i32, String, bool) {
+/// The config file of a node (`INFO server`), to start it again after a kill.
+fn config_file(c: &ClusterClient, addr: &Addr) -> String {
     let info: String = node(c, addr)
         .get()
         .unwrap()
         .query(&cmd("INFO").arg("server"))
         .unwrap();
-    let field = |name: &str| {
-        info.lines()
-            .find_map(|l| l.strip_prefix(name))
-            .map(|v| v.trim().to_string())
-            .unwrap()
-    };
-    // In a container the server reports its own pid namespace's pid: the
-    // process listening on the node's port (host networking) is the one,
-    // and the third value says the node runs in a container.
-    let own: i32 = field("process_id:").parse().unwrap();
-    let pid = listener_pid(addr.port).unwrap_or(own);
-    (pid, field("config_file:"), pid != own)
-}
-
-/// The pid of the process listening on loopback `port`, as this host sees it.
-fn listener_pid(port: u16) -> Option<i32> {
-    let out = std::process::Command::new("ss")
-        .args(["-Hltnp", &format!("( sport = :{port} )")])
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let start = text.find("pid=")? + 4;
-    text[start..]
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
+    info.lines()
+        .find_map(|l| l.strip_prefix("config_file:"))
+        .map(|v| v.trim().to_string())
+        .unwrap()
 }
 
 #[test]
@@ -917,13 +895,8 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
     let slot = key_slot(tag.as_bytes());
     c.refresh().unwrap();
     let old = c.slot_map().unwrap().shard(slot).unwrap().master.clone();
-    let (pid, config, in_container) = pid_and_config(&c, &old);
-    if in_container {
-        // A container lives as long as its server: a node killed there cannot
-        // be restarted as this test does. The native run (`make test`) covers it.
-        eprintln!("skipped under containers: the node at {old} runs in a container");
-        return;
-    }
+    let config = config_file(&c, &old);
+    let server = ServerProcess::listening_on(old.port).expect("the node's process");
     let stop = Arc::new(AtomicBool::new(false));
     let worker = |t: usize| {
         let (mut c, stop) = (c.clone(), stop.clone());
@@ -941,12 +914,7 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
     };
     let workers: Vec<_> = (0..8).map(worker).collect();
     std::thread::sleep(Duration::from_millis(200));
-    let killed = std::process::Command::new("kill")
-        .arg("-9")
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    server.kill();
     // The replica takes over after cluster-node-timeout (1 s).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -980,11 +948,7 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
         cc.del(&[key]).unwrap();
     }
     // Bring the node back: it rejoins as a replica of the new master.
-    assert!(std::process::Command::new("redis-server")
-        .arg(&config)
-        .status()
-        .unwrap()
-        .success());
+    server.start_again("redis-server", &[&config]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let back = Client::builder()

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use integration_tests::server_process::ServerProcess;
 use integration_tests::{env_or, unique};
 use redis_client::cluster::topology::Addr;
 use redis_client::{cmd, Client, ClusterError, Commands, Error, SentinelClient, ServerErrorKind};
@@ -271,26 +272,13 @@ fn follows_a_killed_master() {
                 .map(|v| v.trim().to_string())
                 .unwrap()
         };
-        let pid: i32 = field("process_id:").parse().unwrap();
-        restart = Some(field("config_file:"));
-        // SAFETY-free: plain kill(2) on the server's own pid.
-        assert_eq!(
-            std::process::Command::new("kill")
-                .arg("-9")
-                .arg(pid.to_string())
-                .status()
-                .unwrap()
-                .code(),
-            Some(0)
-        );
+        let server = ServerProcess::listening_on(old.port).expect("the master's process");
+        server.kill();
+        restart = Some((server, field("config_file:")));
     });
     // Bring the old master back (it rejoins as a replica of the new one).
-    let conf = restart.unwrap();
-    let ok = std::process::Command::new("redis-server")
-        .arg(&conf)
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let (server, conf) = restart.unwrap();
+    server.start_again("redis-server", &[&conf]);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let admin = sentinel_admin();
