@@ -3,9 +3,9 @@
 //! quiet.
 //!
 //! ```text
-//! cargo run -q -p proxy-tunnel --example tunnel -- --proxy URL --target HOST:PORT \
+//! cargo run -q -p pconn-proxy --example tunnel -- --proxy URL --target HOST:PORT \
 //!     [--tls] [--cacert PEM] [--send TEXT] [--stats]
-//! cargo run -q -p proxy-tunnel --example tunnel -- --proxy URL --target HOST:PORT \
+//! cargo run -q -p pconn-proxy --example tunnel -- --proxy URL --target HOST:PORT \
 //!     [--tls] [--cacert PEM] --stdio          # netcat-like
 //! ```
 //!
@@ -16,7 +16,7 @@
 //!
 //! `URL` is any proxy URL proxy-tunnel takes: `http://`, `https://`,
 //! `socks5h://[user:pw@]host:port` (the proxy resolves the target),
-//! `socks5://`, `socks4a://`, `socks4://`. With `RUST_LOG=proxy_tunnel=debug`
+//! `socks5://`, `socks4a://`, `socks4://`. With `RUST_LOG=pconn_proxy=debug`
 //! (or `trace`) the tunnel's events go to stderr.
 //!
 //! `TEXT` may use `\r`, `\n`, `\t` and `\\` escapes. `--cacert` is trusted
@@ -28,7 +28,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use proxy_tunnel::Proxy;
+use pconn_proxy::Proxy;
 use transport::{open, ConnectOptions, Endpoint, Pool, PoolConfig, PoolKey, TlsConfig};
 
 /// How long the target may stay silent before we stop listening.

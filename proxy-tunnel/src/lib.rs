@@ -43,7 +43,7 @@
 //! [`transport::Error::Tunnel`]; [`Error::find`] gets this crate's error back.
 //!
 //! ```no_run
-//! use proxy_tunnel::Proxy;
+//! use pconn_proxy::Proxy;
 //! use transport::{open, ConnectOptions, Endpoint, TlsConfig};
 //!
 //! let proxy = Proxy::parse("http://pconn:pconn-secret@127.0.0.1:3129")?;
@@ -72,7 +72,7 @@
 //! and from other credentials).
 //!
 //! ```no_run
-//! use proxy_tunnel::Proxy;
+//! use pconn_proxy::Proxy;
 //! use transport::{open, ConnectOptions, Endpoint};
 //!
 //! let proxy = Proxy::parse("socks5h://pconn-socks:pconn-secret@127.0.0.1:1081")?;
@@ -94,15 +94,15 @@
 //!     "no_proxy" => Some("localhost,10.0.0.0/8".to_string()),
 //!     _ => None,
 //! };
-//! let proxy = proxy_tunnel::env::proxy_for_with(env, "https", "example.com", 443);
+//! let proxy = pconn_proxy::env::proxy_for_with(env, "https", "example.com", 443);
 //! assert_eq!(proxy.unwrap().unwrap().to_string(), "http://127.0.0.1:3128");
-//! assert!(proxy_tunnel::env::proxy_for_with(env, "https", "10.1.2.3", 443).is_none());
+//! assert!(pconn_proxy::env::proxy_for_with(env, "https", "10.1.2.3", 443).is_none());
 //!
 //! // ALL_PROXY applies to every scheme (redis, smtp, ...), SOCKS included.
 //! let env = |name: &str| (name == "ALL_PROXY").then(|| "socks5h://u:pw@127.0.0.1:1081".to_string());
-//! let proxy = proxy_tunnel::env::proxy_for_with(env, "redis", "cache.example", 6379);
+//! let proxy = pconn_proxy::env::proxy_for_with(env, "redis", "cache.example", 6379);
 //! let proxy = proxy.unwrap().unwrap();
-//! assert_eq!(proxy.scheme(), proxy_tunnel::ProxyScheme::Socks5h);
+//! assert_eq!(proxy.scheme(), pconn_proxy::ProxyScheme::Socks5h);
 //! assert_eq!(proxy.to_string(), "socks5h://u@127.0.0.1:1081"); // never the password
 //! ```
 #![deny(missing_docs)]

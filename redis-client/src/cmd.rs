@@ -56,7 +56,7 @@ impl ToArg for f64 {
 /// A command: its name and arguments, already RESP-encoded.
 ///
 /// ```
-/// let cmd = redis_client::cmd("SET").arg("key").arg(b"\x00binary").arg(42);
+/// let cmd = pconn_redis::cmd("SET").arg("key").arg(b"\x00binary").arg(42);
 /// assert_eq!(cmd.len(), 4);
 /// assert_eq!(cmd.name(), "SET");
 /// ```

@@ -30,7 +30,7 @@
 //!   state).
 //!
 //! ```no_run
-//! use redis_client::{cmd, Client, Commands, Pipeline};
+//! use pconn_redis::{cmd, Client, Commands, Pipeline};
 //!
 //! let client = Client::open("redis://127.0.0.1:6379/0?name=example&protocol=3")?;
 //! let mut conn = client.get()?;
@@ -47,7 +47,7 @@
 //! assert!(done.is_some());
 //! drop(conn); // back to the pool, as fresh as a new connection
 //! println!("{}", client.stats().to_json());
-//! # Ok::<(), redis_client::Error>(())
+//! # Ok::<(), pconn_redis::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -40,7 +40,7 @@
 //! Building a message needs no server (this example runs as a doctest):
 //!
 //! ```
-//! use smtp_client::{Attachment, Dsn, Message, Notify};
+//! use pconn_smtp::{Attachment, Dsn, Message, Notify};
 //!
 //! let mail = Message::builder()
 //!     .from_named(Some("Reports"), "reports@example.com")
@@ -64,14 +64,14 @@
 //!     .to("b@example.com")
 //!     .attach(Attachment::from_bytes("x\r\nBcc: victim@example.com", "text/plain", "x"))
 //!     .build();
-//! assert!(matches!(bad, Err(smtp_client::Error::InvalidInput(_))));
-//! # Ok::<(), smtp_client::Error>(())
+//! assert!(matches!(bad, Err(pconn_smtp::Error::InvalidInput(_))));
+//! # Ok::<(), pconn_smtp::Error>(())
 //! ```
 //!
 //! Sending over a pooled session:
 //!
 //! ```no_run
-//! use smtp_client::{Credentials, Message, SmtpClient};
+//! use pconn_smtp::{Credentials, Message, SmtpClient};
 //! use transport::TlsConfig;
 //!
 //! let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?
@@ -89,7 +89,7 @@
 //!     println!("{} (queue id {:?})", sent.reply, sent.queue_id());
 //! }
 //! assert_eq!(client.stats().opened, 1);
-//! # Ok::<(), smtp_client::Error>(())
+//! # Ok::<(), pconn_smtp::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

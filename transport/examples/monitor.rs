@@ -6,16 +6,16 @@
 //! `smtp://`.
 //!
 //! ```text
-//! cargo run -q -p transport --example monitor -- --help
-//! cargo run -q -p transport --example monitor -- web=127.0.0.1:80 redis://127.0.0.1:6379
-//! cargo run -q -p transport --example monitor -- --targets hosts.txt --json --rounds 3
+//! cargo run -q -p pconn-transport --example monitor -- --help
+//! cargo run -q -p pconn-transport --example monitor -- web=127.0.0.1:80 redis://127.0.0.1:6379
+//! cargo run -q -p pconn-transport --example monitor -- --targets hosts.txt --json --rounds 3
 //! ```
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use transport::{
+use pconn_transport::{
     open, registry, Conn, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey,
 };
 
@@ -197,8 +197,8 @@ fn parse_args() -> Result<Args, String> {
 /// Why a check failed, as shown in the table.
 struct Failure(String);
 
-impl From<transport::Error> for Failure {
-    fn from(e: transport::Error) -> Failure {
+impl From<pconn_transport::Error> for Failure {
+    fn from(e: pconn_transport::Error) -> Failure {
         Failure(e.to_string())
     }
 }

@@ -58,7 +58,7 @@ impl fmt::Debug for SecretHash {
 /// path, TLS settings, proxy) and add the protocol's handshake settings.
 ///
 /// ```
-/// use transport::{Direct, Endpoint, PoolKey, SecretHash};
+/// use pconn_transport::{Direct, Endpoint, PoolKey, SecretHash};
 /// let endpoint = Endpoint::new("127.0.0.1", 6379)?;
 /// let key = |user: &str| {
 ///     PoolKey::for_endpoint("redis", &endpoint, &Direct)
@@ -68,7 +68,7 @@ impl fmt::Debug for SecretHash {
 /// };
 /// assert_ne!(key("alice"), key("bob"));
 /// assert!(!format!("{:?}", key("alice")).contains("pw"));
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PoolKey {

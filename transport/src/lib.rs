@@ -26,7 +26,7 @@
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
 //! use std::net::TcpListener;
-//! use transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
+//! use pconn_transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
 //!
 //! // A line-echo server standing in for any peer.
 //! let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -46,13 +46,13 @@
 //! let endpoint = Endpoint::new("127.0.0.1", port)?;
 //! let key = PoolKey::new("echo", endpoint.host(), endpoint.port());
 //! for _ in 0..3 {
-//!     let mut guard = pool.checkout(&key, || -> transport::Result<_> {
+//!     let mut guard = pool.checkout(&key, || -> pconn_transport::Result<_> {
 //!         Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
 //!     })?;
 //!     let conn = guard.conn();
 //!     conn.begin_exchange()?;
 //!     conn.write_all(b"ping\n")?;
-//!     let line: Vec<u8> = conn.read_frame(1024, |buf: &[u8]| -> transport::Result<_> {
+//!     let line: Vec<u8> = conn.read_frame(1024, |buf: &[u8]| -> pconn_transport::Result<_> {
 //!         Ok(buf.iter().position(|b| *b == b'\n').map(|i| (buf[..i].to_vec(), i + 1)))
 //!     })?;
 //!     conn.end_exchange();
@@ -60,7 +60,7 @@
 //! }
 //! let stats = pool.stats();
 //! assert_eq!((stats.opened, stats.reused), (1, 2));
-//! # Ok::<(), transport::Error>(())
+//! # Ok::<(), pconn_transport::Error>(())
 //! ```
 #![deny(missing_docs)]
 // All unsafe code is the two syscalls in `sys`, each with a SAFETY note.

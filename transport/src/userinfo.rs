@@ -9,8 +9,8 @@ use crate::error::{Error, Result};
 /// The decoded user (empty when the URL has none) and password of `url`.
 ///
 /// ```
-/// let url = transport::url::Url::parse("redis://al%40ice:p%3Aw+rd%25@localhost:6379")?;
-/// let (user, password) = transport::url_userinfo(&url)?;
+/// let url = pconn_transport::url::Url::parse("redis://al%40ice:p%3Aw+rd%25@localhost:6379")?;
+/// let (user, password) = pconn_transport::url_userinfo(&url)?;
 /// assert_eq!(user, "al@ice");
 /// assert_eq!(password.as_deref(), Some("p:w+rd%"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

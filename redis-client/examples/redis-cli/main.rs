@@ -2,10 +2,10 @@
 //! prompt, `--pipe` and `--stat`, formatted as Redis's own `redis-cli`.
 //!
 //! ```text
-//! cargo run -q -p redis-client --example redis-cli -- --help
-//! cargo run -q -p redis-client --example redis-cli -- SET k v
-//! cargo run -q -p redis-client --example redis-cli            # prompt
-//! printf 'SET a 1\nINCR a\n' | cargo run -q -p redis-client --example redis-cli -- --pipe
+//! cargo run -q -p pconn-redis --example redis-cli -- --help
+//! cargo run -q -p pconn-redis --example redis-cli -- SET k v
+//! cargo run -q -p pconn-redis --example redis-cli            # prompt
+//! printf 'SET a 1\nINCR a\n' | cargo run -q -p pconn-redis --example redis-cli -- --pipe
 //! ```
 //!
 //! `--url` takes `redis://`, `rediss://`, `unix:///path/to/redis.sock`,
@@ -22,7 +22,7 @@ mod target;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use redis_client::Error;
+use pconn_redis::Error;
 
 fn main() -> ExitCode {
     if std::env::var_os("RUST_LOG").is_some() {

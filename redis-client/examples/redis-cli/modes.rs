@@ -4,7 +4,7 @@
 use std::io::BufRead;
 use std::time::Duration;
 
-use redis_client::{cmd, Cmd, Error, Pipeline, Value};
+use pconn_redis::{cmd, Cmd, Error, Pipeline, Value};
 use rustyline::error::ReadlineError;
 
 use crate::args::{split_line, Args};
@@ -173,13 +173,13 @@ pub fn pipe(target: &mut Target) -> u8 {
 fn batch_one_by_one(
     target: &mut Target,
     batch: &[Cmd],
-) -> Vec<Result<Value, redis_client::ServerError>> {
+) -> Vec<Result<Value, pconn_redis::ServerError>> {
     batch
         .iter()
         .map(|c| match target.query(c) {
             Ok(v) => Ok(v),
             Err(Error::Server(e)) => Err(e),
-            Err(e) => Ok(Value::Error(redis_client::ServerError::parse(
+            Err(e) => Ok(Value::Error(pconn_redis::ServerError::parse(
                 &e.to_string(),
             ))),
         })

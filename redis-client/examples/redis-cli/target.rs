@@ -2,7 +2,7 @@
 //! that `SELECT` and the prompt's `[db]` stay true), a cluster, or a
 //! Sentinel-watched master.
 
-use redis_client::{Client, ClusterClient, Cmd, Connection, Error, SentinelClient, Value};
+use pconn_redis::{Client, ClusterClient, Cmd, Connection, Error, SentinelClient, Value};
 
 use crate::args::Args;
 
@@ -62,7 +62,7 @@ impl Target {
 /// Builds the target the arguments name.
 pub fn target(args: &Args) -> Result<Target, Error> {
     let tls = args.url.starts_with("rediss");
-    let with_ca = |mut b: redis_client::ClientBuilder| {
+    let with_ca = |mut b: pconn_redis::ClientBuilder| {
         if tls {
             if let Some(ca) = &args.cacert {
                 b = b.ca_file(ca);

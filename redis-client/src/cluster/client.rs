@@ -80,7 +80,7 @@ impl std::fmt::Debug for Inner {
 /// everything.
 ///
 /// ```no_run
-/// use redis_client::{cmd, ClusterClient, Commands};
+/// use pconn_redis::{cmd, ClusterClient, Commands};
 ///
 /// let mut cluster = ClusterClient::open("redis://127.0.0.1:7000,127.0.0.1:7001")?;
 /// cluster.set("user:{42}:name", "Ada")?;
@@ -89,7 +89,7 @@ impl std::fmt::Debug for Inner {
 /// // Keys of one command must share a slot: use a hash tag.
 /// cluster.query::<()>(&cmd("MSET").arg("{42}a").arg(1).arg("{42}b").arg(2))?;
 /// assert!(cluster.query::<()>(&cmd("MSET").arg("a").arg(1).arg("b").arg(2)).is_err());
-/// # Ok::<(), redis_client::Error>(())
+/// # Ok::<(), pconn_redis::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ClusterClient {

@@ -18,8 +18,8 @@ use crate::value::Value;
 /// order they were added.
 ///
 /// ```
-/// let mut p = redis_client::ClusterPipeline::new();
-/// p.add(redis_client::cmd("SET").arg("a").arg(1)).add(redis_client::cmd("GET").arg("b"));
+/// let mut p = pconn_redis::ClusterPipeline::new();
+/// p.add(pconn_redis::cmd("SET").arg("a").arg(1)).add(pconn_redis::cmd("GET").arg("b"));
 /// assert_eq!(p.len(), 2);
 /// ```
 #[derive(Clone, Debug, Default)]

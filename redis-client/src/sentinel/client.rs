@@ -37,7 +37,7 @@ struct Inner {
 /// node was demoted) or a `+switch-master` event. Cheap to clone.
 ///
 /// ```no_run
-/// use redis_client::{cmd, Commands, SentinelClient};
+/// use pconn_redis::{cmd, Commands, SentinelClient};
 ///
 /// let mut client = SentinelClient::open(
 ///     "redis+sentinel://127.0.0.1:26390,127.0.0.1:26391/pconn-master?sentinel_password=sentinel-secret",
@@ -45,7 +45,7 @@ struct Inner {
 /// client.set("k", "v")?;
 /// let v: String = client.query(&cmd("GET").arg("k"))?;
 /// assert_eq!(v, "v");
-/// # Ok::<(), redis_client::Error>(())
+/// # Ok::<(), pconn_redis::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct SentinelClient {

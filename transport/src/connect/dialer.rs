@@ -15,13 +15,13 @@ use super::{race, validate_host, ConnectOptions, Connected, Connector, Resolve};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use transport::{open, ConnectOptions, Dialer, Endpoint, Resolve};
+/// use pconn_transport::{open, ConnectOptions, Dialer, Endpoint, Resolve};
 /// let dialer = Dialer::new()
 ///     .resolve(Resolve::default().fixed("api.example", ["127.0.0.1".parse().unwrap()])?)
 ///     .local_addr("127.0.0.1".parse().unwrap())
 ///     .attempt_delay(Duration::from_millis(100));
 /// let conn = open(&Endpoint::new("api.example", 8080)?, &dialer, &ConnectOptions::default())?;
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Dialer {

@@ -20,11 +20,11 @@ pub type ResolveFn = dyn Fn(&str, u16) -> io::Result<Vec<SocketAddr>> + Send + S
 ///
 /// ```
 /// use std::net::{IpAddr, Ipv4Addr};
-/// use transport::{Dialer, Resolve};
+/// use pconn_transport::{Dialer, Resolve};
 /// let dialer = Dialer::new().resolve(
 ///     Resolve::default().fixed("api.example", [IpAddr::V4(Ipv4Addr::LOCALHOST)])?,
 /// );
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 #[derive(Clone, Default)]
 pub struct Resolve {

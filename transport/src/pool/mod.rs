@@ -82,15 +82,15 @@ impl PoolConfig {
 /// clones share the connections.
 ///
 /// ```no_run
-/// use transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
+/// use pconn_transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
 /// let pool: Pool<()> = Pool::new(PoolConfig::default())?;
 /// let endpoint = Endpoint::new("127.0.0.1", 6379)?;
 /// let key = PoolKey::new("tcp", endpoint.host(), endpoint.port());
-/// let mut guard = pool.checkout(&key, || -> transport::Result<_> {
+/// let mut guard = pool.checkout(&key, || -> pconn_transport::Result<_> {
 ///     Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
 /// })?;
 /// guard.conn().write_all(b"PING\r\n")?;
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 pub struct Pool<S: Recycle> {
     shared: Arc<Shared<S>>,
