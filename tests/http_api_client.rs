@@ -16,21 +16,14 @@ fn api_client_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     BUILT.get_or_init(|| {
         let status = Command::new(&cargo)
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "http-client",
-                "--example",
-                "api-client",
-            ])
+            .args(["build", "-q", "-p", "pconn-http", "--example", "api-client"])
             .args(["--features", "gzip,cookies,json"])
             .status()
             .unwrap();
         assert!(status.success(), "building api-client failed");
     });
     Command::new(cargo)
-        .args(["run", "-q", "-p", "http-client", "--example", "api-client"])
+        .args(["run", "-q", "-p", "pconn-http", "--example", "api-client"])
         .args(["--features", "gzip,cookies,json", "--"])
         .args(args)
         .env_remove("RUST_LOG")

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use integration_tests::cluster_settle::settle;
 use integration_tests::server_process::ServerProcess;
 use integration_tests::{env_or, test_ca, unique};
 use redis_client::cluster::slot::key_slot;
@@ -28,11 +29,31 @@ use redis_client::{
 static SHAPE: RwLock<()> = RwLock::new(());
 
 fn shape_lock() -> std::sync::RwLockWriteGuard<'static, ()> {
-    SHAPE.write().unwrap_or_else(|p| p.into_inner())
+    let guard = SHAPE.write().unwrap_or_else(|p| p.into_inner());
+    settled();
+    guard
 }
 
 fn shared() -> std::sync::RwLockReadGuard<'static, ()> {
-    SHAPE.read().unwrap_or_else(|p| p.into_inner())
+    let guard = SHAPE.read().unwrap_or_else(|p| p.into_inner());
+    settled();
+    guard
+}
+
+/// Every node agrees on every slot's owner and the cluster is up, after
+/// whatever the last shape-changing test did (gossip takes a moment).
+fn settled() {
+    let seed = Addr::parse(
+        url()
+            .trim_start_matches("redis://")
+            .split(',')
+            .next()
+            .unwrap(),
+    )
+    .expect("a host:port seed in PCONN_REDIS_CLUSTER_URL");
+    if let Err(e) = settle((&seed.host, seed.port), Duration::from_secs(30)) {
+        panic!("the cluster did not settle: {e}");
+    }
 }
 
 fn url() -> String {
@@ -113,8 +134,8 @@ fn move_slot(c: &ClusterClient, slot: u16, to: &Addr) {
             .args(&keys);
         src.query::<()>(&m).unwrap();
     }
-    for shard in map.shards() {
-        let mut n = node(c, &shard.master).get().unwrap();
+    for master in target_first(&map, to) {
+        let mut n = node(c, &master).get().unwrap();
         n.query::<()>(
             &cmd("CLUSTER")
                 .arg("SETSLOT")
@@ -124,6 +145,24 @@ fn move_slot(c: &ClusterClient, slot: u16, to: &Addr) {
         )
         .unwrap();
     }
+    // The next move must not start before every node knows this one: a
+    // node bumps its config epoch for an imported slot only past the
+    // highest epoch it has heard of.
+    settled();
+}
+
+/// The masters, `to` first: the node taking a slot must hear
+/// `SETSLOT NODE` first, so that it bumps its config epoch and its claim
+/// wins over every older one (as the Redis Cluster spec orders it).
+fn target_first(map: &redis_client::cluster::topology::SlotMap, to: &Addr) -> Vec<Addr> {
+    let mut masters = vec![to.clone()];
+    masters.extend(
+        map.shards()
+            .iter()
+            .map(|s| s.master.clone())
+            .filter(|m| m != to),
+    );
+    masters
 }
 
 /// A master other than the one serving `slot`.
@@ -629,8 +668,8 @@ fn move_slot_finish(c: &ClusterClient, slot: u16, from: &Addr, to: &Addr, to_id:
         )
         .unwrap();
     }
-    for shard in c.slot_map().unwrap().shards() {
-        node(c, &shard.master)
+    for master in target_first(&c.slot_map().unwrap(), to) {
+        node(c, &master)
             .get()
             .unwrap()
             .query::<()>(
@@ -642,6 +681,7 @@ fn move_slot_finish(c: &ClusterClient, slot: u16, from: &Addr, to: &Addr, to_id:
             )
             .unwrap();
     }
+    settled();
 }
 
 #[test]
@@ -949,7 +989,7 @@ fn killed_master_is_replaced_and_no_incr_is_applied_twice() {
     }
     // Bring the node back: it rejoins as a replica of the new master.
     server.start_again("redis-server", &[&config]);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let back = Client::builder()
             .address(&old.host, old.port)

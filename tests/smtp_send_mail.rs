@@ -22,7 +22,7 @@ fn send_mail() -> PathBuf {
                 "build",
                 "-q",
                 "-p",
-                "smtp-client",
+                "pconn-smtp",
                 "--features",
                 "dkim",
                 "--example",

@@ -15,7 +15,14 @@ fn bin() -> PathBuf {
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args(["build", "-q", "-p", "transport", "--example", "monitor"])
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "pconn-transport",
+                    "--example",
+                    "monitor",
+                ])
                 .status()
                 .unwrap();
             assert!(status.success(), "building monitor failed");

@@ -21,14 +21,7 @@ fn bin() -> PathBuf {
         .get_or_init(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "-q",
-                    "-p",
-                    "redis-client",
-                    "--example",
-                    "redis-cli",
-                ])
+                .args(["build", "-q", "-p", "pconn-redis", "--example", "redis-cli"])
                 .status()
                 .unwrap();
             assert!(status.success(), "building redis-cli failed");

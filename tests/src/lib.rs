@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: endpoints of the real test
 //! servers (from the environment, with loopback defaults) and small tools.
 
+pub mod cluster_settle;
 pub mod server_process;
 
 use std::path::PathBuf;
