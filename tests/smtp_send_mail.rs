@@ -276,7 +276,7 @@ fn rust_log_prints_the_client_events() {
         "--count",
         "2",
     ];
-    let out = run_env(&args, None, Some("smtp_client=debug"));
+    let out = run_env(&args, None, Some("pconn_smtp=debug"));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let log = text(&out.stderr);
     assert_eq!(log.matches("SMTP session opened").count(), 1, "{log}");

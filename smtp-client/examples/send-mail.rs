@@ -374,7 +374,7 @@ fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    // RUST_LOG=pconn_smtp=debug (or trace, or transport=debug,...) prints
+    // RUST_LOG=pconn_smtp=debug (or trace, or pconn_transport=debug,...) prints
     // the client's events (sessions opened, reused, reset, broken) to stderr.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
