@@ -2,7 +2,8 @@
 # Runs the Redis benchmark against its own redis-server pinned to CPU 0,
 # with the benchmark pinned to the same CPU (docs/BENCHMARKING.md), and
 # its own 3-master Redis Cluster (ports 7090-7092, also on CPU 0) for the
-# cluster workloads (BENCH_REDIS_CLUSTER=0 skips them).
+# cluster workloads (BENCH_REDIS_CLUSTER=0 skips them). The single server
+# also listens on a Unix socket, for the socket-vs-TCP workload.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 PORT=${BENCH_REDIS_PORT:-6390}
@@ -26,8 +27,8 @@ start() {  # NAME ARGS...
     PIDS+=("$DIR/$name/redis.pid")
     for _ in $(seq 50); do [[ -s $DIR/$name/redis.pid ]] && break; sleep 0.1; done
 }
-start single --port "$PORT"
-ARGS=(--url "redis://127.0.0.1:$PORT")
+start single --port "$PORT" --unixsocket "$DIR/single/redis.sock" --unixsocketperm 700
+ARGS=(--url "redis://127.0.0.1:$PORT" --unix-url "unix://$DIR/single/redis.sock")
 if [[ ${BENCH_REDIS_CLUSTER:-1} != 0 ]]; then
     seeds=()
     for p in "${CLUSTER_PORTS[@]}"; do

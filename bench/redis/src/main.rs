@@ -18,6 +18,7 @@ use std::time::Instant;
 use redis_client::{cmd, Commands, Pipeline};
 
 mod cluster;
+mod unix;
 
 struct Opts {
     only: Option<String>,
@@ -25,6 +26,7 @@ struct Opts {
     clients: Option<String>,
     url: String,
     cluster_url: Option<String>,
+    unix_url: Option<String>,
     ops: usize,
     rounds: usize,
 }
@@ -36,6 +38,7 @@ fn opts() -> Opts {
         clients: None,
         url: "redis://127.0.0.1:6390".into(),
         cluster_url: None,
+        unix_url: None,
         ops: 20_000,
         rounds: 5,
     };
@@ -47,6 +50,9 @@ fn opts() -> Opts {
             // Also the cluster workloads, against this cluster (seeds
             // separated by commas, as in a cluster URL).
             "--cluster-url" => o.cluster_url = Some(v),
+            // Also SET/GET over this Unix socket (unix:///path) of the
+            // same server, beside TCP.
+            "--unix-url" => o.unix_url = Some(v),
             "--ops" => o.ops = v.parse().expect("--ops"),
             "--rounds" => o.rounds = v.parse().expect("--rounds"),
             // Run one client alone (for profiling): a substring of its name.
@@ -281,6 +287,8 @@ fn main() {
     let o = opts();
     let single = o.url.clone();
     let cluster_url = o.cluster_url.clone().unwrap_or_default();
+    let unix_url = o.unix_url.clone().unwrap_or_default();
+    unix::TCP_URL.set(o.url.clone()).unwrap();
     let mut workloads: Vec<(&str, &str, Vec<(&str, Make)>)> = vec![
         (
             single.as_str(),
@@ -303,6 +311,18 @@ fn main() {
             ],
         ),
     ];
+    if o.unix_url.is_some() {
+        workloads.push((
+            unix_url.as_str(),
+            "unix socket: SET/GET alternating, sequential",
+            vec![
+                ("raw unix socket", unix::raw_setget as Make),
+                ("redis-client (unix)", unix::ours_setget),
+                ("redis-client (tcp loopback)", unix::ours_setget_tcp),
+                ("redis-rs 1.8 (unix)", unix::rs_setget),
+            ],
+        ));
+    }
     if o.cluster_url.is_some() {
         workloads.push((
             cluster_url.as_str(),
