@@ -111,6 +111,10 @@ if section redis "Redis: commands, pipeline, transaction, reset-on-release, reus
     cargo run -q -p pconn-redis --example redis-cli -- --url "$PCONN_REDIS_URL?protocol=3" HGETALL demo:none
     cargo run -q -p pconn-redis --example redis-cli -- --url "$PCONN_REDIS_URL" INCR demo:greeting || true  # an error reply: exit 1
     echo
+    echo "# the same server over its Unix socket (redis-cli --url unix://...)"
+    cargo run -q -p pconn-redis --example redis-cli -- \
+        --url "${PCONN_REDIS_UNIX_URL:-unix://$PWD/.servers/run/redis.sock}?db=0" GET demo:greeting
+    echo
     echo "# 50 INCRs over TLS through the pool: opened 1, reused 49"
     cargo run -q -p pconn-redis --example redis-cli -- --url "$PCONN_REDIS_TLS_URL" \
         --cacert "$PCONN_TEST_CA" --repeat 50 --stats INCR demo:counter | tail -n 2
