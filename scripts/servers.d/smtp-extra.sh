@@ -24,8 +24,19 @@
 # Postfix must run as root (it drops to its own users); without root the
 # postfix service is skipped with a warning and its tests fail saying so.
 
-PF_CONF="$STATE/postfix"
-PF_MAIL="$STATE/postfix-mail"
+# Postfix drops to its own users (postfix, and nobody for the pipe), which
+# must reach its directories and scripts/smtp_store.sh. A checkout under a
+# private home (/root/... is 0700, as in scripts/fresh-machine.sh) is out of
+# their reach: then its tree lives in /var/lib/pconn-postfix/<state dir's
+# checksum>, with its own copy of the store script.
+PF_HOME="$STATE"
+PF_STORE="$ROOT/scripts/smtp_store.sh"
+if [[ $(id -u) -eq 0 ]] && ! runuser -u nobody -- test -x "$PF_STORE" 2>/dev/null; then
+    PF_HOME="/var/lib/pconn-postfix/$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
+    PF_STORE="$PF_HOME/smtp_store.sh"
+fi
+PF_CONF="$PF_HOME/postfix"
+PF_MAIL="$PF_HOME/postfix-mail"
 LMTP_MAIL="$STATE/lmtp-mail"
 
 smtp_extra_packages() {
@@ -85,13 +96,16 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 showq     unix  n       -       n       -       -       showq
 postlog   unix-dgram n  -       n       -       1       postlogd
-store     unix  -       n       n       -       -       pipe flags=q user=nobody argv=$ROOT/scripts/smtp_store.sh $PF_MAIL \${sender} \${recipient}
+store     unix  -       n       n       -       -       pipe flags=q user=nobody argv=$PF_STORE $PF_MAIL \${sender} \${recipient}
 EOF2
 }
 
 start_postfix() {
     mkdir -p "$PF_MAIL" "$PF_CONF/queue" "$PF_CONF/data"
     chmod 1777 "$PF_MAIL"
+    if [[ $PF_STORE != "$ROOT/scripts/smtp_store.sh" ]]; then
+        install -m 755 "$ROOT/scripts/smtp_store.sh" "$PF_STORE"
+    fi
     chown postfix "$PF_CONF/data"
     postfix -c "$PF_CONF" stop >/dev/null 2>&1 || true
     # check creates the queue directories with Postfix's owners and modes.
