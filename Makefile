@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools chaos soak fuzz
+.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint doc-check publish-check check-servers build-tools chaos soak fuzz
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -50,6 +50,11 @@ bench-scale: build-tools servers-up
 lint: build-tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The docs as docs.rs builds them (every feature on): a broken intra-doc
+# link, a bare URL or any other rustdoc warning fails.
+doc-check: build-tools
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 
 # Smoke-test every endpoint with curl/redis-cli/openssl/python (PASS/FAIL lines).
 check-servers: servers-up
