@@ -56,6 +56,18 @@ lint: build-tools
 doc-check: build-tools
 	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
 
+# Every crate packaged and built from its .crate file as crates.io would,
+# in dependency order; cargo >= 1.90 resolves the pconn-* dependencies from
+# the packages it just made, so this passes before any is published. Needs
+# the crates.io index. --allow-dirty: checks the files as they are, committed
+# or not.
+publish-check: build-tools
+	@if cargo publish --help | grep -q -- --workspace; then \
+		set -x; cargo publish --workspace --dry-run --allow-dirty; \
+	else \
+		set -x; cargo package --workspace --allow-dirty; \
+	fi
+
 # Smoke-test every endpoint with curl/redis-cli/openssl/python (PASS/FAIL lines).
 check-servers: servers-up
 	@scripts/check_servers.sh
