@@ -2,7 +2,7 @@
 # scripts/servers.sh (idempotent: cheap to call before every target).
 SHELL := /bin/bash
 
-.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint check-servers build-tools chaos soak fuzz
+.PHONY: servers servers-up stop test test-suite demo bench bench-scale lint doc-check publish-check check-servers build-tools chaos soak fuzz
 
 # Start (or repair) the servers, then print the `export PCONN_...` lines:
 #   eval "$(make -s servers)"
@@ -50,6 +50,23 @@ bench-scale: build-tools servers-up
 lint: build-tools
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The docs as docs.rs builds them (every feature on): a broken intra-doc
+# link, a bare URL or any other rustdoc warning fails.
+doc-check: build-tools
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features
+
+# Every crate packaged and built from its .crate file as crates.io would,
+# in dependency order; cargo >= 1.90 resolves the pconn-* dependencies from
+# the packages it just made, so this passes before any is published. Needs
+# the crates.io index. --allow-dirty: checks the files as they are, committed
+# or not.
+publish-check: build-tools
+	@if cargo publish --help | grep -q -- --workspace; then \
+		set -x; cargo publish --workspace --dry-run --allow-dirty; \
+	else \
+		set -x; cargo package --workspace --allow-dirty; \
+	fi
 
 # Smoke-test every endpoint with curl/redis-cli/openssl/python (PASS/FAIL lines).
 check-servers: servers-up

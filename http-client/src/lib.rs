@@ -40,11 +40,18 @@
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
 //!   and its connection is closed, never reused.
 //!
-//! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
-//! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
-//! the `cookie_store` crate), `charset` (`Response::text` in the charset
-//! the server names, with `encoding_rs`). None is on by default; each costs nothing
-//! when unused.
+//! ## Features
+//!
+//! None is on by default; each costs nothing when unused.
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `json` | `Response::json` and `RequestBuilder::send_json` (serde, serde_json) |
+//! | `gzip` | gzip/deflate response decoding, and `Accept-Encoding` sent for them (flate2) |
+//! | `cookies` | an opt-in cookie jar, `ClientBuilder::cookie_jar` (cookie_store, RFC 6265 and public suffixes) |
+//! | `charset` | `Response::text` decodes the charset the server names (encoding_rs) |
+//!
+//! ## Layers
 //!
 //! The layers read one way: [`proto`] is the sans-IO core (request
 //! encoding, response head parsing, body framing, and one exchange as a
@@ -54,6 +61,8 @@
 //! [`transport::Conn`]; the client (`client.rs`, `request.rs`) is the
 //! public face, with the origin table (`origins.rs`) and the settings
 //! (`builder.rs`).
+//!
+//! ## Example
 //!
 //! ```no_run
 //! use pconn_http::Client;

@@ -42,6 +42,13 @@
 //! When a tunnel fails inside a client, the error arrives as
 //! [`transport::Error::Tunnel`]; [`Error::find`] gets this crate's error back.
 //!
+//! ## Features
+//!
+//! This crate has no optional features: HTTP `CONNECT` (also through an
+//! `https://` proxy), SOCKS5 and SOCKS4/4a are always built.
+//!
+//! ## Examples
+//!
 //! ```no_run
 //! use pconn_proxy::Proxy;
 //! use transport::{open, ConnectOptions, Endpoint, TlsConfig};

@@ -29,6 +29,13 @@
 //!   limits and builds replies, the encoder, out-of-band replies, session
 //!   state).
 //!
+//! ## Features
+//!
+//! This crate has no optional features: RESP2 and RESP3, TLS (`rediss://`),
+//! Unix sockets, Cluster, Sentinel and proxies are always built.
+//!
+//! ## Example
+//!
 //! ```no_run
 //! use pconn_redis::{cmd, Client, Commands, Pipeline};
 //!

@@ -37,6 +37,14 @@
 //! * Events through `tracing` (sessions opened, reset, probed, broken,
 //!   closed; mails accepted; delivery unknown).
 //!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `dkim` | off | DKIM signing (`DkimSigner`, `Builder::dkim`) with `mail-auth`: RSA-SHA256 and Ed25519-SHA256 |
+//!
+//! ## Examples
+//!
 //! Building a message needs no server (this example runs as a doctest):
 //!
 //! ```

@@ -23,6 +23,14 @@
 //! * [`Error::Broken`]: once an exchange failed so that replies can no
 //!   longer be matched, the [`Conn`] refuses every further read and write.
 //!
+//! ## Features
+//!
+//! This crate has no optional features: TLS (rustls with the ring
+//! provider, the system's and webpki's root certificates) and Unix sockets
+//! are always built.
+//!
+//! ## Example
+//!
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
 //! use std::net::TcpListener;

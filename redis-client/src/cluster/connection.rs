@@ -9,8 +9,9 @@ use crate::value::Value;
 impl ClusterClient {
     /// Borrows connections for a run of commands: each node's connection
     /// is checked out on first use and kept until the [`ClusterConnection`]
-    /// is dropped (as [`Client::get`] does for one server; named apart so
-    /// that [`Commands::get`](crate::Commands::get) stays usable here).
+    /// is dropped (as [`Client::get`](crate::Client::get) does for one
+    /// server; named apart so that [`Commands::get`](crate::Commands::get)
+    /// stays usable here).
     pub fn connection(&self) -> ClusterConnection {
         ClusterConnection {
             client: self.clone(),
