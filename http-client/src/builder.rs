@@ -30,6 +30,7 @@ pub(crate) struct Config {
     #[cfg(feature = "cookies")]
     pub(crate) cookies: Option<crate::cookies::CookieJar>,
     pub(crate) retry: Option<crate::retry::RetryPolicy>,
+    pub(crate) middleware: crate::middleware::Chain,
 }
 
 /// Builder of a [`Client`](crate::Client).
@@ -68,6 +69,7 @@ impl Default for ClientBuilder {
                 #[cfg(feature = "cookies")]
                 cookies: None,
                 retry: None,
+                middleware: crate::middleware::Chain::default(),
             },
             pool: PoolConfig {
                 max_open: 32,

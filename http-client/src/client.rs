@@ -230,7 +230,7 @@ impl Client {
         policy.deposit();
         let mut attempt = 0;
         loop {
-            let result = self.execute(origin, Arc::clone(&url), req);
+            let result = self.send_one(origin, Arc::clone(&url), req);
             let may_resend =
                 req.body.replayable() && (proto::is_idempotent(req.method) || req.replayable);
             let Some(wait) = policy.wait_before_retry(&result, attempt, may_resend) else {

@@ -35,6 +35,10 @@
 //!   is unknown), a form from pairs ([`RequestBuilder::send_form`]), a
 //!   streamed [`Multipart`] form, JSON (feature `json`). An empty response
 //!   body is empty whatever its `Content-Encoding`.
+//! * **Middleware.** [`Middleware`]s added with
+//!   [`ClientBuilder::middleware`] see each request sent (every redirect
+//!   hop and retry) and its response head, and may change or stop either
+//!   ([`Error::Stopped`]); none costs nothing.
 //! * **A broken exchange stays broken.** A body that failed halfway (a
 //!   timeout, a framing error, the peer closing) refuses every later read
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
@@ -101,6 +105,7 @@ mod cookies;
 mod driver;
 mod error;
 mod headers;
+mod middleware;
 mod multipart;
 mod origins;
 mod outgoing;
@@ -120,6 +125,7 @@ pub use content_encoding::ResponseReader;
 pub use cookies::{CookieJar, SYSTEM_PUBLIC_SUFFIX_LIST};
 pub use error::{DecodeError, Error, InvalidInput, Part, ProtocolError, RedirectError, Result};
 pub use headers::Headers;
+pub use middleware::{Middleware, MiddlewareNext, MiddlewareRequest};
 pub use multipart::Multipart;
 pub use redirect::{Decision, Hop, RedirectPolicy};
 pub use request::RequestBuilder;

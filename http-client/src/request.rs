@@ -59,6 +59,20 @@ fn static_method(method: &str) -> Cow<'static, str> {
     Cow::Owned(method.to_string())
 }
 
+/// Checks a header field the caller adds to a request: no controls, and
+/// not one of the framing fields the client derives from the body.
+pub(crate) fn check_field(name: &str, value: &str) -> Result<()> {
+    proto::check_header(name, value.as_bytes())?;
+    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+    {
+        return Err(InvalidInput::FramingField {
+            name: name.to_string(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
 /// Requests are made by the client and built here.
 impl Client {
     /// A request with any method (checked when sent).
@@ -135,19 +149,11 @@ impl<'c> RequestBuilder<'c> {
     /// CR, LF, NUL and other controls are refused; so are `Content-Length`
     /// and `Transfer-Encoding`, which the client derives from the body.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Err(e) = proto::check_header(name, value.as_bytes()) {
-            self.fail(e.into());
-        } else if name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-        {
-            self.fail(
-                InvalidInput::FramingField {
-                    name: name.to_string(),
-                }
-                .into(),
-            );
-        } else {
-            self.headers.push_raw(name.as_bytes(), value.as_bytes());
+        match check_field(name, value) {
+            Ok(()) => {
+                self.headers.push_raw(name.as_bytes(), value.as_bytes());
+            }
+            Err(e) => self.fail(e),
         }
         self
     }
@@ -313,7 +319,7 @@ impl<'c> RequestBuilder<'c> {
             };
             let result = match &config.retry {
                 Some(policy) => client.execute_retrying(&origin, url, &mut request, policy),
-                None => client.execute(&origin, url, &mut request),
+                None => client.send_one(&origin, url, &mut request),
             };
             #[cfg(feature = "cookies")]
             if let (Some(jar), Ok(response)) = (&config.cookies, &result) {

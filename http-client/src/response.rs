@@ -112,6 +112,11 @@ impl Response {
         &self.headers
     }
 
+    /// The header fields, to change (a [`crate::Middleware`] may).
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
     /// The first value of a header (any case), if UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)
