@@ -217,3 +217,62 @@ fn a_middleware_counts_responses_of_hops_and_retries() {
     assert_eq!(resp.status(), 429);
     assert_eq!(count.load(Ordering::Relaxed), 6);
 }
+
+#[test]
+fn timings_of_a_fresh_and_a_reused_https_connection() {
+    let url = format!(
+        "{}/small",
+        env_or("PCONN_HTTPS_URL", "https://localhost:8443")
+    );
+    let client = builder().build().unwrap();
+    let fresh = client.get(&url).call().unwrap().timings();
+    assert!(!fresh.reused());
+    // localhost is a name: it was resolved.
+    assert!(fresh.dns().is_some(), "{fresh:?}");
+    assert!(fresh.connect().is_some(), "{fresh:?}");
+    assert!(fresh.tls().is_some(), "{fresh:?}");
+    assert!(fresh.ttfb().is_some(), "{fresh:?}");
+    let reused = client.get(&url).call().unwrap().timings();
+    assert!(reused.reused());
+    assert_eq!(
+        (reused.dns(), reused.connect(), reused.tls()),
+        (None, None, None)
+    );
+    assert!(reused.ttfb().is_some(), "{reused:?}");
+    assert_eq!(client.stats().opened, 1);
+}
+
+#[test]
+fn timings_of_plain_http_to_an_address_and_through_a_proxy() {
+    let base = env_or("PCONN_HTTP_URL", "http://127.0.0.1:8080");
+    let client = builder().build().unwrap();
+    let t = client
+        .get(&format!("{base}/small"))
+        .call()
+        .unwrap()
+        .timings();
+    // An IP address is not resolved, plain http has no handshake.
+    assert_eq!((t.reused(), t.dns(), t.tls()), (false, None, None));
+    assert!(t.connect().is_some() && t.ttfb().is_some(), "{t:?}");
+
+    // Through tinyproxy with CONNECT: connect is the tunnel, TLS is to the
+    // server inside it.
+    let client = builder()
+        .proxy(&env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128"))
+        .build()
+        .unwrap();
+    let url = format!(
+        "{}/small",
+        env_or("PCONN_HTTPS_URL", "https://localhost:8443")
+    );
+    let t = client.get(&url).call().unwrap().timings();
+    assert!(!t.reused());
+    assert!(t.connect().is_some() && t.tls().is_some(), "{t:?}");
+    // Absolute-form through the proxy: connect is the way to the proxy.
+    let t = client
+        .get(&format!("{base}/small"))
+        .call()
+        .unwrap()
+        .timings();
+    assert!(t.connect().is_some() && t.tls().is_none(), "{t:?}");
+}

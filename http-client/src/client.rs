@@ -22,6 +22,7 @@ use crate::proto::{self, BodyPlan, Framing, ResponseHead};
 use crate::proxy::ProxySetting;
 use crate::response::Response;
 use crate::session::Session;
+use crate::timing::Timings;
 
 /// Response bodies up to this size that arrived with the head are copied
 /// out with it (see [`Client::finish`]).
@@ -144,9 +145,16 @@ impl Client {
                     .min(d.saturating_duration_since(Instant::now()));
             }
             let conn = match &origin.via_proxy {
-                Some(mode) => mode
-                    .proxy
-                    .open_to_proxy(&opts, Instant::now() + opts.connect_timeout)?,
+                Some(mode) => {
+                    let started = Instant::now();
+                    let mut conn = mode
+                        .proxy
+                        .open_to_proxy(&opts, started + opts.connect_timeout)?;
+                    let mut timings = conn.connect_timings();
+                    timings.connect.get_or_insert(started.elapsed());
+                    conn.set_connect_timings(timings);
+                    conn
+                }
                 None => transport::open(&origin.endpoint, &*origin.connector, &opts)?,
             };
             Ok((conn, Session::new(config.drain_limit, config.drain_time)))
@@ -179,8 +187,14 @@ impl Client {
         let mut fresh = false;
         loop {
             let mut guard = self.checkout(origin, req.deadline, fresh)?;
+            let started = Instant::now();
             match self.attempt(&mut guard, origin, target, req) {
                 Ok((head, plan)) => {
+                    let timings = Timings::new(
+                        guard.is_reused(),
+                        guard.conn().connect_timings(),
+                        started.elapsed(),
+                    );
                     tracing::debug!(
                         method = %req.method,
                         url = %url,
@@ -189,7 +203,9 @@ impl Client {
                         keep_alive = plan.keep_alive,
                         "response"
                     );
-                    return Ok(self.finish(guard, head, plan, url));
+                    let mut response = self.finish(guard, head, plan, url);
+                    response.set_timings(timings);
+                    return Ok(response);
                 }
                 Err(Error::Transport(e))
                     if !fresh

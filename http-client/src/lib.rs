@@ -35,10 +35,12 @@
 //!   is unknown), a form from pairs ([`RequestBuilder::send_form`]), a
 //!   streamed [`Multipart`] form, JSON (feature `json`). An empty response
 //!   body is empty whatever its `Content-Encoding`.
-//! * **Middleware.** [`Middleware`]s added with
+//! * **Middleware and timings.** [`Middleware`]s added with
 //!   [`ClientBuilder::middleware`] see each request sent (every redirect
 //!   hop and retry) and its response head, and may change or stop either
-//!   ([`Error::Stopped`]); none costs nothing.
+//!   ([`Error::Stopped`]); none costs nothing. [`Response::timings`]
+//!   tells DNS, connect, TLS (`None` on a reused connection) and the time
+//!   to the first byte.
 //! * **A broken exchange stays broken.** A body that failed halfway (a
 //!   timeout, a framing error, the peer closing) refuses every later read
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
@@ -116,6 +118,7 @@ mod request;
 mod response;
 mod retry;
 mod session;
+mod timing;
 
 pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
@@ -132,6 +135,7 @@ pub use request::RequestBuilder;
 pub use response::Response;
 pub use retry::RetryPolicy;
 pub use session::Session;
+pub use timing::Timings;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).
 pub use transport;
