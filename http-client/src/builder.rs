@@ -31,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) cookies: Option<crate::cookies::CookieJar>,
     pub(crate) retry: Option<crate::retry::RetryPolicy>,
     pub(crate) middleware: crate::middleware::Chain,
+    #[cfg(feature = "digest")]
+    pub(crate) digest: Option<std::sync::Arc<crate::digest_auth::Credentials>>,
 }
 
 /// Builder of a [`Client`](crate::Client).
@@ -70,6 +72,8 @@ impl Default for ClientBuilder {
                 cookies: None,
                 retry: None,
                 middleware: crate::middleware::Chain::default(),
+                #[cfg(feature = "digest")]
+                digest: None,
             },
             pool: PoolConfig {
                 max_open: 32,

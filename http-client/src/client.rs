@@ -32,6 +32,10 @@ impl ClientBuilder {
     /// Checks the settings, reads CA files, and makes the client.
     pub fn build(self) -> Result<Client> {
         self.pool.validate()?;
+        #[cfg(feature = "digest")]
+        if let Some(digest) = &self.config.digest {
+            digest.check()?;
+        }
         let tls = match (self.tls, self.ca_files.is_empty()) {
             (Some(tls), true) => Some(tls),
             (Some(_), false) => {

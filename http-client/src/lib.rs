@@ -49,8 +49,10 @@
 //! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
 //! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
 //! the `cookie_store` crate), `charset` (`Response::text` in the charset
-//! the server names, with `encoding_rs`). None is on by default; each costs nothing
-//! when unused.
+//! the server names, with `encoding_rs`), `digest` (Digest authentication,
+//! RFC 7616: `RequestBuilder::digest_auth` answers a 401 challenge once, on
+//! the same connection, never for another origin). None is on by default;
+//! each costs nothing when unused.
 //!
 //! The layers read one way: [`proto`] is the sans-IO core (request
 //! encoding, response head parsing, body framing, and one exchange as a
@@ -104,6 +106,8 @@ mod client;
 mod content_encoding;
 #[cfg(feature = "cookies")]
 mod cookies;
+#[cfg(feature = "digest")]
+mod digest_auth;
 mod driver;
 mod error;
 mod headers;

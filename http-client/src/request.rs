@@ -37,6 +37,8 @@ pub struct RequestBuilder<'c> {
     timeout: Option<Option<Duration>>,
     error_for_status: bool,
     max_redirects: Option<u32>,
+    #[cfg(feature = "digest")]
+    pub(crate) digest: Option<Arc<crate::digest_auth::Credentials>>,
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -136,10 +138,12 @@ impl<'c> RequestBuilder<'c> {
             timeout: None,
             error_for_status: false,
             max_redirects: None,
+            #[cfg(feature = "digest")]
+            digest: None,
         }
     }
 
-    fn fail(&mut self, e: Error) {
+    pub(crate) fn fail(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(Box::new(e));
         }
@@ -296,6 +300,10 @@ impl<'c> RequestBuilder<'c> {
         let mut headers = self.headers;
         let mut chain: Vec<Url> = Vec::new();
         let mut known_origin = self.origin;
+        #[cfg(feature = "digest")]
+        let digest = self.digest.as_ref().or(config.digest.as_ref());
+        #[cfg(feature = "digest")]
+        let mut digest_answers = 0u8;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
@@ -324,6 +332,22 @@ impl<'c> RequestBuilder<'c> {
             #[cfg(feature = "cookies")]
             if let (Some(jar), Ok(response)) = (&config.cookies, &result) {
                 jar.store_from(response.url(), response.headers());
+            }
+            #[cfg(feature = "digest")]
+            if let (Some(credentials), Ok(response)) = (digest, &result) {
+                let first = chain.first().unwrap_or(response.url());
+                let replayable = body.replayable();
+                if let Some(value) =
+                    credentials.answer(response, &method, first, digest_answers, replayable)
+                {
+                    url = Arc::new(response.url().clone());
+                    drop(result); // drains the 401's body, keeping the connection
+                    digest_answers += 1;
+                    headers.remove("authorization");
+                    headers.push_raw(b"Authorization", value.as_bytes());
+                    known_origin = Some(origin);
+                    continue;
+                }
             }
             let follow_up = match &result {
                 Ok(response) => {
@@ -369,6 +393,11 @@ impl<'c> RequestBuilder<'c> {
                     drop(response); // drains a small body, keeping the connection
                     if let Some(from) = chain.last() {
                         redirect::rewrite_headers(&mut headers, &rules, from, &next);
+                    }
+                    #[cfg(feature = "digest")]
+                    if std::mem::take(&mut digest_answers) > 0 {
+                        // An answer is for one URI: the next hop is challenged anew.
+                        headers.remove("authorization");
                     }
                     if next.to_get {
                         method = Cow::Borrowed("GET");

@@ -7,9 +7,13 @@
 //! * [`call`]: one exchange as a state machine (100-continue, interim and
 //!   early responses, the keep-alive decision) and the connection state
 //!   the pool's reuse decision reads.
+//! * [`digest`] (feature `digest`): Digest authentication challenges and
+//!   answers (RFC 7616).
 
 pub mod body;
 pub mod call;
+#[cfg(feature = "digest")]
+pub mod digest;
 pub mod request;
 pub mod response;
 
