@@ -111,6 +111,7 @@ mod digest_auth;
 mod driver;
 mod error;
 mod headers;
+mod methods;
 mod middleware;
 mod multipart;
 mod origins;
