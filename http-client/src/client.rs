@@ -22,7 +22,6 @@ use crate::proto::{self, BodyPlan, Framing, ResponseHead};
 use crate::proxy::ProxySetting;
 use crate::response::Response;
 use crate::session::Session;
-use crate::timing::Timings;
 
 /// Response bodies up to this size that arrived with the head are copied
 /// out with it (see [`Client::finish`]).
@@ -32,10 +31,6 @@ impl ClientBuilder {
     /// Checks the settings, reads CA files, and makes the client.
     pub fn build(self) -> Result<Client> {
         self.pool.validate()?;
-        #[cfg(feature = "digest")]
-        if let Some(digest) = &self.config.digest {
-            digest.check()?;
-        }
         let tls = match (self.tls, self.ca_files.is_empty()) {
             (Some(tls), true) => Some(tls),
             (Some(_), false) => {
@@ -63,6 +58,10 @@ impl ClientBuilder {
             }
             None => Pool::new(self.pool.clone())?,
         };
+        #[cfg(feature = "digest")]
+        if let Some(digest) = &self.config.digest {
+            digest.check()?;
+        }
         let reach = Reach {
             tls,
             connector: self.connector,
@@ -194,7 +193,7 @@ impl Client {
             let started = Instant::now();
             match self.attempt(&mut guard, origin, target, req) {
                 Ok((head, plan)) => {
-                    let timings = Timings::new(
+                    let timings = crate::timing::Timings::new(
                         guard.is_reused(),
                         guard.conn().connect_timings(),
                         started.elapsed(),

@@ -4,11 +4,11 @@
 //! * [`request`]: checks of caller input and request head encoding.
 //! * [`response`]: response head parsing and the framing/keep-alive decision.
 //! * [`body`]: body framing (Content-Length, chunked with trailers, until close).
+//! * [`digest`] (feature `digest`): Digest authentication challenges and
+//!   answers (RFC 7616).
 //! * [`call`]: one exchange as a state machine (100-continue, interim and
 //!   early responses, the keep-alive decision) and the connection state
 //!   the pool's reuse decision reads.
-//! * [`digest`] (feature `digest`): Digest authentication challenges and
-//!   answers (RFC 7616).
 
 pub mod body;
 pub mod call;
