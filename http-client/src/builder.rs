@@ -30,6 +30,9 @@ pub(crate) struct Config {
     #[cfg(feature = "cookies")]
     pub(crate) cookies: Option<crate::cookies::CookieJar>,
     pub(crate) retry: Option<crate::retry::RetryPolicy>,
+    pub(crate) middleware: crate::middleware::Chain,
+    #[cfg(feature = "digest")]
+    pub(crate) digest: Option<std::sync::Arc<crate::digest_auth::Credentials>>,
 }
 
 /// Builder of a [`Client`](crate::Client).
@@ -68,6 +71,9 @@ impl Default for ClientBuilder {
                 #[cfg(feature = "cookies")]
                 cookies: None,
                 retry: None,
+                middleware: crate::middleware::Chain::default(),
+                #[cfg(feature = "digest")]
+                digest: None,
             },
             pool: PoolConfig {
                 max_open: 32,

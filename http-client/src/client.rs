@@ -58,6 +58,10 @@ impl ClientBuilder {
             }
             None => Pool::new(self.pool.clone())?,
         };
+        #[cfg(feature = "digest")]
+        if let Some(digest) = &self.config.digest {
+            digest.check()?;
+        }
         let reach = Reach {
             tls,
             connector: self.connector,
@@ -144,9 +148,16 @@ impl Client {
                     .min(d.saturating_duration_since(Instant::now()));
             }
             let conn = match &origin.via_proxy {
-                Some(mode) => mode
-                    .proxy
-                    .open_to_proxy(&opts, Instant::now() + opts.connect_timeout)?,
+                Some(mode) => {
+                    let started = Instant::now();
+                    let mut conn = mode
+                        .proxy
+                        .open_to_proxy(&opts, started + opts.connect_timeout)?;
+                    let mut timings = conn.connect_timings();
+                    timings.connect.get_or_insert(started.elapsed());
+                    conn.set_connect_timings(timings);
+                    conn
+                }
                 None => transport::open(&origin.endpoint, &*origin.connector, &opts)?,
             };
             Ok((conn, Session::new(config.drain_limit, config.drain_time)))
@@ -179,8 +190,14 @@ impl Client {
         let mut fresh = false;
         loop {
             let mut guard = self.checkout(origin, req.deadline, fresh)?;
+            let started = Instant::now();
             match self.attempt(&mut guard, origin, target, req) {
                 Ok((head, plan)) => {
+                    let timings = crate::timing::Timings::new(
+                        guard.is_reused(),
+                        guard.conn().connect_timings(),
+                        started.elapsed(),
+                    );
                     tracing::debug!(
                         method = %req.method,
                         url = %url,
@@ -189,7 +206,9 @@ impl Client {
                         keep_alive = plan.keep_alive,
                         "response"
                     );
-                    return Ok(self.finish(guard, head, plan, url));
+                    let mut response = self.finish(guard, head, plan, url);
+                    response.set_timings(timings);
+                    return Ok(response);
                 }
                 Err(Error::Transport(e))
                     if !fresh
@@ -230,7 +249,7 @@ impl Client {
         policy.deposit();
         let mut attempt = 0;
         loop {
-            let result = self.execute(origin, Arc::clone(&url), req);
+            let result = self.send_one(origin, Arc::clone(&url), req);
             let may_resend =
                 req.body.replayable() && (proto::is_idempotent(req.method) || req.replayable);
             let Some(wait) = policy.wait_before_retry(&result, attempt, may_resend) else {

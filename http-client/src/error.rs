@@ -88,6 +88,11 @@ pub enum Error {
     /// The proxy refused, failed, or could not be set up.
     #[error(transparent)]
     Proxy(#[from] proxy_tunnel::Error),
+    /// A middleware stopped the request (nothing of it was sent) or its
+    /// response ([`Error::stopped`], [`crate::Middleware`]); the source is
+    /// the middleware's reason.
+    #[error("stopped by a middleware: {0}")]
+    Stopped(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// Why a response body did not decode.

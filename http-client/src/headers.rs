@@ -230,6 +230,15 @@ impl Headers {
         self.fields.len() != before
     }
 
+    /// Adds a field, checked: the name a token, the value without CR, LF,
+    /// NUL or other controls (what a [`crate::Middleware`] adds to a
+    /// response, say).
+    pub fn append(&mut self, name: &str, value: &str) -> Result<(), crate::proto::InvalidInput> {
+        crate::proto::check_header(name, value.as_bytes())?;
+        self.push_raw(name.as_bytes(), value.as_bytes());
+        Ok(())
+    }
+
     /// True when any value of `name` holds `token` in its comma-separated
     /// list (any case): `Connection: keep-alive, close` has `close`.
     pub fn has_token(&self, name: &str, token: &str) -> bool {

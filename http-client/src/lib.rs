@@ -35,6 +35,12 @@
 //!   is unknown), a form from pairs ([`RequestBuilder::send_form`]), a
 //!   streamed [`Multipart`] form, JSON (feature `json`). An empty response
 //!   body is empty whatever its `Content-Encoding`.
+//! * **Middleware and timings.** [`Middleware`]s added with
+//!   [`ClientBuilder::middleware`] see each request sent (every redirect
+//!   hop and retry) and its response head, and may change or stop either
+//!   ([`Error::Stopped`]); none costs nothing. [`Response::timings`]
+//!   tells DNS, connect, TLS (`None` on a reused connection) and the time
+//!   to the first byte.
 //! * **A broken exchange stays broken.** A body that failed halfway (a
 //!   timeout, a framing error, the peer closing) refuses every later read
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
@@ -50,6 +56,7 @@
 //! | `gzip` | gzip/deflate response decoding, and `Accept-Encoding` sent for them (flate2) |
 //! | `cookies` | an opt-in cookie jar, `ClientBuilder::cookie_jar` (cookie_store, RFC 6265 and public suffixes) |
 //! | `charset` | `Response::text` decodes the charset the server names (encoding_rs) |
+//! | `digest` | Digest authentication (RFC 7616): `RequestBuilder::digest_auth` answers a 401 challenge once, on the same connection, never for another origin (md-5, sha2) |
 //!
 //! ## Layers
 //!
@@ -107,9 +114,13 @@ mod client;
 mod content_encoding;
 #[cfg(feature = "cookies")]
 mod cookies;
+#[cfg(feature = "digest")]
+mod digest_auth;
 mod driver;
 mod error;
 mod headers;
+mod methods;
+mod middleware;
 mod multipart;
 mod origins;
 mod outgoing;
@@ -120,6 +131,7 @@ mod request;
 mod response;
 mod retry;
 mod session;
+mod timing;
 
 pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
@@ -129,12 +141,14 @@ pub use content_encoding::ResponseReader;
 pub use cookies::{CookieJar, SYSTEM_PUBLIC_SUFFIX_LIST};
 pub use error::{DecodeError, Error, InvalidInput, Part, ProtocolError, RedirectError, Result};
 pub use headers::Headers;
+pub use middleware::{Middleware, MiddlewareNext, MiddlewareRequest};
 pub use multipart::Multipart;
 pub use redirect::{Decision, Hop, RedirectPolicy};
 pub use request::RequestBuilder;
 pub use response::Response;
 pub use retry::RetryPolicy;
 pub use session::Session;
+pub use timing::Timings;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).
 pub use transport;

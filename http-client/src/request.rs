@@ -37,6 +37,8 @@ pub struct RequestBuilder<'c> {
     timeout: Option<Option<Duration>>,
     error_for_status: bool,
     max_redirects: Option<u32>,
+    #[cfg(feature = "digest")]
+    pub(crate) digest: Option<Arc<crate::digest_auth::Credentials>>,
 }
 
 impl std::fmt::Debug for RequestBuilder<'_> {
@@ -59,42 +61,18 @@ fn static_method(method: &str) -> Cow<'static, str> {
     Cow::Owned(method.to_string())
 }
 
-/// Requests are made by the client and built here.
-impl Client {
-    /// A request with any method (checked when sent).
-    pub fn request<'c>(&'c self, method: &str, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, method, url)
+/// Checks a header field the caller adds to a request: no controls, and
+/// not one of the framing fields the client derives from the body.
+pub(crate) fn check_field(name: &str, value: &str) -> Result<()> {
+    proto::check_header(name, value.as_bytes())?;
+    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+    {
+        return Err(InvalidInput::FramingField {
+            name: name.to_string(),
+        }
+        .into());
     }
-
-    /// A GET request.
-    pub fn get<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "GET", url)
-    }
-
-    /// A HEAD request.
-    pub fn head<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "HEAD", url)
-    }
-
-    /// A POST request.
-    pub fn post<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "POST", url)
-    }
-
-    /// A PUT request.
-    pub fn put<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "PUT", url)
-    }
-
-    /// A DELETE request.
-    pub fn delete<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "DELETE", url)
-    }
-
-    /// A PATCH request.
-    pub fn patch<'c>(&'c self, url: &str) -> RequestBuilder<'c> {
-        RequestBuilder::new(self, "PATCH", url)
-    }
+    Ok(())
 }
 
 impl<'c> RequestBuilder<'c> {
@@ -122,10 +100,12 @@ impl<'c> RequestBuilder<'c> {
             timeout: None,
             error_for_status: false,
             max_redirects: None,
+            #[cfg(feature = "digest")]
+            digest: None,
         }
     }
 
-    fn fail(&mut self, e: Error) {
+    pub(crate) fn fail(&mut self, e: Error) {
         if self.error.is_none() {
             self.error = Some(Box::new(e));
         }
@@ -135,19 +115,11 @@ impl<'c> RequestBuilder<'c> {
     /// CR, LF, NUL and other controls are refused; so are `Content-Length`
     /// and `Transfer-Encoding`, which the client derives from the body.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        if let Err(e) = proto::check_header(name, value.as_bytes()) {
-            self.fail(e.into());
-        } else if name.eq_ignore_ascii_case("content-length")
-            || name.eq_ignore_ascii_case("transfer-encoding")
-        {
-            self.fail(
-                InvalidInput::FramingField {
-                    name: name.to_string(),
-                }
-                .into(),
-            );
-        } else {
-            self.headers.push_raw(name.as_bytes(), value.as_bytes());
+        match check_field(name, value) {
+            Ok(()) => {
+                self.headers.push_raw(name.as_bytes(), value.as_bytes());
+            }
+            Err(e) => self.fail(e),
         }
         self
     }
@@ -290,6 +262,10 @@ impl<'c> RequestBuilder<'c> {
         let mut headers = self.headers;
         let mut chain: Vec<Url> = Vec::new();
         let mut known_origin = self.origin;
+        #[cfg(feature = "digest")]
+        let digest = self.digest.as_ref().or(config.digest.as_ref());
+        #[cfg(feature = "digest")]
+        let mut digest_answers = 0u8;
         loop {
             let origin = match known_origin.take() {
                 Some(origin) => origin,
@@ -313,11 +289,27 @@ impl<'c> RequestBuilder<'c> {
             };
             let result = match &config.retry {
                 Some(policy) => client.execute_retrying(&origin, url, &mut request, policy),
-                None => client.execute(&origin, url, &mut request),
+                None => client.send_one(&origin, url, &mut request),
             };
             #[cfg(feature = "cookies")]
             if let (Some(jar), Ok(response)) = (&config.cookies, &result) {
                 jar.store_from(response.url(), response.headers());
+            }
+            #[cfg(feature = "digest")]
+            if let (Some(credentials), Ok(response)) = (digest, &result) {
+                let first = chain.first().unwrap_or(response.url());
+                let replayable = body.replayable();
+                if let Some(value) =
+                    credentials.answer(response, &method, first, digest_answers, replayable)
+                {
+                    url = Arc::new(response.url().clone());
+                    drop(result); // drains the 401's body, keeping the connection
+                    digest_answers += 1;
+                    headers.remove("authorization");
+                    headers.push_raw(b"Authorization", value.as_bytes());
+                    known_origin = Some(origin);
+                    continue;
+                }
             }
             let follow_up = match &result {
                 Ok(response) => {
@@ -363,6 +355,11 @@ impl<'c> RequestBuilder<'c> {
                     drop(response); // drains a small body, keeping the connection
                     if let Some(from) = chain.last() {
                         redirect::rewrite_headers(&mut headers, &rules, from, &next);
+                    }
+                    #[cfg(feature = "digest")]
+                    if std::mem::take(&mut digest_answers) > 0 {
+                        // An answer is for one URI: the next hop is challenged anew.
+                        headers.remove("authorization");
                     }
                     if next.to_get {
                         method = Cow::Borrowed("GET");

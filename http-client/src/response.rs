@@ -29,6 +29,7 @@ pub struct Response {
     reason: std::borrow::Cow<'static, str>,
     headers: Headers,
     url: Arc<Url>,
+    timings: crate::timing::Timings,
     body: BodyReader,
     max_body: u64,
     decompress: bool,
@@ -60,6 +61,7 @@ impl Response {
             reason: head.reason,
             headers: head.headers,
             url,
+            timings: crate::timing::Timings::default(),
             body,
             max_body,
             decompress,
@@ -112,6 +114,11 @@ impl Response {
         &self.headers
     }
 
+    /// The header fields, to change (a [`crate::Middleware`] may).
+    pub fn headers_mut(&mut self) -> &mut Headers {
+        &mut self.headers
+    }
+
     /// The first value of a header (any case), if UTF-8.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)
@@ -120,6 +127,17 @@ impl Response {
     /// The URL this response came from (after redirects).
     pub fn url(&self) -> &Url {
         &self.url
+    }
+
+    /// How long the phases of the exchange took: connect phases on a new
+    /// connection, `None` on a reused one; the time to the first byte
+    /// always ([`crate::Timings`]).
+    pub fn timings(&self) -> crate::Timings {
+        self.timings
+    }
+
+    pub(crate) fn set_timings(&mut self, timings: crate::Timings) {
+        self.timings = timings;
     }
 
     /// The raw body (no content decoding), as a reader.

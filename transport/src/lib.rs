@@ -11,7 +11,8 @@
 //! reset, and closed otherwise.
 //!
 //! * [`Conn`]: TCP or TLS (rustls, also TLS inside a tunnel) with a read
-//!   buffer for codecs, timeouts, deadlines and [`Conn::probe`].
+//!   buffer for codecs, timeouts, deadlines and [`Conn::probe`], and how
+//!   long opening it took ([`ConnectTimings`]: DNS, connect, TLS).
 //! * [`Pool`]: idle connections per [`PoolKey`] (the full identity), with
 //!   `max_open`, `max_idle`, idle timeout, lifetime and use limits, and [`Stats`].
 //! * [`registry`]: pools looked up by persistent id, process-wide.
@@ -96,7 +97,7 @@ mod tls;
 mod userinfo;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use conn::{Conn, Probe};
+pub use conn::{Conn, ConnectTimings, Probe};
 pub use connect::{
     open, tcp_connect, validate_host, ConnectOptions, Connector, Dialer, Direct, Endpoint, Resolve,
     ResolveFn,

@@ -4,12 +4,16 @@
 //! * [`request`]: checks of caller input and request head encoding.
 //! * [`response`]: response head parsing and the framing/keep-alive decision.
 //! * [`body`]: body framing (Content-Length, chunked with trailers, until close).
+//! * [`digest`] (feature `digest`): Digest authentication challenges and
+//!   answers (RFC 7616).
 //! * [`call`]: one exchange as a state machine (100-continue, interim and
 //!   early responses, the keep-alive decision) and the connection state
 //!   the pool's reuse decision reads.
 
 pub mod body;
 pub mod call;
+#[cfg(feature = "digest")]
+pub mod digest;
 pub mod request;
 pub mod response;
 

@@ -57,6 +57,8 @@ pub enum Part {
     Url,
     /// A `multipart/form-data` field name, file name or content type.
     FormField,
+    /// A user name given for authentication.
+    UserName,
 }
 
 impl std::fmt::Display for Part {
@@ -68,6 +70,7 @@ impl std::fmt::Display for Part {
             Part::HeaderValue => "the value of header",
             Part::Url => "URL",
             Part::FormField => "form field",
+            Part::UserName => "user name",
         })
     }
 }

@@ -20,10 +20,12 @@ use crate::timeouts::Timeouts;
 
 mod probe;
 mod read;
+mod timing;
 mod tls;
 mod write;
 
 pub use probe::Probe;
+pub use timing::ConnectTimings;
 
 /// A TCP or TLS connection with buffered reads and writes.
 ///
@@ -62,6 +64,8 @@ pub struct Conn {
     /// TLS layers that carry the way to a proxy, not to the peer (see
     /// [`Conn::mark_tunnel`]); `is_tls` and friends look past them.
     hop_tls_layers: u8,
+    /// How long opening the connection took ([`Conn::connect_timings`]).
+    timings: ConnectTimings,
 }
 
 impl fmt::Debug for Conn {
@@ -133,6 +137,7 @@ impl Conn {
             reply_started: false,
             read_hint: MIN_READ * 2,
             hop_tls_layers: 0,
+            timings: ConnectTimings::default(),
         }
     }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::conn::Conn;
+use crate::conn::{Conn, ConnectTimings};
 use crate::error::{Error, Phase, Result};
 
 use super::{race, validate_host, ConnectOptions, Connected, Connector, Resolve};
@@ -79,14 +79,32 @@ impl Dialer {
         opts: &ConnectOptions,
         deadline: Instant,
     ) -> Result<Connected> {
+        self.connect_timed(host, port, opts, deadline)
+            .map(|(connected, _)| connected)
+    }
+
+    /// [`Dialer::connect_tcp`], with how long resolving and connecting took.
+    fn connect_timed(
+        &self,
+        host: &str,
+        port: u16,
+        opts: &ConnectOptions,
+        deadline: Instant,
+    ) -> Result<(Connected, ConnectTimings)> {
         let host = validate_host(host)?;
         if port == 0 {
             return Err(Error::InvalidConfig(format!("port 0 for host {host}")));
         }
+        let started = Instant::now();
         let resolved = match &self.resolve {
             Some(resolve) => resolve.lookup(host, port, deadline)?,
             None => Resolve::SYSTEM.lookup(host, port, deadline)?,
         };
+        let resolved_at = Instant::now();
+        let mut timings = ConnectTimings::default();
+        if host.parse::<IpAddr>().is_err() {
+            timings.dns = Some(resolved_at - started);
+        }
         let addrs = race::reachable_from(resolved, self.local_addr);
         if addrs.is_empty() {
             return Err(Error::InvalidInput(format!(
@@ -95,7 +113,10 @@ impl Dialer {
             )));
         }
         match race::connect_any(&addrs, opts, self, deadline) {
-            Ok((connected, _)) => Ok(connected),
+            Ok((connected, _)) => {
+                timings.connect = Some(resolved_at.elapsed());
+                Ok((connected, timings))
+            }
             Err(e)
                 if e.kind() == std::io::ErrorKind::TimedOut
                     || e.kind() == std::io::ErrorKind::WouldBlock =>
@@ -118,9 +139,11 @@ impl Connector for Dialer {
         opts: &ConnectOptions,
         deadline: Instant,
     ) -> Result<Conn> {
-        let connected = self.connect_tcp(host, port, opts, deadline)?;
+        let (connected, timings) = self.connect_timed(host, port, opts, deadline)?;
         tracing::trace!(host, port, peer = %connected.peer, "TCP connected");
-        Ok(Conn::from_connected(connected, host))
+        let mut conn = Conn::from_connected(connected, host);
+        conn.set_connect_timings(timings);
+        Ok(conn)
     }
 
     /// Overrides that change where a name leads, and the local address,

@@ -203,14 +203,21 @@ impl Connector for Direct {
 /// A Unix socket endpoint is connected directly: with TLS, or through a
 /// connector that names a proxy, it is refused before anything is sent.
 pub fn open(endpoint: &Endpoint, connector: &dyn Connector, opts: &ConnectOptions) -> Result<Conn> {
-    let deadline = Instant::now() + opts.connect_timeout;
+    let started = Instant::now();
+    let deadline = started + opts.connect_timeout;
     let mut conn = match &endpoint.unix {
         Some(path) => open_unix(path, endpoint, connector, deadline)?,
         None => connector.connect(&endpoint.host, endpoint.port, opts, deadline)?,
     };
+    let mut timings = conn.connect_timings();
+    let connected_at = Instant::now();
+    // A connector that measured nothing (a proxy tunnel): its whole work.
+    timings.connect.get_or_insert(connected_at - started);
     if let Some(tls) = &endpoint.tls {
         conn = conn.start_tls(tls, &endpoint.host, deadline)?;
+        timings.tls = Some(connected_at.elapsed());
     }
+    conn.set_connect_timings(timings);
     conn.set_read_timeout(opts.read_timeout);
     conn.set_write_timeout(opts.write_timeout);
     tracing::debug!(endpoint = %endpoint.authority(), tls = endpoint.tls.is_some(), via = ?connector.identity(), "connected");
