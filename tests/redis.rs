@@ -514,12 +514,15 @@ fn a_late_reply_never_answers_the_next_command_of_the_same_borrow() {
     let k = unique("late-blpop");
     {
         let mut c = client.get().unwrap();
+        // The figures were 2 ms / 0.05 s / 60 ms; BLPOP waits 0.5 s
+        // here so that a loaded machine, which may not run this thread for
+        // 50 ms, still sees the read time out before the reply comes.
         c.set_read_timeout(Some(Duration::from_millis(2)));
         let err = c
-            .query_value(&cmd("BLPOP").arg(&k).arg("0.05"))
+            .query_value(&cmd("BLPOP").arg(&k).arg("0.5"))
             .unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(600));
         c.set_read_timeout(Some(Duration::from_secs(1)));
         let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
         assert!(
