@@ -176,7 +176,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Decode gzip/deflate bodies (with the `gzip` feature; default on).
+    /// Decode gzip/deflate (feature `gzip`), brotli (`brotli`) and zstd
+    /// (`zstd`) bodies, and send `Accept-Encoding` naming them (default on).
+    /// A decoded body fails past [`max_body_bytes`](Self::max_body_bytes).
     pub fn decompress(mut self, on: bool) -> Self {
         self.config.decompress = on;
         self

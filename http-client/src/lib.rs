@@ -41,7 +41,9 @@
 //!   and its connection is closed, never reused.
 //!
 //! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
-//! and `Accept-Encoding` for them), `cookies` (an opt-in `CookieJar` on
+//! and `Accept-Encoding` for them), `brotli` and `zstd` (the same for `br`
+//! and `zstd`, pure Rust; a decoded body is capped at `max_body_bytes`, a
+//! bomb fails with `Error::BodyTooLarge`), `cookies` (an opt-in `CookieJar` on
 //! the `cookie_store` crate), `charset` (`Response::text` in the charset
 //! the server names, with `encoding_rs`). None is on by default; each costs nothing
 //! when unused.

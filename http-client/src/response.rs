@@ -127,14 +127,21 @@ impl Response {
         &mut self.body
     }
 
-    /// The body as a reader, gzip/deflate decoded when the `gzip` feature is
-    /// on and the server used one of them.
+    /// The body as a reader, decoded when the server used a coding this
+    /// build decodes (features `gzip`, `brotli`, `zstd`). A decoded body
+    /// fails with [`Error::BodyTooLarge`] (inside the `io::Error`) past the
+    /// client's `max_body_bytes` decoded bytes; a plain one is not capped.
     pub fn into_reader(self) -> ResponseReader {
+        let limit = self.max_body;
+        self.into_reader_limited(limit)
+    }
+
+    fn into_reader_limited(self, limit: u64) -> ResponseReader {
         let coding = self
             .headers
             .get_known(Known::ContentEncoding)
             .and_then(|c| std::str::from_utf8(c).ok());
-        crate::content_encoding::wrap(self.body, coding, self.decompress)
+        crate::content_encoding::wrap(self.body, coding, self.decompress, limit)
     }
 
     /// The whole body (decoded), up to the client's `max_body_bytes`.
@@ -168,7 +175,7 @@ impl Response {
             .min(limit)
             .min(16 * 1024 * 1024) as usize;
         let mut out = Vec::with_capacity(hint);
-        let mut reader = self.into_reader().take(limit.saturating_add(1));
+        let mut reader = self.into_reader_limited(limit).take(limit.saturating_add(1));
         reader.read_to_end(&mut out).map_err(from_io)?;
         if out.len() as u64 > limit {
             return Err(Error::BodyTooLarge { limit });
