@@ -24,7 +24,7 @@ test: build-tools servers-up
 # The whole test suite against the servers the PCONN_* variables name
 # (make test: the native ones; make docker-test: the containers).
 test-suite: build-tools
-	cargo test --workspace --all-targets && \
+	cargo test --workspace --all-targets --no-fail-fast && \
 	cargo test --workspace --doc
 
 # A C compiler for ring and the linker: checked, apt-get as root, or a message.

@@ -20,7 +20,7 @@ ARGS=("$@")
 
 if want transport; then
     echo "== transport: checkout + probe + release of an idle pooled connection"
-    taskset -c 0 cargo bench -q -p transport --bench checkout
+    taskset -c 0 cargo bench -q -p pconn-transport --bench checkout
 fi
 if want http; then
     echo "== http: http-client vs ureq vs reqwest vs raw socket (nginx)"

@@ -85,6 +85,12 @@ check "proxy 3129 no creds 407" eq "$(code -x http://127.0.0.1:3129 $H/small)" 4
 check "proxy 3129 bad creds 401/407" bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -x http://pconn:bad@127.0.0.1:3129 $H/small) =~ ^40[17]\$ ]]"
 check "proxy 3443 TLS"         eq "$(curl -s --proxy https://localhost:3443 --proxy-cacert $C/ca.pem --cacert $C/ca.pem $S/small)" hello
 
+# --- SOCKS5 (danted, scripts/servers.d/socks.sh) ---------------------------
+check "socks 1080 socks5h"     eq "$(curl -s -x socks5h://127.0.0.1:1080 --cacert $C/ca.pem $S/small)" hello
+check "socks 1080 port 9 ruleset" bash -c "! curl -s -x socks5h://127.0.0.1:1080 http://127.0.0.1:9/"
+check "socks 1081 auth ok"     eq "$(curl -s -x socks5h://pconn-socks:pconn-secret@127.0.0.1:1081 --cacert $C/ca.pem $S/small)" hello
+check "socks 1081 bad creds"   bash -c "! curl -s -x socks5h://pconn-socks:bad@127.0.0.1:1081 $H/small"
+
 echo
 if ((fails)); then echo "$fails check(s) FAILED"; exit 1; fi
 echo "all checks passed"

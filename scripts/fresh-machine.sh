@@ -8,6 +8,11 @@
 #   scripts/fresh-machine.sh
 #
 #   PCONN_RUST_TOOLCHAIN  toolchain dir to mount (default: `rustc --print sysroot`)
+#   PCONN_FRESH_COLD=1    build from nothing: by default the container starts
+#                         with a copy of this checkout's target/ and the
+#                         host's crate downloads (compile cache only: every
+#                         package and tool is still installed by the make
+#                         targets themselves), so CI stays within its time
 #   PCONN_DEBIAN_RELEASE, PCONN_DEBIAN_IMAGE: see docker/lib.sh
 #
 # The container has its own network namespace (Docker's default bridge),
@@ -44,7 +49,16 @@ git clone -q --no-hardlinks "$ROOT" "$work/pconn"
 dlog "cloned $(git -C "$work/pconn" log -1 --format='%h %s' | cut -c1-72)"
 
 mounts=(-v "$work/pconn:/root/pconn" -v "$toolchain:/opt/rust:ro")
+registry=${CARGO_HOME:-$HOME/.cargo}/registry
+if [[ ${PCONN_FRESH_COLD:-0} != 1 && -d $ROOT/target && -d $registry ]]; then
+    dlog "seeding the build cache (target/ and crate downloads; PCONN_FRESH_COLD=1 to skip)"
+    cp -a "$ROOT/target" "$work/pconn/target"
+    mkdir -p "$work/cargo"
+    cp -a "$registry" "$work/cargo/registry"
+    mounts+=(-v "$work/cargo/registry:/root/.cargo/registry")
+fi
 envs=(-e PATH=/opt/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+[[ -n ${CARGO_INCREMENTAL:-} ]] && envs+=(-e "CARGO_INCREMENTAL=$CARGO_INCREMENTAL")
 if [[ -r $cabundle ]]; then
     mounts+=(-v "$cabundle:/etc/pconn-host-ca.crt:ro")
     envs+=(-e CARGO_HTTP_CAINFO=/etc/pconn-host-ca.crt)

@@ -12,6 +12,8 @@ mod proxy_checks;
 mod resp_checks;
 #[path = "../smtp-client/fuzz/checks/smtp.rs"]
 mod smtp_checks;
+#[path = "../proxy-tunnel/fuzz/checks/socks_reply.rs"]
+mod socks_checks;
 
 use std::path::{Path, PathBuf};
 
@@ -80,6 +82,11 @@ fn proxy_connect_reply_corpus() {
     replay("proxy-tunnel", "connect_reply", proxy_checks::connect_reply);
 }
 
+#[test]
+fn proxy_socks_reply_corpus() {
+    replay("proxy-tunnel", "socks_reply", socks_checks::socks_reply);
+}
+
 /// The checks are not vacuous: a well-formed input reaches the decoder's
 /// success path (a check that returned early on everything would pass any
 /// corpus).
@@ -100,6 +107,11 @@ fn checks_reach_the_decoders() {
     assert!(matches!(
         http_client::proto::parse_head(head, 4096),
         Ok(Some((_, 38)))
+    ));
+    let socks = [5, 0, 0, 1, 10, 0, 0, 1, 0x10, 0x92];
+    assert!(matches!(
+        proxy_tunnel::proto::socks::decode_reply5(&socks),
+        Ok(Some((_, 10)))
     ));
     let reply = b"HTTP/1.1 200 Connection established\r\n\r\n";
     assert!(matches!(

@@ -147,13 +147,22 @@ impl Ledger {
         self.outcomes.lock().unwrap().insert(id, outcome);
     }
 
-    /// Every id against how often the server applied it.
-    fn verify(&self, name: &str, applied: &HashMap<String, usize>) {
+    /// Every id against how often the server applied it. `unlogged`: how
+    /// many operations the client saw succeed may be missing from the
+    /// server's record because the record is written after the reply (nginx
+    /// logs a request once its response is out: a SIGKILL in between loses
+    /// the line, not the request).
+    fn verify(&self, name: &str, applied: &HashMap<String, usize>, unlogged: usize) {
         let outcomes = self.outcomes.lock().unwrap();
         let mut bad = Vec::new();
+        let mut missing_lines = 0;
         for (id, outcome) in outcomes.iter() {
             let count = applied.get(id).copied().unwrap_or(0);
             let ok = match outcome {
+                Outcome::Sent if count == 0 && missing_lines < unlogged => {
+                    missing_lines += 1;
+                    true
+                }
                 Outcome::Sent => count == 1,
                 Outcome::Failed => count == 0,
                 Outcome::Unknown => count <= 1,
@@ -311,7 +320,7 @@ fn redis_killed_under_load() {
         let id = String::from_utf8(v.as_bytes().unwrap().to_vec()).unwrap();
         *applied.entry(id).or_insert(0) += 1;
     }
-    ledger.verify("redis RPUSH", &applied);
+    ledger.verify("redis RPUSH", &applied, 0);
     let counter: i64 = c
         .query(&cmd("GET").arg(format!("{run}:counter")))
         .unwrap_or(0);
@@ -399,7 +408,8 @@ fn nginx_killed_under_load() {
             *applied.entry(id).or_insert(0) += 1;
         }
     }
-    ledger.verify("nginx POST", &applied);
+    // At most one response per worker thread can be in flight at each kill.
+    ledger.verify("nginx POST", &applied, KILLS * THREADS);
 }
 
 // ---------------------------------------------------------------- smtp
@@ -440,6 +450,7 @@ fn smtp_killed_under_load() {
     ledger.verify(
         "smtp mail",
         &stored_subjects_in(&server.dir.join("mail"), &run),
+        0,
     );
 }
 

@@ -782,3 +782,47 @@ fn smtp_client_through_the_https_proxy_with_starttls() {
     let stats = client.stats();
     assert_eq!((stats.opened, stats.reused), (1, 1), "{stats:?}");
 }
+
+#[test]
+fn a_connect_reply_read_halfway_is_never_pooled() {
+    // Half a reply head, then silence: the tunnel times out in the reply
+    // phase, the pool counts a failed open and holds no connection, so
+    // nothing of that proxy connection can reach a later borrower.
+    let (proxy, _requests) = hostile(|sock| {
+        sock.write_all(b"HTTP/1.1 200 Connection est").unwrap();
+        let mut buf = [0u8; 1];
+        let _ = sock.read(&mut buf);
+    });
+    let endpoint = Endpoint::new("x.example", 443).unwrap();
+    let pool: Pool<()> = Pool::new(PoolConfig::default()).unwrap();
+    let key = PoolKey::new("https", "x.example", 443).via(proxy.identity());
+    let tunnels = pool.key_pool(&key);
+    let connector = proxy.connector();
+    let err = tunnels
+        .checkout(|| -> transport::Result<_> {
+            Ok((open(&endpoint, &*connector, &short_opts())?, ()))
+        })
+        .expect_err("the CONNECT reply never completes");
+    assert!(
+        matches!(
+            Error::find(&err),
+            Some(Error::Timeout {
+                phase: TunnelPhase::ConnectReply,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    let stats = tunnels.stats();
+    assert_eq!(
+        (
+            stats.opened,
+            stats.open_failures,
+            stats.open_now,
+            stats.idle_now
+        ),
+        (0, 1, 0, 0),
+        "{}",
+        stats.to_json()
+    );
+}

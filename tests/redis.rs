@@ -518,9 +518,7 @@ fn a_late_reply_never_answers_the_next_command_of_the_same_borrow() {
         // here so that a loaded machine, which may not run this thread for
         // 50 ms, still sees the read time out before the reply comes.
         c.set_read_timeout(Some(Duration::from_millis(2)));
-        let err = c
-            .query_value(&cmd("BLPOP").arg(&k).arg("0.5"))
-            .unwrap_err();
+        let err = c.query_value(&cmd("BLPOP").arg(&k).arg("0.5")).unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
         std::thread::sleep(Duration::from_millis(600));
         c.set_read_timeout(Some(Duration::from_secs(1)));
@@ -559,12 +557,14 @@ fn a_pipeline_read_halfway_refuses_the_next_command() {
         let mut c = client.get().unwrap();
         c.set_read_timeout(Some(Duration::from_millis(2)));
         let mut p = Pipeline::new();
+        // 0.5 s, as in the test above: a loaded machine may not run this
+        // thread for 50 ms, and the read must time out before BLPOP answers.
         p.add(cmd("ECHO").arg("first"))
-            .add(cmd("BLPOP").arg(&k).arg("0.05"))
+            .add(cmd("BLPOP").arg(&k).arg("0.5"))
             .add(cmd("ECHO").arg("owed"));
         let err = c.pipeline(&p).unwrap_err();
         assert!(err.is_timeout(), "{err:?}");
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(600));
         c.set_read_timeout(Some(Duration::from_secs(1)));
         let err = c.query_value(&cmd("ECHO").arg("mine")).unwrap_err();
         assert!(err.is_broken(), "{err:?}");
@@ -1348,4 +1348,77 @@ fn password_only_auth_logs_in_as_default() {
         .build()
         .unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err}");
+}
+// ---------------------------------------------------------------------------
+// Unix domain socket (issue 15)
+// ---------------------------------------------------------------------------
+
+fn unix_url() -> String {
+    env_or("PCONN_REDIS_UNIX_URL", "unix:///var/run/redis/redis.sock")
+}
+
+#[test]
+fn unix_socket_urls_reach_the_server_pooled_by_path() {
+    let url = unix_url();
+    let path = url.strip_prefix("unix://").unwrap().to_string();
+    let k = unique("unix");
+    for form in [
+        format!("{url}?db=2&name=pconn-unix"),
+        format!("redis+unix://{path}?db=2&name=pconn-unix&protocol=3"),
+    ] {
+        let client = Client::open(&form).unwrap();
+        assert!(client.key().to_string().contains(&path), "{}", client.key());
+        {
+            let mut c = client.get().unwrap();
+            c.set(&k, "over the socket").unwrap();
+            let info = client_info(&mut c);
+            assert!(
+                info.contains("db=2") && info.contains("name=pconn-unix"),
+                "{info}"
+            );
+            // Changed state is undone on release, as on TCP.
+            c.query::<()>(&cmd("SELECT").arg(3)).unwrap();
+        }
+        let mut c = client.get().unwrap();
+        assert!(c.is_reused(), "{form}");
+        assert_eq!(c.get::<_, String>(&k).unwrap(), "over the socket");
+        assert!(client_info(&mut c).contains("db=2"));
+        c.del(&[&k]).unwrap();
+    }
+    // Credentials in the userinfo and in the query.
+    let with_user = url.replacen("unix://", "unix://pconn-a:secret-a@", 1);
+    let with_query = format!("{url}?user=pconn-b&password=secret-b");
+    for (form, user) in [(with_user, "pconn-a"), (with_query, "pconn-b")] {
+        let client = Client::open(&form).unwrap();
+        let mut c = client.get().unwrap();
+        let who: String = c.query(&cmd("ACL").arg("WHOAMI")).unwrap();
+        assert_eq!(who, user, "{form}");
+    }
+    // One pool, two paths to one server: never the same connection.
+    let shared: Pool<redis_client::Session> = Pool::new(PoolConfig::default()).unwrap();
+    let over_unix = Client::builder()
+        .url(&url)
+        .unwrap()
+        .pool(shared.clone())
+        .build()
+        .unwrap();
+    let over_tcp = plain().pool(shared.clone()).build().unwrap();
+    let a = client_id(&mut over_unix.get().unwrap());
+    let b = client_id(&mut over_tcp.get().unwrap());
+    assert_ne!(a, b);
+    assert_eq!(client_id(&mut over_unix.get().unwrap()), a);
+}
+
+#[test]
+fn unix_socket_input_is_refused_before_anything_is_sent() {
+    for bad in [
+        "rediss:///tmp/redis.sock",
+        "rediss+unix:///tmp/redis.sock",
+        "unix:///tmp/redis.sock\r\nPING",
+        "unix:///tmp/re%0D%0Adis.sock",
+        "unix://relative.sock",
+    ] {
+        let err = Client::open(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{bad}: {err:?}");
+    }
 }

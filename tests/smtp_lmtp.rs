@@ -183,3 +183,68 @@ fn lmtp_refuses_helo_fallback() {
     let log = handle.join().unwrap().remove(0);
     assert_eq!(log.len(), 1, "{log:?}");
 }
+
+/// The LMTP server's Unix socket (scripts/servers.d/smtp-extra.sh).
+fn lmtp_socket() -> String {
+    std::env::var("PCONN_LMTP_SOCKET").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.servers/run/lmtp.sock").into()
+    })
+}
+
+#[test]
+fn over_the_unix_socket_one_reply_per_recipient_pooled_by_path() {
+    let run = unique("lmtp-unix");
+    let msg = mail(
+        &run,
+        &[
+            "one@example.com",
+            "full-two@example.com",
+            "three@example.com",
+        ],
+    );
+    let client = SmtpClient::from_url(&format!("lmtp+unix://{}", lmtp_socket()))
+        .unwrap()
+        .build()
+        .unwrap();
+    let sent = client.send(&msg).unwrap();
+    let accepted: Vec<_> = sent.accepted.iter().map(|a| a.as_str()).collect();
+    assert_eq!(accepted, ["one@example.com", "three@example.com"]);
+    assert_eq!(sent.refused.len(), 1);
+    assert_eq!(sent.refused[0].recipient.as_str(), "full-two@example.com");
+    assert_eq!(sent.refused[0].reply.code, 552);
+    let stored = stored_in(&lmtp_maildir(), &run);
+    assert_eq!(stored.len(), 2, "one copy per recipient that took it");
+    for s in &stored {
+        assert_eq!(s.eml, normalise(msg.content()), "not byte for byte");
+        assert!(s.meta.contains("\"transport\": \"unix\""), "{}", s.meta);
+    }
+    // The next mail reuses the pooled socket connection.
+    let again = unique("lmtp-unix-again");
+    client.send(&mail(&again, &["four@example.com"])).unwrap();
+    assert_eq!(client.stats().opened, 1);
+    assert_eq!(client.stats().reused, 1);
+    assert_eq!(stored_in(&lmtp_maildir(), &again).len(), 1);
+    // The builder method is the same route as the URL.
+    let via_builder = SmtpClient::builder("localhost")
+        .lmtp(true)
+        .unix_socket(lmtp_socket())
+        .build()
+        .unwrap();
+    let third = unique("lmtp-unix-builder");
+    via_builder
+        .send(&mail(&third, &["five@example.com"]))
+        .unwrap();
+    assert_eq!(stored_in(&lmtp_maildir(), &third).len(), 1);
+}
+
+#[test]
+fn a_missing_socket_is_a_transport_error_before_anything_is_sent() {
+    let client = SmtpClient::from_url("lmtp+unix:///nonexistent/pconn-lmtp.sock")
+        .unwrap()
+        .build()
+        .unwrap();
+    let err = client
+        .send(&mail(&unique("lmtp-none"), &["a@example.com"]))
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+}

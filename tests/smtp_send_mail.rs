@@ -70,6 +70,44 @@ fn text(b: &[u8]) -> String {
 }
 
 #[test]
+fn lmtp_over_the_unix_socket() {
+    let run_id = unique("cli-lmtp-unix");
+    let socket = std::env::var("PCONN_LMTP_SOCKET").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../.servers/run/lmtp.sock").into()
+    });
+    let url = format!("lmtp+unix://{socket}");
+    let out = run(
+        &[
+            "--url",
+            &url,
+            "--lmtp",
+            "--from",
+            "a@example.com",
+            "--to",
+            "b@example.com",
+            "--subject",
+            &run_id,
+            "--body",
+            "over the socket",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stored = stored_in(&lmtp_maildir(), &run_id);
+    assert_eq!(stored.len(), 1);
+    assert!(
+        stored[0].meta.contains("\"transport\": \"unix\""),
+        "{}",
+        stored[0].meta
+    );
+}
+
+#[test]
 fn lmtp_with_html_and_attachment() {
     let run_id = unique("cli-lmtp");
     let dir = std::env::temp_dir().join(&run_id);

@@ -46,7 +46,7 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
         mails += work.smtp.verify(&tally);
         k += 1;
         let rss = rss_settled_kib();
-        series.push(rss.to_string());
+        series.push(format!("[{rss},{},{}]", open_fds(), support::threads()));
         if rss_warm.is_none() && started.elapsed() >= warm {
             rss_warm = Some(rss);
         }
@@ -79,7 +79,10 @@ fn soak(run_for: Duration, seed: u64) -> Figures {
             ("rss_warm_kib", rss_warm.to_string()),
             ("rss_end_kib", rss_end.to_string()),
             ("rss_growth_pct", format!("{growth:.2}")),
-            ("rss_per_window_kib", format!("[{}]", series.join(","))),
+            (
+                "per_window_rss_kib_fds_threads",
+                format!("[{}]", series.join(",")),
+            ),
             ("pool_counters_consistent", counters.is_ok().to_string()),
         ],
     );

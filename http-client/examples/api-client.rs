@@ -2,7 +2,7 @@
 //! repeated requests that share connections.
 //!
 //! ```text
-//! cargo run -q -p http-client --features gzip,cookies --example api-client -- [options] URL
+//! cargo run -q -p pconn-http --features gzip,cookies --example api-client -- [options] URL
 //! ```
 //!
 //! Options (curl's meaning unless said otherwise):
@@ -44,7 +44,7 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use http_client::{Client, Response};
+use pconn_http::{Client, Response};
 
 #[derive(Default)]
 struct Args {
@@ -186,8 +186,8 @@ fn parse_args() -> Result<Args, String> {
 
 /// The cookie jar for `-b FILE` / `-c FILE`, and literal `-b` pairs.
 #[cfg(feature = "cookies")]
-fn cookie_jar(args: &Args) -> Result<(Option<http_client::CookieJar>, Option<String>), String> {
-    use http_client::CookieJar;
+fn cookie_jar(args: &Args) -> Result<(Option<pconn_http::CookieJar>, Option<String>), String> {
+    use pconn_http::CookieJar;
     let literal = args.cookie.clone().filter(|c| c.contains('='));
     let file = args.cookie.clone().filter(|c| !c.contains('='));
     let jar = match (&file, &args.cookie_jar) {
@@ -212,7 +212,7 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         builder = builder.add_ca_file(ca);
     }
     if args.retry > 0 {
-        builder = builder.retry(http_client::RetryPolicy::new(args.retry));
+        builder = builder.retry(pconn_http::RetryPolicy::new(args.retry));
     }
     if let Some(proxy) = &args.proxy {
         builder = builder.proxy(proxy);
@@ -309,8 +309,8 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
 }
 
 /// The `-F` fields as a form; `@FILE` values are streamed from the file.
-fn form(fields: &[(String, String)]) -> Result<http_client::Multipart, String> {
-    let mut form = http_client::Multipart::new();
+fn form(fields: &[(String, String)]) -> Result<pconn_http::Multipart, String> {
+    let mut form = pconn_http::Multipart::new();
     for (name, value) in fields {
         form = match value.strip_prefix('@') {
             Some(path) => {

@@ -3,7 +3,7 @@
 //! it, and both run over one kept-alive connection.
 //!
 //! ```text
-//! cargo run -q -p http-client --features json --example json-api -- [--base URL] [--cacert PEM] [--stats]
+//! cargo run -q -p pconn-http --features json --example json-api -- [--base URL] [--cacert PEM] [--stats]
 //! ```
 //!
 //! The default base is the local nginx's `/echo` (`$PCONN_HTTP_URL/echo`),
@@ -15,7 +15,7 @@
 
 use std::process::ExitCode;
 
-use http_client::{Client, Response};
+use pconn_http::{Client, Response};
 use serde::Serialize;
 
 /// What the PHP class returned: status code, headers, body.
@@ -32,7 +32,7 @@ struct PersistentApiClient {
 }
 
 impl PersistentApiClient {
-    fn new(base: &str, cacert: Option<&str>) -> http_client::Result<Self> {
+    fn new(base: &str, cacert: Option<&str>) -> pconn_http::Result<Self> {
         let mut builder = Client::builder().user_agent(Some("Rust-PersistentClient/1.0"));
         if let Some(ca) = cacert {
             builder = builder.add_ca_file(ca);
@@ -43,7 +43,7 @@ impl PersistentApiClient {
         })
     }
 
-    fn finish(resp: Response) -> http_client::Result<ApiResponse> {
+    fn finish(resp: Response) -> pconn_http::Result<ApiResponse> {
         let status = resp.status();
         let content_type = resp.header("content-type").map(str::to_string);
         Ok(ApiResponse {
@@ -53,7 +53,7 @@ impl PersistentApiClient {
         })
     }
 
-    fn get(&self, path: &str) -> http_client::Result<ApiResponse> {
+    fn get(&self, path: &str) -> pconn_http::Result<ApiResponse> {
         let resp = self
             .client
             .get(&format!("{}{path}", self.base))
@@ -62,7 +62,7 @@ impl PersistentApiClient {
         Self::finish(resp)
     }
 
-    fn post<T: Serialize>(&self, path: &str, data: &T) -> http_client::Result<ApiResponse> {
+    fn post<T: Serialize>(&self, path: &str, data: &T) -> pconn_http::Result<ApiResponse> {
         let resp = self
             .client
             .post(&format!("{}{path}", self.base))

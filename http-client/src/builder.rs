@@ -254,6 +254,7 @@ impl ClientBuilder {
     /// `https://`, with `user:password@` for Basic auth). https requests
     /// are tunnelled with CONNECT; plain http requests go to the proxy in
     /// absolute form unless [`tunnel_http`](Self::tunnel_http) is set.
+    /// `socks5h://`, `socks5://`, `socks4a://`, `socks4://` tunnel everything.
     pub fn proxy(mut self, url: &str) -> Self {
         self.proxy = Some(url.to_string());
         self

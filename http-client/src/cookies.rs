@@ -24,7 +24,7 @@ pub const SYSTEM_PUBLIC_SUFFIX_LIST: &str = "/usr/share/publicsuffix/public_suff
 /// ([`crate::ClientBuilder::cookie_jar`]).
 ///
 /// ```
-/// use http_client::CookieJar;
+/// use pconn_http::CookieJar;
 /// let jar = CookieJar::new();
 /// let url = "http://example.com/a".parse().unwrap();
 /// jar.store(&url, ["id=7; Path=/", "theme=dark"]);

@@ -58,7 +58,7 @@
 //! (`builder.rs`).
 //!
 //! ```no_run
-//! use http_client::Client;
+//! use pconn_http::Client;
 //!
 //! let client = Client::builder().user_agent(Some("docs/1")).build()?;
 //! for _ in 0..3 {
@@ -74,13 +74,13 @@
 //!     .send_string("ping")?;
 //! assert!(resp.text()?.ends_with("ping"));
 //! assert_eq!(client.stats().opened, 1);
-//! # Ok::<(), http_client::Error>(())
+//! # Ok::<(), pconn_http::Error>(())
 //! ```
 //!
 //! Caller mistakes never reach the wire:
 //!
 //! ```
-//! use http_client::{Client, Error};
+//! use pconn_http::{Client, Error};
 //! let client = Client::builder().proxy_from_env(false).build()?;
 //! let err = client
 //!     .get("http://127.0.0.1:9/")
@@ -89,7 +89,7 @@
 //!     .unwrap_err();
 //! assert!(matches!(err, Error::InvalidInput(_)));
 //! assert_eq!(client.stats().opened, 0);
-//! # Ok::<(), http_client::Error>(())
+//! # Ok::<(), pconn_http::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

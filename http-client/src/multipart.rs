@@ -31,7 +31,7 @@ struct FormPart {
 /// A `multipart/form-data` body ([`crate::RequestBuilder::send_multipart`]).
 ///
 /// ```no_run
-/// use http_client::{Client, Multipart};
+/// use pconn_http::{Client, Multipart};
 /// let client = Client::new()?;
 /// let form = Multipart::new()
 ///     .text("title", "holiday")

@@ -169,11 +169,8 @@ impl Origins {
     fn make(&self, key: &OriginKey, scheme: &str) -> Result<Origin> {
         let OriginKey { https, port, .. } = *key;
         let mut endpoint = Endpoint::new(&key.host, port)?;
-        let mut pool_key = PoolKey::new("http", endpoint.host(), port);
         if https {
-            let tls = self.tls()?;
-            pool_key = pool_key.tls(tls.fingerprint());
-            endpoint = endpoint.with_tls(tls);
+            endpoint = endpoint.with_tls(self.tls()?);
         }
         let reach = &self.reach;
         let env_proxy;
@@ -186,17 +183,19 @@ impl Origins {
             _ => None,
         };
         let (connector, via_proxy): (Arc<dyn Connector>, _) = match proxy {
-            Some(p) if !https && !reach.tunnel_http => (Arc::new(Direct), Some(p.absolute_form())),
+            // A SOCKS proxy only tunnels: plain http goes through it too.
+            Some(p) if !https && !reach.tunnel_http && p.forwards_http() => {
+                (Arc::new(Direct), Some(p.absolute_form()))
+            }
             Some(p) => (p.tunnel_connector(), None),
             None => (
                 reach.connector.clone().unwrap_or_else(|| Arc::new(Direct)),
                 None,
             ),
         };
+        let mut pool_key = PoolKey::for_endpoint("http", &endpoint, &*connector);
         if let Some(mode) = &via_proxy {
             pool_key = pool_key.via(format!("{} (absolute-form)", mode.identity()));
-        } else if let Some(id) = connector.identity() {
-            pool_key = pool_key.via(id);
         }
         if let Some(id) = &reach.persistent_id {
             pool_key = pool_key.persistent_id(id.clone());

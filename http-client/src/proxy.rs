@@ -45,6 +45,11 @@ impl ProxySetting {
         }
     }
 
+    /// False for SOCKS, which cannot take absolute-form requests.
+    pub(crate) fn forwards_http(&self) -> bool {
+        self.proxy.forwards_http()
+    }
+
     pub(crate) fn tunnel_connector(&self) -> Arc<dyn Connector> {
         self.proxy.connector()
     }

@@ -107,7 +107,7 @@ impl RedirectPolicy {
     /// Decides each hop with `decide` (up to 100 hops, a hard limit).
     ///
     /// ```
-    /// use http_client::{Decision, RedirectPolicy};
+    /// use pconn_http::{Decision, RedirectPolicy};
     /// let same_host_only = RedirectPolicy::custom(|hop| {
     ///     if hop.url().host_str() == hop.previous()[0].host_str() {
     ///         Decision::Follow

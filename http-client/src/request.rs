@@ -226,11 +226,11 @@ impl<'c> RequestBuilder<'c> {
     /// `Content-Type` unless set).
     ///
     /// ```no_run
-    /// # let client = http_client::Client::new()?;
+    /// # let client = pconn_http::Client::new()?;
     /// let resp = client
     ///     .post("http://127.0.0.1:8080/echo")
     ///     .send_form(&[("q", "a b&c"), ("lang", "en")])?;
-    /// # Ok::<(), http_client::Error>(())
+    /// # Ok::<(), pconn_http::Error>(())
     /// ```
     pub fn send_form(self, pairs: &[(&str, &str)]) -> Result<Response> {
         let body = url::form_urlencoded::Serializer::new(String::new())

@@ -230,7 +230,11 @@ mod tests {
             (&[("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://evil:1"), ("all_proxy", "http://all:3")], "http", p("http://all:3")),
             (&[("REQUEST_METHOD", "GET"), ("http_proxy", "http://ok:1")], "http", p("http://ok:1")),
             (&[("REQUEST_METHOD", "GET"), ("HTTPS_PROXY", "http://s:2")], "https", p("http://s:2")),
-            (&[("https_proxy", "socks5://h:1080")], "https", p("error: invalid proxy URL: scheme \"socks5\" is not supported (use http:// or https://)")),
+            (&[("https_proxy", "socks5://h:1080")], "https", p("socks5://h:1080")),
+            (&[("ALL_PROXY", "socks5h://u:secret@127.0.0.1:1081")], "redis", p("socks5h://u@127.0.0.1:1081")),
+            (&[("all_proxy", "socks5h://127.0.0.1:1080"), ("NO_PROXY", "localhost")], "smtp", p("socks5h://127.0.0.1:1080")),
+            (&[("HTTPS_PROXY", "socks4a://127.0.0.1")], "https", p("socks4a://127.0.0.1:1080")),
+            (&[("https_proxy", "gopher://h:70")], "https", p("error: invalid proxy URL: scheme \"gopher\" is not supported (use http, https, socks5, socks5h, socks4 or socks4a)")),
         ];
         for (env, scheme, want) in table {
             assert_eq!(

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use crate::proto::SocksReply;
+
 /// The phase of opening a tunnel whose time ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -15,6 +17,14 @@ pub enum TunnelPhase {
     ProxyTls,
     /// Sending `CONNECT` and waiting for the proxy's reply head.
     ConnectReply,
+    /// Resolving the target's name on the client side (`socks5://`, `socks4://`).
+    TargetResolve,
+    /// The SOCKS5 greeting: offering methods, waiting for the choice.
+    SocksGreeting,
+    /// The SOCKS5 username/password sub-negotiation (RFC 1929).
+    SocksAuth,
+    /// Sending the SOCKS connect request and waiting for its reply.
+    SocksReply,
     /// The TLS handshake with the target, inside the tunnel.
     TargetTls,
 }
@@ -25,6 +35,10 @@ impl fmt::Display for TunnelPhase {
             TunnelPhase::ProxyConnect => "connecting to the proxy",
             TunnelPhase::ProxyTls => "the TLS handshake with the proxy",
             TunnelPhase::ConnectReply => "waiting for the proxy's CONNECT reply",
+            TunnelPhase::TargetResolve => "resolving the target's name",
+            TunnelPhase::SocksGreeting => "the SOCKS greeting",
+            TunnelPhase::SocksAuth => "the SOCKS username/password exchange",
+            TunnelPhase::SocksReply => "waiting for the SOCKS proxy's connect reply",
             TunnelPhase::TargetTls => "the TLS handshake with the target through the tunnel",
         })
     }
@@ -93,13 +107,73 @@ pub enum Error {
         /// The reason phrase.
         reason: String,
     },
-    /// The proxy closed the connection before its reply head was complete.
-    #[error("proxy {proxy} closed the connection {}", if *.mid_reply { "in the middle of its CONNECT reply" } else { "without answering CONNECT" })]
+    /// The proxy closed the connection before its reply was complete.
+    #[error("proxy {proxy} closed the connection {} ({phase})", if *.mid_reply { "in the middle of its reply" } else { "without answering" })]
     ProxyClosed {
         /// The proxy, without password.
         proxy: String,
         /// Whether part of a reply had arrived.
         mid_reply: bool,
+        /// The phase whose reply was owed.
+        phase: TunnelPhase,
+    },
+    /// The SOCKS proxy refused the connect request: its reply code, one
+    /// variant per code.
+    #[error("SOCKS proxy {proxy} refused the tunnel to {target}: {reply}")]
+    SocksRefused {
+        /// The proxy, without password.
+        proxy: String,
+        /// `host:port` of the target.
+        target: String,
+        /// The reply code.
+        reply: SocksReply,
+    },
+    /// The proxy answered with another SOCKS version (or not in SOCKS).
+    #[error("proxy {proxy} answered with version byte {got:#04x} where {expected} was due (is it a SOCKS{} proxy?)", if *.expected == 0 { "4" } else { "5" })]
+    SocksVersion {
+        /// The proxy, without password.
+        proxy: String,
+        /// The version the protocol requires.
+        expected: u8,
+        /// The byte that arrived.
+        got: u8,
+    },
+    /// The SOCKS5 proxy accepts none of the offered authentication methods
+    /// (it wants credentials none were given for, or refuses those offered).
+    #[error("SOCKS proxy {proxy} accepts none of the offered authentication methods ({})", if *.credentials_offered { "no-auth and username/password" } else { "no-auth only: the proxy URL has no credentials" })]
+    SocksMethodRefused {
+        /// The proxy, without password.
+        proxy: String,
+        /// Whether username/password was offered.
+        credentials_offered: bool,
+    },
+    /// The SOCKS5 proxy refused the user name and password (RFC 1929).
+    #[error("SOCKS proxy {proxy} refused the credentials of user {user:?} (status {status})")]
+    SocksAuthFailed {
+        /// The proxy, without password.
+        proxy: String,
+        /// The user name sent.
+        user: String,
+        /// The RFC 1929 status byte.
+        status: u8,
+    },
+    /// The SOCKS proxy sent something no SOCKS server may send.
+    #[error("SOCKS proxy {proxy} broke the protocol: {detail}")]
+    SocksProtocol {
+        /// The proxy, without password.
+        proxy: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The target's name could not be resolved on the client side
+    /// (`socks5://` and `socks4://`; the `h`/`a` forms let the proxy do it).
+    #[error("cannot resolve {target} for the SOCKS proxy: {source}")]
+    TargetUnresolved {
+        /// `host:port` of the target.
+        target: String,
+        /// The transport's error.
+        #[source]
+        source: transport::Error,
     },
     /// The proxy's reply head grew past the limit without ending.
     #[error("proxy {proxy} sent a reply header block over the limit of {limit} bytes")]
@@ -170,11 +244,16 @@ impl Error {
     }
 
     /// True when the same request may succeed on a new attempt: the proxy
-    /// was unreachable, busy (503), timed out reaching the target (504), or
-    /// closed without a word. Refusals and broken replies are not retryable.
+    /// was unreachable, busy (503, SOCKS general failure), timed out reaching
+    /// the target (504, SOCKS TTL expired), or closed without a word.
+    /// Refusals and broken replies are not retryable.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Gateway { status, .. } => matches!(status, 503 | 504),
+            // The SOCKS counterparts of 504 and 503.
+            Error::SocksRefused { reply, .. } => {
+                matches!(reply, SocksReply::TtlExpired | SocksReply::GeneralFailure)
+            }
             Error::ProxyClosed { mid_reply, .. } => !mid_reply,
             Error::ProxyUnreachable { .. } => true,
             Error::Timeout { phase, .. } => *phase == TunnelPhase::ProxyConnect,

@@ -12,26 +12,77 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ProxyScheme {
-    /// Plain TCP to the proxy (`http://`).
+    /// HTTP `CONNECT` over plain TCP to the proxy (`http://`).
     Http,
-    /// TLS to the proxy (`https://`); TLS to the target then runs inside it.
+    /// HTTP `CONNECT` over TLS to the proxy (`https://`); TLS to the target
+    /// then runs inside it.
     Https,
+    /// SOCKS4 (`socks4://`): the client resolves the target to IPv4.
+    Socks4,
+    /// SOCKS4a (`socks4a://`): the proxy resolves the target's name.
+    Socks4a,
+    /// SOCKS5 (`socks5://`): the client resolves the target's name.
+    Socks5,
+    /// SOCKS5 (`socks5h://`): the proxy resolves the target's name.
+    Socks5h,
 }
 
 impl ProxyScheme {
-    /// `http` or `https`.
+    /// The URL scheme: `http`, `https`, `socks4`, `socks4a`, `socks5`, `socks5h`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProxyScheme::Http => "http",
             ProxyScheme::Https => "https",
+            ProxyScheme::Socks4 => "socks4",
+            ProxyScheme::Socks4a => "socks4a",
+            ProxyScheme::Socks5 => "socks5",
+            ProxyScheme::Socks5h => "socks5h",
+        }
+    }
+
+    /// The scheme for a URL scheme name (ASCII case-insensitive).
+    pub fn from_name(name: &str) -> Option<ProxyScheme> {
+        [
+            ProxyScheme::Http,
+            ProxyScheme::Https,
+            ProxyScheme::Socks4,
+            ProxyScheme::Socks4a,
+            ProxyScheme::Socks5,
+            ProxyScheme::Socks5h,
+        ]
+        .into_iter()
+        .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+
+    /// True for the SOCKS schemes.
+    pub fn is_socks(self) -> bool {
+        !matches!(self, ProxyScheme::Http | ProxyScheme::Https)
+    }
+
+    /// True when the proxy, not the client, resolves the target's name
+    /// (HTTP `CONNECT`, `socks4a`, `socks5h`).
+    pub fn proxy_resolves(self) -> bool {
+        !matches!(self, ProxyScheme::Socks4 | ProxyScheme::Socks5)
+    }
+
+    /// The port when the URL gives none: 80, 443, or 1080 for SOCKS.
+    pub fn default_port(self) -> u16 {
+        match self {
+            ProxyScheme::Http => 80,
+            ProxyScheme::Https => 443,
+            _ => 1080,
         }
     }
 }
 
+/// The longest SOCKS user name, password or SOCKS4 user id (one length
+/// byte on the wire, RFC 1929).
+pub const MAX_SOCKS_CREDENTIAL: usize = 255;
+
 /// The default limit on the proxy's reply head to `CONNECT`.
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
 
-/// An HTTP or HTTPS proxy that tunnels with `CONNECT`.
+/// A proxy: HTTP or HTTPS that tunnels with `CONNECT`, or SOCKS4/4a/5.
 ///
 /// `Debug` and `Display` never show the password.
 #[derive(Clone)]
@@ -49,22 +100,23 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    /// Parses `http://[user[:password]@]host[:port]` or `https://...`.
-    /// User and password are percent-decoded. The port defaults to 80 for
-    /// `http` and 443 for `https`. A path other than `/`, a query or a
-    /// fragment is refused: a proxy URL that carries them is a mistake.
+    /// Parses `scheme://[user[:password]@]host[:port]` with `scheme` one of
+    /// `http`, `https`, `socks5`, `socks5h`, `socks4`, `socks4a`. User and
+    /// password are percent-decoded. The port defaults to 80 for `http`, 443
+    /// for `https` and 1080 for SOCKS. Refused before anything is sent: an
+    /// unknown scheme; a path other than `/`, a query or a fragment; a
+    /// control character (CR, LF, NUL, ...) in user or password; a SOCKS
+    /// user or password over 255 bytes; a password for SOCKS4 (it has only a
+    /// user id); a `:` in an HTTP proxy's user name (Basic auth joins at it).
     pub fn parse(url: &str) -> Result<Proxy, Error> {
         let bad = |why: String| Error::InvalidProxyUrl(why);
         let parsed = url::Url::parse(url).map_err(|e| bad(format!("{}: {e}", redact(url))))?;
-        let scheme = match parsed.scheme() {
-            "http" => ProxyScheme::Http,
-            "https" => ProxyScheme::Https,
-            other => {
-                return Err(bad(format!(
-                    "scheme {other:?} is not supported (use http:// or https://)"
-                )))
-            }
-        };
+        let scheme = ProxyScheme::from_name(parsed.scheme()).ok_or_else(|| {
+            bad(format!(
+                "scheme {:?} is not supported (use http, https, socks5, socks5h, socks4 or socks4a)",
+                parsed.scheme()
+            ))
+        })?;
         let host = parsed
             .host_str()
             .filter(|h| !h.is_empty())
@@ -81,27 +133,13 @@ impl Proxy {
                 redact(url)
             )));
         }
-        let port = parsed
-            .port_or_known_default()
-            .ok_or_else(|| bad(format!("no port in {}", redact(url))))?;
+        let port = parsed.port().unwrap_or(scheme.default_port());
         if port == 0 {
             return Err(bad("port 0".into()));
         }
-        let user = match parsed.username() {
-            "" => None,
-            u => Some(percent_decode(u).map_err(|e| bad(format!("user name: {e}")))?),
-        };
-        let password = match parsed.password() {
-            None => None,
-            Some(p) => Some(percent_decode(p).map_err(|e| bad(format!("password: {e}")))?),
-        };
-        if user.as_deref().is_some_and(|u| u.contains(':')) {
-            // Basic auth joins user and password with the first colon.
-            return Err(bad("the user name must not contain ':'".into()));
-        }
-        if user.is_none() && password.is_some() {
-            return Err(bad("a password without a user name".into()));
-        }
+        let (user, password) = transport::url_userinfo(&parsed).map_err(|e| bad(e.to_string()))?;
+        let user = Some(user).filter(|u| !u.is_empty());
+        check_credentials(scheme, user.as_deref(), password.as_deref()).map_err(bad)?;
         Ok(Proxy {
             scheme,
             host,
@@ -127,7 +165,7 @@ impl Proxy {
         self
     }
 
-    /// `http` or `https`.
+    /// The proxy's kind.
     pub fn scheme(&self) -> ProxyScheme {
         self.scheme
     }
@@ -147,9 +185,19 @@ impl Proxy {
         self.user.as_deref()
     }
 
-    /// The `Proxy-Authorization` header value (`Basic ...`) when the URL
-    /// carries credentials.
+    /// True for an HTTP(S) proxy, which can also take plain-http requests
+    /// in absolute form; a SOCKS proxy only tunnels.
+    pub fn forwards_http(&self) -> bool {
+        !self.scheme.is_socks()
+    }
+
+    /// The `Proxy-Authorization` header value (`Basic ...`) when the URL of
+    /// an HTTP(S) proxy carries credentials; `None` for SOCKS, whose
+    /// credentials only go into its own handshake.
     pub fn basic_auth(&self) -> Option<String> {
+        if self.scheme.is_socks() {
+            return None;
+        }
         let user = self.user.as_deref()?;
         let pair = format!("{user}:{}", self.password.as_deref().unwrap_or(""));
         Some(format!(
@@ -213,33 +261,47 @@ impl fmt::Debug for Proxy {
     }
 }
 
+/// The rules for user and password that hold before anything is sent.
+fn check_credentials(
+    scheme: ProxyScheme,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Result<(), String> {
+    if user.is_none() && password.is_some() {
+        return Err("a password without a user name".into());
+    }
+    for (what, value) in [("user name", user), ("password", password)] {
+        let Some(value) = value else { continue };
+        if value.chars().any(char::is_control) {
+            return Err(format!(
+                "the {what} contains a control character (CR, LF, NUL, ...)"
+            ));
+        }
+        if scheme.is_socks() && value.len() > MAX_SOCKS_CREDENTIAL {
+            return Err(format!(
+                "the SOCKS {what} has {} bytes (at most {MAX_SOCKS_CREDENTIAL})",
+                value.len()
+            ));
+        }
+    }
+    match scheme {
+        ProxyScheme::Socks4 | ProxyScheme::Socks4a if password.is_some() => {
+            Err("SOCKS4 sends a user id but no password".into())
+        }
+        // Basic auth joins user and password with the first colon.
+        ProxyScheme::Http | ProxyScheme::Https if user.is_some_and(|u| u.contains(':')) => {
+            Err("the user name must not contain ':'".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The URL with any user-info removed, for error messages.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}***@{}", &url[..s + 3], &url[at + 1..]),
         _ => url.to_string(),
     }
-}
-
-fn percent_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| "invalid percent escape".to_string())?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "not UTF-8 after percent-decoding".to_string())
 }
 
 #[cfg(test)]
@@ -273,8 +335,23 @@ mod tests {
 
     #[test]
     fn refuses_bad_urls() {
+        let long = "a".repeat(256);
+        let (long_user, long_password) = (
+            format!("socks5://{long}:pw@h:1"),
+            format!("socks5h://u:{long}@h:1"),
+        );
         for url in [
-            "socks5://h:1080",
+            "ftp://h:1080",
+            "socks://h:1080",
+            "socks6://h:1080",
+            long_user.as_str(),
+            long_password.as_str(),
+            "socks5://u%0D%0A:pw@h:1",
+            "socks5://u:p%0Aw@h:1",
+            "socks5://u:p%00w@h:1",
+            "http://u%0D:pw@h:1",
+            "socks4://u:pw@h:1",
+            "socks5://:pw@h:1",
             "h:3128",
             "http://",
             "http://h:1/path",
@@ -292,6 +369,76 @@ mod tests {
                 "{url} accepted"
             );
         }
+    }
+
+    #[test]
+    fn every_reserved_character_in_user_and_password() {
+        // RFC 3986 gen-delims and sub-delims, '%', space, '+', non-ASCII.
+        let reserved = ":/?#[]@!$&'()*+,;=% é";
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        let password = format!("p{reserved}w");
+        for scheme in ["http", "https", "socks5", "socks5h"] {
+            // Basic auth cannot carry ':' in the user name; SOCKS can.
+            let user = if scheme.starts_with("http") {
+                format!("u{}", reserved.replace(':', ""))
+            } else {
+                format!("u{reserved}")
+            };
+            let url = format!("{scheme}://{}:{}@h:1", enc(&user), enc(&password));
+            let p = Proxy::parse(&url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(p.user(), Some(user.as_str()), "{url}");
+            assert_eq!(p.password.as_deref(), Some(password.as_str()), "{url}");
+        }
+        // A literal '+' is a plus, not a space (that is form encoding).
+        let p = Proxy::parse("socks5h://a+b:c+d@h:1").unwrap();
+        assert_eq!(
+            (p.user(), p.password.as_deref()),
+            (Some("a+b"), Some("c+d"))
+        );
+        let p = Proxy::parse("socks4a://a%2Bb@h:1").unwrap();
+        assert_eq!(p.user(), Some("a+b"));
+    }
+
+    #[test]
+    fn socks_urls() {
+        for (url, scheme, port) in [
+            ("socks5://127.0.0.1", ProxyScheme::Socks5, 1080),
+            ("socks5h://u:p@127.0.0.1:1081", ProxyScheme::Socks5h, 1081),
+            ("SOCKS5H://[::1]:9050", ProxyScheme::Socks5h, 9050),
+            ("socks4://me@10.0.0.1", ProxyScheme::Socks4, 1080),
+            ("socks4a://proxy.example:1", ProxyScheme::Socks4a, 1),
+        ] {
+            let p = Proxy::parse(url).unwrap();
+            assert_eq!((p.scheme(), p.port()), (scheme, port), "{url}");
+            assert!(p.scheme().is_socks() && !p.forwards_http());
+            assert_eq!(
+                p.basic_auth(),
+                None,
+                "{url}: SOCKS credentials stay in SOCKS"
+            );
+        }
+        let max = "a".repeat(255);
+        let p = Proxy::parse(&format!("socks5h://{max}:{max}@h:1")).unwrap();
+        assert_eq!(p.user().map(str::len), Some(255));
+        assert!(Proxy::parse("socks5h://u:p@h:1")
+            .unwrap()
+            .scheme()
+            .proxy_resolves());
+        assert!(!ProxyScheme::Socks5.proxy_resolves());
+        assert_eq!(
+            Proxy::parse("socks5h://u:hunter2@h:1").unwrap().to_string(),
+            "socks5h://u@h:1"
+        );
     }
 
     #[test]
@@ -316,6 +463,11 @@ mod tests {
             "http://a:2@127.0.0.1:3128",
             "http://b:1@127.0.0.1:3128",
             "https://127.0.0.1:3128",
+            "socks5://127.0.0.1:3128",
+            "socks5h://127.0.0.1:3128",
+            "socks5h://a:1@127.0.0.1:3128",
+            "socks5h://a:2@127.0.0.1:3128",
+            "socks4a://127.0.0.1:3128",
         ]
         .iter()
         .map(|u| Proxy::parse(u).unwrap().identity())

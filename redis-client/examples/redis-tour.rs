@@ -2,10 +2,10 @@
 //! "MULTI left open" failure fixed, and the pool's counters.
 //!
 //! ```text
-//! cargo run -q -p redis-client --example redis-tour -- [--url URL] [--cacert PEM]
+//! cargo run -q -p pconn-redis --example redis-tour -- [--url URL] [--cacert PEM]
 //! ```
 
-use redis_client::{cmd, Client, Commands, Pipeline, Value};
+use pconn_redis::{cmd, Client, Commands, Pipeline, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut url =

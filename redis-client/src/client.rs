@@ -59,12 +59,6 @@ impl ClientBuilder {
     /// Checks the settings and builds the client. Nothing is connected yet.
     pub fn build(self) -> Result<Client> {
         self.validate()?;
-        if let Some(path) = &self.unix_path {
-            return Err(Error::InvalidInput(format!(
-                "Unix socket {}: this transport cannot connect to Unix sockets yet",
-                path.display()
-            )));
-        }
         let tls = if self.tls {
             Some(match (&self.tls_config, &self.ca_file) {
                 (Some(cfg), _) => cfg.clone(),
@@ -74,36 +68,36 @@ impl ClientBuilder {
         } else {
             None
         };
-        let mut endpoint =
-            Endpoint::new(&self.host, self.port).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let mut endpoint = match &self.unix_path {
+            Some(path) => Endpoint::unix(path),
+            None => Endpoint::new(&self.host, self.port),
+        }
+        .map_err(|e| Error::InvalidInput(e.to_string()))?;
         let h = &self.handshake;
-        let protocol = match h.protocol {
-            Protocol::Resp2 => "redis",
-            Protocol::Resp3 => "redis-resp3",
-        };
-        let mut key =
-            PoolKey::new(protocol, endpoint.host(), endpoint.port()).database(h.db.to_string());
         if let Some(tls) = tls {
-            key = key.tls(tls.fingerprint());
             endpoint = endpoint.with_tls(tls);
         }
-        if let Some(via) = self.connector.identity() {
-            key = key.via(via);
-        }
+        let mut key = PoolKey::for_endpoint("redis", &endpoint, &*self.connector)
+            .database(h.db.to_string())
+            .protocol_version(match h.protocol {
+                Protocol::Resp2 => 2,
+                Protocol::Resp3 => 3,
+            });
         if let Some(pw) = &h.password {
             key = key.credentials(SecretHash::of([
                 h.user.as_deref().unwrap_or("default"),
                 pw.as_str(),
             ]));
         }
-        // The client name is part of what a fresh connection is.
-        if self.persistent_id.is_some() || h.client_name.is_some() {
-            key = key.persistent_id(format!(
-                "{}\u{0}{}",
-                self.persistent_id.as_deref().unwrap_or(""),
-                h.client_name.as_deref().unwrap_or("")
-            ));
+        if let Some(id) = &self.persistent_id {
+            key = key.persistent_id(id.clone());
         }
+        // The client name is part of what a fresh connection is.
+        if let Some(name) = &h.client_name {
+            key = key.client_name(name.clone());
+        }
+        // READONLY (cluster replica reads) is part of what a fresh connection is.
+        key = key.read_only(self.readonly);
         let pool = match (self.pool, &self.persistent_id) {
             (Some(pool), _) => pool,
             (None, Some(id)) => {
@@ -127,6 +121,7 @@ impl ClientBuilder {
                     handshake: self.handshake,
                     limits: self.limits,
                     idle_check: self.idle_check,
+                    readonly: self.readonly,
                 }),
                 keys: pool.key_pool(&key),
                 max_watch_attempts: self.max_watch_attempts,

@@ -239,3 +239,9 @@ impl Commands for crate::Client {
         crate::Client::get(self)?.query(cmd)
     }
 }
+
+impl Commands for crate::ClusterClient {
+    fn query<T: FromValue>(&mut self, cmd: &Cmd) -> Result<T> {
+        crate::ClusterClient::query(self, cmd)
+    }
+}

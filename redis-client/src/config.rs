@@ -50,6 +50,7 @@ pub struct ClientBuilder {
     pub(crate) persistent_id: Option<String>,
     pub(crate) connector: Arc<dyn Connector>,
     pub(crate) max_watch_attempts: usize,
+    pub(crate) readonly: bool,
 }
 
 impl Default for ClientBuilder {
@@ -79,6 +80,7 @@ impl Default for ClientBuilder {
             persistent_id: None,
             connector: Arc::new(Direct),
             max_watch_attempts: 100,
+            readonly: false,
         }
     }
 }
@@ -231,6 +233,14 @@ impl ClientBuilder {
     }
 
     /// Checks everything that can be checked before connecting.
+    /// Sends `READONLY` as part of the handshake (and again after every
+    /// reset): reads of a cluster replica. Part of the connection's
+    /// identity, so these connections are pooled apart.
+    pub fn readonly(mut self, yes: bool) -> ClientBuilder {
+        self.readonly = yes;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         match &self.unix_path {
             Some(path) => {

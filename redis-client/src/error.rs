@@ -27,6 +27,9 @@ pub enum Error {
         /// What the reply was.
         got: String,
     },
+    /// Redis Cluster or Sentinel: routing, redirects, topology, discovery.
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// An optimistic (WATCH) transaction kept failing.
     #[error("transaction aborted by concurrent changes {attempts} times")]
     TransactionConflict {
@@ -76,6 +79,11 @@ impl Error {
                 ) || e.code() == "TRYAGAIN"
             }
             Error::TransactionConflict { .. } => true,
+            Error::Cluster(e) => matches!(
+                e,
+                crate::cluster::ClusterError::Unavailable { .. }
+                    | crate::cluster::ClusterError::TooManyRedirects { .. }
+            ),
             _ => false,
         }
     }

@@ -26,10 +26,19 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
     if h.db != 0 {
         encode_parts(&mut out, &select_parts(h.db));
     }
+    if config.readonly {
+        encode_parts(&mut out, &[b"READONLY".as_slice()]);
+    }
     send(conn, &[&out])?;
     let hello = read_value(conn, h.protocol, limits)?;
-    // SELECT's reply is +OK or -ERR: the same bytes in both RESP versions.
+    // SELECT's and READONLY's replies are +OK or -ERR: the same bytes in
+    // both RESP versions.
     let select = if h.db != 0 {
+        Some(read_value(conn, Protocol::Resp2, limits)?)
+    } else {
+        None
+    };
+    let readonly = if config.readonly {
         Some(read_value(conn, Protocol::Resp2, limits)?)
     } else {
         None
@@ -56,6 +65,9 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
             if h.db != 0 {
                 cmds.push(select_parts(h.db));
             }
+            if readonly.is_some() {
+                cmds.push(vec![b"READONLY".to_vec()]);
+            }
             let mut out = BytesMut::new();
             for c in &cmds {
                 encode_parts(&mut out, c);
@@ -71,6 +83,9 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
         v => {
             if let Some(select) = select {
                 expect_ok(select, "SELECT")?;
+            }
+            if let Some(readonly) = readonly {
+                expect_ok(readonly, "READONLY")?;
             }
             let has_reset = server_version(&v).is_some_and(|ver| ver >= (6, 2));
             SessionState::fresh(h.protocol, has_reset, h.db)
@@ -94,6 +109,9 @@ impl Session {
             encode_parts(&mut out, &hello_parts(h));
             if h.db != 0 {
                 encode_parts(&mut out, &select_parts(h.db));
+            }
+            if config.readonly {
+                encode_parts(&mut out, &[b"READONLY".as_slice()]);
             }
             send(conn, &[&out])?;
             let mut skipped = 0usize;
@@ -119,6 +137,9 @@ impl Session {
             }
             if h.db != 0 {
                 expect_ok(read_value(conn, Protocol::Resp2, limits)?, "SELECT")?;
+            }
+            if config.readonly {
+                expect_ok(read_value(conn, Protocol::Resp2, limits)?, "READONLY")?;
             }
         } else {
             let cmds = self.state.undo_commands(h.client_name.as_deref());

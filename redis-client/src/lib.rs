@@ -16,12 +16,21 @@
 //! * [`Connection`]: a borrowed connection with [`Connection::query`],
 //!   [`Commands`] helpers, [`Pipeline`]s, transactions, pub/sub, SCAN
 //!   iterators and [`Script`]s.
+//! * [`ClusterClient`] ([`cluster`]): Redis Cluster: commands routed by
+//!   hash slot, `MOVED`/`ASK` followed, `TRYAGAIN`/`CLUSTERDOWN`/`LOADING`
+//!   retried with backoff, cross-slot commands refused before sending,
+//!   pipelines split per node and put back in order, replica reads,
+//!   fan-out (`SCAN`, `KEYS`, `DBSIZE`, `FLUSHALL`, `PING`); one pool key
+//!   per node on the same pool.
+//! * [`SentinelClient`] ([`sentinel`]): the master of a Sentinel-watched
+//!   set (`redis+sentinel://` URLs), checked with `ROLE`, followed across
+//!   failovers.
 //! * [`proto`]: the sans-IO core (one resumable scanner that checks the
 //!   limits and builds replies, the encoder, out-of-band replies, session
 //!   state).
 //!
 //! ```no_run
-//! use redis_client::{cmd, Client, Commands, Pipeline};
+//! use pconn_redis::{cmd, Client, Commands, Pipeline};
 //!
 //! let client = Client::open("redis://127.0.0.1:6379/0?name=example&protocol=3")?;
 //! let mut conn = client.get()?;
@@ -38,12 +47,13 @@
 //! assert!(done.is_some());
 //! drop(conn); // back to the pool, as fresh as a new connection
 //! println!("{}", client.stats().to_json());
-//! # Ok::<(), redis_client::Error>(())
+//! # Ok::<(), pconn_redis::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod client;
+pub mod cluster;
 mod cmd;
 mod commands;
 mod config;
@@ -59,11 +69,15 @@ mod pubsub;
 mod redis_url;
 mod scan;
 mod script;
+pub mod sentinel;
 mod server_error;
 mod session;
 mod value;
 
 pub use client::Client;
+pub use cluster::{
+    ClusterBuilder, ClusterClient, ClusterConnection, ClusterError, ClusterPipeline,
+};
 pub use cmd::{cmd, Cmd, ToArg};
 pub use commands::Commands;
 pub use config::ClientBuilder;
@@ -75,6 +89,7 @@ pub use proto::{Limits, Protocol};
 pub use pubsub::Message;
 pub use scan::ScanIter;
 pub use script::Script;
+pub use sentinel::{SentinelBuilder, SentinelClient};
 pub use server_error::{ServerError, ServerErrorKind};
 pub use session::{Handshake, Session};
 pub use value::{Value, VerbatimFormat};

@@ -12,8 +12,8 @@ use crate::value::Value;
 /// Commands sent together and answered together.
 ///
 /// ```
-/// let mut p = redis_client::Pipeline::new();
-/// p.add(redis_client::cmd("SET").arg("k").arg(1)).add(redis_client::cmd("INCR").arg("k"));
+/// let mut p = pconn_redis::Pipeline::new();
+/// p.add(pconn_redis::cmd("SET").arg("k").arg(1)).add(pconn_redis::cmd("INCR").arg("k"));
 /// assert_eq!(p.len(), 2);
 /// ```
 #[derive(Clone, Default)]

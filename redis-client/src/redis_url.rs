@@ -54,12 +54,7 @@ fn apply(mut b: ClientBuilder, url: &str) -> Result<ClientBuilder> {
                 .to_string();
             b.port = parsed.port().unwrap_or(6379);
             b.unix_path = None;
-            if !parsed.username().is_empty() {
-                b.handshake.user = Some(userinfo(parsed.username(), "user")?);
-            }
-            if let Some(pw) = parsed.password() {
-                b.handshake.password = Some(userinfo(pw, "password")?);
-            }
+            set_credentials(&mut b, &parsed)?;
             let path = parsed.path().trim_start_matches('/');
             if !path.is_empty() {
                 b.handshake.db = parse_db(path)?;
@@ -83,18 +78,14 @@ fn apply_unix(mut b: ClientBuilder, rest: &str) -> Result<ClientBuilder> {
         _ => (None, location),
     };
     if let Some(info) = userinfo_part {
-        let (user, password) = match info.split_once(':') {
-            Some((u, p)) => (u, Some(p)),
-            None => (info, None),
-        };
-        if !user.is_empty() {
-            b.handshake.user = Some(userinfo(user, "user")?);
-        }
-        if let Some(pw) = password {
-            b.handshake.password = Some(userinfo(pw, "password")?);
-        }
+        // A Unix URL has no host, which the URL parser refuses next to
+        // credentials: the userinfo is decoded on a stand-in authority so
+        // that it goes through the same rule as every other URL's.
+        let stand_in = url::Url::parse(&format!("unix://{info}@localhost"))
+            .map_err(|e| invalid(format!("invalid user info in the Unix socket URL: {e}")))?;
+        set_credentials(&mut b, &stand_in)?;
     }
-    let path = userinfo(path, "socket path")?;
+    let path = socket_path(path)?;
     if !path.starts_with('/') {
         return Err(invalid(format!(
             "Unix socket URL needs an absolute path (unix:///path/to/redis.sock), not {path:?}"
@@ -105,15 +96,35 @@ fn apply_unix(mut b: ClientBuilder, rest: &str) -> Result<ClientBuilder> {
     apply_query(b, query)
 }
 
-/// RFC 3986 percent-decoding of a URL part (`+` stays a plus), as UTF-8.
-fn userinfo(s: &str, what: &str) -> Result<String> {
+/// The URL's user and password (RFC 3986 userinfo, decoded by
+/// [`transport::url_userinfo`]); an empty user is none.
+fn set_credentials(b: &mut ClientBuilder, url: &url::Url) -> Result<()> {
+    let (user, password) = transport::url_userinfo(url).map_err(|e| invalid(e.to_string()))?;
+    for (what, part) in [("user", Some(&user)), ("password", password.as_ref())] {
+        if part.is_some_and(|p| has_control(p)) {
+            return Err(invalid(format!(
+                "the {what} in the URL contains a control character"
+            )));
+        }
+    }
+    if !user.is_empty() {
+        b.handshake.user = Some(user);
+    }
+    if password.is_some() {
+        b.handshake.password = password;
+    }
+    Ok(())
+}
+
+/// The socket path of a Unix URL, percent-decoded (`+` stays a plus).
+fn socket_path(s: &str) -> Result<String> {
     let decoded = percent_decode_str(s)
         .decode_utf8()
-        .map_err(|_| invalid(format!("the {what} in the URL is not UTF-8")))?;
+        .map_err(|_| invalid("the socket path in the URL is not UTF-8"))?;
     if has_control(&decoded) {
-        return Err(invalid(format!(
-            "the {what} in the URL contains a control character"
-        )));
+        return Err(invalid(
+            "the socket path in the URL contains a control character",
+        ));
     }
     Ok(decoded.into_owned())
 }
@@ -333,6 +344,16 @@ mod tests {
             }
         }
         // Unencoded where the URL grammar allows it: still literal.
+        // A bad escape is refused, naming the part and not its value.
+        for url in ["redis://u:secret%zz@h", "unix://u:secret%zz@/tmp/r.sock"] {
+            let err = ClientBuilder::new().url(url).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, crate::Error::InvalidInput(_)), "{url}");
+            assert!(
+                text.contains("password") && !text.contains("secret"),
+                "{text}"
+            );
+        }
         let b = ClientBuilder::new().url("redis://us+er:pa+ss$!@h").unwrap();
         assert_eq!(b.handshake.user.as_deref(), Some("us+er"));
         assert_eq!(b.handshake.password.as_deref(), Some("pa+ss$!"));

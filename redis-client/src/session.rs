@@ -44,6 +44,8 @@ pub(crate) struct SessionConfig {
     pub(crate) handshake: Handshake,
     pub(crate) limits: Limits,
     pub(crate) idle_check: Option<Duration>,
+    /// `READONLY` after the handshake (cluster replica reads).
+    pub(crate) readonly: bool,
 }
 
 /// The protocol state kept with each pooled connection. The pool asks it on

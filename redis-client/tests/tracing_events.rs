@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use redis_client::{cmd, Client, Commands};
+use pconn_redis::{cmd, Client, Commands};
 use transport::PoolConfig;
 
 /// Collects everything the fmt subscriber writes.

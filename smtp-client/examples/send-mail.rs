@@ -3,11 +3,11 @@
 //! file or stdin, optionally DKIM-signed and with a DSN request.
 //!
 //! ```text
-//! cargo run -q -p smtp-client --features dkim --example send-mail -- \
+//! cargo run -q -p pconn-smtp --features dkim --example send-mail -- \
 //!     --url smtp://127.0.0.1:2525 --cacert .servers/certs/ca.pem --user pconn --password pconn-secret \
 //!     --from a@example.com --to b@example.com --subject hi --body hello --attach report.pdf
 //! printf 'From: a@example.com\nTo: b@example.com\nSubject: hi\n\nhello\n' | \
-//!     cargo run -q -p smtp-client --example send-mail -- --url smtp://127.0.0.1:2526?starttls=none -t
+//!     cargo run -q -p pconn-smtp --example send-mail -- --url smtp://127.0.0.1:2526?starttls=none -t
 //! ```
 //!
 //! Exit codes: 0 every mail sent, 1 a mail failed (or its delivery is
@@ -16,7 +16,7 @@
 use std::io::Read;
 use std::process::ExitCode;
 
-use smtp_client::{
+use pconn_smtp::{
     Address, Attachment, Credentials, Dsn, Envelope, Message, Notify, Ret, SmtpClient,
 };
 use transport::TlsConfig;
@@ -26,7 +26,8 @@ usage: send-mail --url URL [options] (--from ADDR --to ADDR ... | --message FILE
 
 connection:
   --url URL             smtp://host[:port][?starttls=required|opportunistic|none],
-                        smtps://host[:port], lmtp://host[:port]
+                        smtps://host[:port], lmtp://host[:port],
+                        lmtp+unix:///path/to/socket
   --lmtp                speak LMTP (LHLO, one reply per recipient) on any URL
   --cacert PEM          trust this CA (STARTTLS, smtps)
   --user U --password P AUTH after TLS
@@ -48,7 +49,7 @@ delivery:
   --count N             send N copies over the same session   --stats  pool counters (JSON)
 
 exit codes: 0 sent, 1 a mail failed, 2 bad usage or input (nothing sent)
-RUST_LOG=smtp_client=debug prints the client's events to stderr
+RUST_LOG=pconn_smtp=debug prints the client's events to stderr
 
 examples:
   send-mail --url smtp://127.0.0.1:2525 --cacert ca.pem --user u --password p \\
@@ -283,24 +284,24 @@ fn client(args: &Args) -> Result<SmtpClient, BoxError> {
 
 #[cfg(feature = "dkim")]
 fn dkim(
-    b: smtp_client::Builder,
+    b: pconn_smtp::Builder,
     key: &str,
     selector: &str,
     domain: &str,
-) -> Result<smtp_client::Builder, BoxError> {
-    Ok(b.dkim(smtp_client::DkimSigner::from_pem_file(
+) -> Result<pconn_smtp::Builder, BoxError> {
+    Ok(b.dkim(pconn_smtp::DkimSigner::from_pem_file(
         key, domain, selector,
     )?))
 }
 
 #[cfg(not(feature = "dkim"))]
 fn dkim(
-    _: smtp_client::Builder,
+    _: pconn_smtp::Builder,
     _: &str,
     _: &str,
     _: &str,
-) -> Result<smtp_client::Builder, BoxError> {
-    Err("DKIM signing needs the dkim feature: cargo run -p smtp-client --features dkim --example send-mail".into())
+) -> Result<pconn_smtp::Builder, BoxError> {
+    Err("DKIM signing needs the dkim feature: cargo run -p pconn-smtp --features dkim --example send-mail".into())
 }
 
 /// Input problems (exit 2, nothing sent) and the run's failures (exit 1).
@@ -373,7 +374,7 @@ fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn main() -> ExitCode {
-    // RUST_LOG=smtp_client=debug (or trace, or transport=debug,...) prints
+    // RUST_LOG=pconn_smtp=debug (or trace, or transport=debug,...) prints
     // the client's events (sessions opened, reused, reset, broken) to stderr.
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()

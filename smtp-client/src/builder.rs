@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use percent_encoding::percent_decode_str;
 use transport::{ConnectOptions, Connector, Direct, Endpoint, Pool, PoolConfig, TlsConfig};
 
 use crate::client::SmtpClient;
@@ -13,14 +12,6 @@ use crate::proto::address::EhloName;
 use crate::session::Session;
 use crate::settings::{Credentials, Settings, StartTls, DEFAULT_CHUNK_SIZE};
 
-/// RFC 3986 userinfo is percent-decoded (`+` stays a plus) and must be UTF-8.
-fn userinfo(part: &str) -> Result<String> {
-    percent_decode_str(part)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Error::InvalidConfig("URL user info is not UTF-8 once decoded".into()))
-}
-
 impl SmtpClient {
     /// A builder for `host`.
     pub fn builder(host: &str) -> Builder {
@@ -28,7 +19,9 @@ impl SmtpClient {
     }
 
     /// A builder from `smtp://[user:password@]host[:port]` (STARTTLS
-    /// required) or `smtps://` (implicit TLS).
+    /// required), `smtps://` (implicit TLS), `lmtp://host[:port]` or LMTP
+    /// over a Unix socket, `lmtp+unix:///path/to/sock`. User and password
+    /// are percent-decoded ([`transport::url_userinfo`]).
     pub fn from_url(url: &str) -> Result<Builder> {
         Builder::from_url(url)
     }
@@ -39,6 +32,7 @@ impl SmtpClient {
 pub struct Builder {
     host: String,
     port: Option<u16>,
+    unix_path: Option<std::path::PathBuf>,
     implicit_tls: bool,
     tls: Option<TlsConfig>,
     starttls: StartTls,
@@ -62,6 +56,7 @@ impl Builder {
         Builder {
             host: host.to_string(),
             port: None,
+            unix_path: None,
             implicit_tls: false,
             tls: None,
             starttls: StartTls::Required,
@@ -88,18 +83,27 @@ impl Builder {
 
     /// Settings from `smtp://[user:password@]host[:port]` (STARTTLS, port
     /// 587), `smtps://...` (implicit TLS, port 465) or `lmtp://...` (LMTP,
-    /// port 24). The query may set
-    /// `starttls=required|opportunistic|none` and `ehlo=NAME`.
+    /// port 24), or LMTP over a Unix socket: `lmtp+unix:///path/to/sock`
+    /// (also `lmtp:///path/to/sock`, an empty host and the socket path).
+    /// The query may set `starttls=required|opportunistic|none` and
+    /// `ehlo=NAME`.
     pub(crate) fn from_url(url: &str) -> Result<Builder> {
         let parsed = url::Url::parse(url)
             .map_err(|e| Error::InvalidConfig(format!("invalid SMTP URL: {e}")))?;
+        let socket = parsed.scheme() == "lmtp+unix"
+            || (parsed.scheme() == "lmtp"
+                && parsed.host_str().unwrap_or("").is_empty()
+                && parsed.path().len() > 1);
+        if socket {
+            return Builder::from_unix_url(&parsed);
+        }
         let (implicit, lmtp) = match parsed.scheme() {
             "smtp" => (false, false),
             "smtps" => (true, false),
             "lmtp" => (false, true),
             other => {
                 return Err(Error::InvalidConfig(format!(
-                    "unsupported scheme {other:?} (smtp://, smtps:// or lmtp://)"
+                    "unsupported scheme {other:?} (smtp://, smtps://, lmtp:// or lmtp+unix://)"
                 )))
             }
         };
@@ -115,10 +119,50 @@ impl Builder {
         if let Some(port) = parsed.port() {
             b = b.port(port);
         }
-        if !parsed.username().is_empty() {
-            let user = userinfo(parsed.username())?;
-            let password = userinfo(parsed.password().unwrap_or(""))?;
-            b = b.credentials(Credentials::password(&user, &password));
+        b.apply_query(&parsed)
+    }
+
+    /// `lmtp+unix:///path[?query]`: LMTP over the Unix socket at `path`
+    /// (percent-decoded), no TLS, no credentials.
+    fn from_unix_url(parsed: &url::Url) -> Result<Builder> {
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(Error::InvalidConfig(
+                "an LMTP Unix socket URL takes no user or password".into(),
+            ));
+        }
+        let host = parsed.host_str().unwrap_or("");
+        if !host.is_empty() || parsed.port().is_some() || parsed.fragment().is_some() {
+            return Err(Error::InvalidConfig(
+                "an LMTP Unix socket URL takes no host, port or fragment \
+                 (lmtp+unix:///path/to/sock)"
+                    .into(),
+            ));
+        }
+        let path = percent_encoding::percent_decode_str(parsed.path())
+            .decode_utf8()
+            .map_err(|_| Error::InvalidConfig("the socket path is not UTF-8".into()))?;
+        if !path.starts_with('/') || path.len() < 2 {
+            return Err(Error::InvalidConfig(
+                "an LMTP Unix socket URL needs an absolute path: lmtp+unix:///path/to/sock".into(),
+            ));
+        }
+        Builder::new("localhost")
+            .lmtp(true)
+            .unix_socket(path.as_ref())
+            .apply_query(parsed)
+    }
+
+    /// The URL's user info and `?starttls=..&ehlo=..` options.
+    fn apply_query(self, parsed: &url::Url) -> Result<Builder> {
+        let mut b = self;
+        // RFC 3986 userinfo, decoded by the one rule every crate shares.
+        let (user, password) = transport::url_userinfo(parsed)
+            .map_err(|e| Error::InvalidConfig(format!("SMTP URL: {e}")))?;
+        if !user.is_empty() {
+            b = b.credentials(Credentials::password(
+                &user,
+                password.as_deref().unwrap_or(""),
+            ));
         }
         for (k, v) in parsed.query_pairs() {
             match (k.as_ref(), v.as_ref()) {
@@ -134,6 +178,16 @@ impl Builder {
             }
         }
         Ok(b)
+    }
+
+    /// Connects to the Unix domain socket at `path` instead of a host
+    /// (LMTP's usual home: a local delivery agent's socket). No TLS goes
+    /// over it: STARTTLS is off, and asking for TLS makes
+    /// [`Builder::build`] fail. Connections are pooled by the path.
+    pub fn unix_socket(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.unix_path = Some(path.as_ref().to_path_buf());
+        self.starttls = StartTls::None;
+        self
     }
 
     /// The port (default 587 for STARTTLS or plain, 465 for implicit TLS,
@@ -282,13 +336,21 @@ impl Builder {
             None if needs_tls => Some(TlsConfig::system()?),
             None => None,
         };
-        let mut endpoint = Endpoint::new(&self.host, port)?;
+        let mut endpoint = match &self.unix_path {
+            Some(_) if needs_tls => {
+                return Err(Error::InvalidConfig(
+                    "TLS (implicit or STARTTLS) over a Unix socket is not supported".into(),
+                ))
+            }
+            Some(path) => Endpoint::unix(path)?,
+            None => Endpoint::new(&self.host, port)?,
+        };
         if let (true, Some(tls)) = (self.implicit_tls, &tls) {
             endpoint = endpoint.with_tls(tls.clone());
         }
         // Everything the handshake changes is part of the identity: the
-        // security mode and the EHLO name (as "database"), TLS, the route
-        // and the authenticated user.
+        // security mode and the EHLO name, TLS, the route and the
+        // authenticated user.
         let mode = match (self.implicit_tls, self.starttls) {
             (true, _) => "tls",
             (false, StartTls::Required) => "starttls",
@@ -296,13 +358,12 @@ impl Builder {
             (false, StartTls::None) => "plain",
         };
         let protocol = if self.lmtp { "lmtp" } else { "smtp" };
-        let mut key = transport::PoolKey::new(protocol, endpoint.host(), port)
-            .database(format!("{mode}/{}", ehlo_name.as_str()));
+        let mut key = transport::PoolKey::for_endpoint(protocol, &endpoint, &*self.connector)
+            .tls_mode(mode)
+            .local_name(ehlo_name.as_str());
+        // STARTTLS upgrades with these settings later: the endpoint has none.
         if let Some(tls) = &tls {
             key = key.tls(tls.fingerprint());
-        }
-        if let Some(via) = self.connector.identity() {
-            key = key.via(via);
         }
         if let Some(c) = &self.credentials {
             key = key.credentials(c.hash());
@@ -362,6 +423,55 @@ mod tests {
         assert_eq!(c.user, "a+b");
         assert!(matches!(&c.secret, Secret::Password(p) if p == "c+d!$&'()*,;="));
         assert!(Builder::from_url("smtps://%FF%FE:x@mail.example").is_err());
+        // A bad escape is refused, naming the part (never its value).
+        for (url, part) in [
+            ("smtps://u%zz:x@mail.example", "user"),
+            ("smtps://u:secret%zz@mail.example", "password"),
+        ] {
+            let err = Builder::from_url(url).unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, Error::InvalidConfig(_)), "{url}");
+            assert!(text.contains(part) && !text.contains("secret"), "{text}");
+        }
+    }
+
+    #[test]
+    fn lmtp_unix_socket_urls() {
+        for url in [
+            "lmtp+unix:///run/dovecot/lmtp",
+            "lmtp:///run/dovecot/lmtp",
+            "lmtp+unix:///run/dovecot/lmtp?ehlo=mx.example",
+        ] {
+            let b = Builder::from_url(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(b.lmtp, "{url}");
+            assert_eq!(b.starttls, StartTls::None, "{url}");
+            assert_eq!(
+                b.unix_path.as_deref(),
+                Some(std::path::Path::new("/run/dovecot/lmtp")),
+                "{url}"
+            );
+            assert!(b.build().is_ok(), "{url}");
+        }
+        let b = Builder::from_url("lmtp+unix:///tmp/a%20b.sock").unwrap();
+        assert_eq!(
+            b.unix_path.as_deref(),
+            Some(std::path::Path::new("/tmp/a b.sock"))
+        );
+        for bad in [
+            "lmtp+unix://",
+            "lmtp+unix:///",
+            "lmtp+unix://host/sock",
+            "lmtp+unix:///s#frag",
+            "lmtp+unix:///s?starttls=maybe",
+        ] {
+            assert!(Builder::from_url(bad).is_err(), "{bad} accepted");
+        }
+        // TLS never goes over the socket: refused before connecting.
+        let err = Builder::from_url("lmtp+unix:///s?starttls=required")
+            .unwrap()
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig(_)), "{err:?}");
     }
 
     #[test]

@@ -106,13 +106,13 @@ impl SmtpClient {
     /// [`Error::Broken`], before anything is sent; drop it and take another.
     ///
     /// ```no_run
-    /// # use smtp_client::{Message, SmtpClient};
+    /// # use pconn_smtp::{Message, SmtpClient};
     /// # let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?.build()?;
     /// # let mail = Message::builder().from("a@example.com").to("b@example.com").build()?;
     /// let mut session = client.session()?;
     /// client.send_on(&mut session, &mail)?;
     /// client.send_on(&mut session, &mail)?;
-    /// # Ok::<(), smtp_client::Error>(())
+    /// # Ok::<(), pconn_smtp::Error>(())
     /// ```
     pub fn send_on(&self, session: &mut Pooled<Session>, msg: &Message) -> Result<Sent> {
         let signed = self.sign(msg)?;

@@ -27,7 +27,8 @@
 //!   inline images referenced by `cid:`, Reply-To/Cc/Bcc (Bcc only in the
 //!   envelope), custom headers; every name and value checked for CR/LF.
 //! * DSN (RFC 3461, [`Dsn`]), CHUNKING/BDAT with BINARYMIME (RFC 3030),
-//!   LMTP (RFC 2033, `lmtp://`, one result per recipient), local
+//!   LMTP (RFC 2033, `lmtp://host`, or over a Unix socket
+//!   `lmtp+unix:///path/to/sock`, one result per recipient), local
 //!   submission through the system's sendmail ([`Sendmail`]).
 //! * Feature `dkim` (off by default): DKIM signing with `mail-auth`,
 //!   RSA-SHA256 or Ed25519-SHA256, relaxed/relaxed (`DkimSigner`,
@@ -39,7 +40,7 @@
 //! Building a message needs no server (this example runs as a doctest):
 //!
 //! ```
-//! use smtp_client::{Attachment, Dsn, Message, Notify};
+//! use pconn_smtp::{Attachment, Dsn, Message, Notify};
 //!
 //! let mail = Message::builder()
 //!     .from_named(Some("Reports"), "reports@example.com")
@@ -63,14 +64,14 @@
 //!     .to("b@example.com")
 //!     .attach(Attachment::from_bytes("x\r\nBcc: victim@example.com", "text/plain", "x"))
 //!     .build();
-//! assert!(matches!(bad, Err(smtp_client::Error::InvalidInput(_))));
-//! # Ok::<(), smtp_client::Error>(())
+//! assert!(matches!(bad, Err(pconn_smtp::Error::InvalidInput(_))));
+//! # Ok::<(), pconn_smtp::Error>(())
 //! ```
 //!
 //! Sending over a pooled session:
 //!
 //! ```no_run
-//! use smtp_client::{Credentials, Message, SmtpClient};
+//! use pconn_smtp::{Credentials, Message, SmtpClient};
 //! use transport::TlsConfig;
 //!
 //! let client = SmtpClient::from_url("smtp://127.0.0.1:2525")?
@@ -88,7 +89,7 @@
 //!     println!("{} (queue id {:?})", sent.reply, sent.queue_id());
 //! }
 //! assert_eq!(client.stats().opened, 1);
-//! # Ok::<(), smtp_client::Error>(())
+//! # Ok::<(), pconn_smtp::Error>(())
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -210,12 +210,21 @@ pub fn rss_settled_kib() -> u64 {
     rss_kib()
 }
 
+/// Threads of this process now.
+pub fn threads() -> u64 {
+    status_field("Threads:")
+}
+
 /// Resident set size of this process in KiB.
 pub fn rss_kib() -> u64 {
+    status_field("VmRSS:")
+}
+
+fn status_field(name: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(name))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)

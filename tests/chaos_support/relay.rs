@@ -3,6 +3,7 @@
 //! of the server's reply and then closes, or holds a reply back so that it
 //! arrives after the client has given up on it (a late reply).
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -44,12 +45,16 @@ pub struct RelayStats {
     pub delays: AtomicU64,
 }
 
+/// The sockets of the relayed connections that are still open, by
+/// connection number (a pair leaves when its pumps end).
+type Streams = Arc<Mutex<HashMap<u64, [TcpStream; 2]>>>;
+
 /// A running relay; stops accepting and closes what it holds when dropped.
 #[derive(Debug)]
 pub struct Relay {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    streams: Arc<Mutex<Vec<TcpStream>>>,
+    streams: Streams,
     pub stats: Arc<RelayStats>,
     accept: Option<JoinHandle<()>>,
 }
@@ -67,7 +72,7 @@ impl Relay {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let streams = Arc::new(Mutex::new(Vec::new()));
+        let streams: Streams = Arc::new(Mutex::new(HashMap::new()));
         let stats = Arc::new(RelayStats::default());
         let accept = {
             let (stop, streams, stats) = (stop.clone(), streams.clone(), stats.clone());
@@ -79,7 +84,7 @@ impl Relay {
                             n += 1;
                             stats.connections.fetch_add(1, Ordering::Relaxed);
                             let rng = Rng::new(seed, stream.wrapping_add(n << 20));
-                            connect_pair(client, upstream, hostility, rng, &streams, &stats);
+                            connect_pair(n, client, upstream, hostility, rng, &streams, &stats);
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
                     }
@@ -106,8 +111,9 @@ impl Relay {
 
     /// Closes every relayed connection now (the server "restarts").
     pub fn close_all(&self) {
-        for s in self.streams.lock().unwrap().drain(..) {
-            let _ = s.shutdown(Shutdown::Both);
+        for (_, pair) in self.streams.lock().unwrap().drain() {
+            let _ = pair[0].shutdown(Shutdown::Both);
+            let _ = pair[1].shutdown(Shutdown::Both);
         }
     }
 }
@@ -123,11 +129,12 @@ impl Drop for Relay {
 }
 
 fn connect_pair(
+    n: u64,
     client: TcpStream,
     upstream: SocketAddr,
     hostility: Hostility,
     rng: Rng,
-    streams: &Arc<Mutex<Vec<TcpStream>>>,
+    streams: &Streams,
     stats: &Arc<RelayStats>,
 ) {
     let _ = client.set_nonblocking(false);
@@ -136,27 +143,22 @@ fn connect_pair(
     };
     let _ = client.set_nodelay(true);
     let _ = server.set_nodelay(true);
-    {
-        let mut held = streams.lock().unwrap();
-        // Forget streams of finished pairs now and then (bounded memory).
-        if held.len() > 256 {
-            held.retain(|s| s.peer_addr().is_ok() && s.take_error().ok().flatten().is_none());
-        }
-        held.push(client.try_clone().unwrap());
-        held.push(server.try_clone().unwrap());
-    }
+    streams.lock().unwrap().insert(
+        n,
+        [client.try_clone().unwrap(), server.try_clone().unwrap()],
+    );
     let pair = [client.try_clone().unwrap(), server.try_clone().unwrap()];
     let up = {
         let (from, to, pair) = (client, server.try_clone().unwrap(), clone_pair(&pair));
         let mut rng = rng.clone();
         rng.next();
-        let stats = stats.clone();
-        move || pump(from, to, false, hostility, rng, pair, stats)
+        let (stats, streams) = (stats.clone(), streams.clone());
+        move || pump(from, to, false, hostility, rng, pair, stats, (n, streams))
     };
     let down = {
         let (from, to) = (server, pair[0].try_clone().unwrap());
-        let stats = stats.clone();
-        move || pump(from, to, true, hostility, rng, pair, stats)
+        let (stats, streams) = (stats.clone(), streams.clone());
+        move || pump(from, to, true, hostility, rng, pair, stats, (n, streams))
     };
     // Small stacks: a pump needs little, and glibc caches the stacks of
     // finished threads, which would show as the soak's memory otherwise.
@@ -173,6 +175,8 @@ fn clone_pair(pair: &[TcpStream; 2]) -> [TcpStream; 2] {
 
 /// Forwards `from` to `to` until either side ends, acting on the dice per
 /// chunk; `replies` is the server-to-client direction (cuts and delays).
+/// The pair leaves `streams` when it ends.
+#[allow(clippy::too_many_arguments)]
 fn pump(
     mut from: TcpStream,
     mut to: TcpStream,
@@ -181,6 +185,7 @@ fn pump(
     mut rng: Rng,
     pair: [TcpStream; 2],
     stats: Arc<RelayStats>,
+    (n, streams): (u64, Streams),
 ) {
     let close = |pair: &[TcpStream; 2]| {
         let _ = pair[0].shutdown(Shutdown::Both);
@@ -210,4 +215,5 @@ fn pump(
         }
     }
     close(&pair);
+    streams.lock().unwrap().remove(&n);
 }

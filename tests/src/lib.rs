@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: endpoints of the real test
 //! servers (from the environment, with loopback defaults) and small tools.
 
+pub mod server_process;
+
 use std::path::PathBuf;
 
 /// The value of an endpoint variable, or its default when unset or empty.

@@ -1,7 +1,7 @@
 //! Checkout + probe + release of an idle pooled connection: the cost the
 //! pool adds to every request. Single thread, and 16 threads on one pool.
 //!
-//! `cargo bench -p transport --bench checkout` prints the median per cycle.
+//! `cargo bench -p pconn-transport --bench checkout` prints the median per cycle.
 //! Under `cargo test` (no `--bench` flag) it only runs a short smoke pass.
 
 use std::net::TcpListener;
@@ -9,7 +9,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use transport::{open, ConnectOptions, Direct, Endpoint, KeyPool, Pool, PoolConfig, PoolKey};
+use pconn_transport::{open, ConnectOptions, Direct, Endpoint, KeyPool, Pool, PoolConfig, PoolKey};
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -25,7 +25,7 @@ fn main() {
         }
     });
     let endpoint = Endpoint::new("127.0.0.1", port).unwrap();
-    let opener = move || -> transport::Result<_> {
+    let opener = move || -> pconn_transport::Result<_> {
         Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
     };
 
@@ -41,7 +41,7 @@ fn main() {
     let probe_only = median((0..batches).map(|_| {
         let t = Instant::now();
         for _ in 0..per_batch {
-            assert_eq!(bare.probe(), transport::Probe::Alive);
+            assert_eq!(bare.probe(), pconn_transport::Probe::Alive);
         }
         t.elapsed() / per_batch
     }));

@@ -1,15 +1,16 @@
-//! The byte stream under a [`crate::Conn`]: TCP, or TLS layered on another
-//! stream (which may itself be TLS: TLS to the target inside TLS to a proxy).
+//! The byte stream under a [`crate::Conn`]: a plain socket (TCP or Unix),
+//! or TLS layered on another stream (which may itself be TLS: TLS to the
+//! target inside TLS to a proxy).
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
 
+use crate::socket::Socket;
 use crate::sys::recv_dontwait;
 use rustls::ClientConnection;
 
 /// One layer of a connection's stream.
 pub(crate) enum Io {
-    Tcp(TcpStream),
+    Plain(Socket),
     Tls(Box<TlsLayer>),
 }
 
@@ -19,21 +20,21 @@ pub(crate) struct TlsLayer {
 }
 
 impl Io {
-    /// The TCP socket at the bottom of the layers: timeouts and the probe act on it.
+    /// The socket at the bottom of the layers: timeouts and the probe act on it.
     #[inline]
-    pub(crate) fn socket(&self) -> &TcpStream {
+    pub(crate) fn socket(&self) -> &Socket {
         match self {
-            Io::Tcp(s) => s,
+            Io::Plain(s) => s,
             Io::Tls(layer) => layer.inner.socket(),
         }
     }
 
     /// Writes all of `buf` as this layer's plaintext and pushes it down to the socket.
-    /// Inlined for the TCP case, one call to std; TLS is out of line.
+    /// Inlined for the plain case, one call to std; TLS is out of line.
     #[inline]
     pub(crate) fn send(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
-            Io::Tcp(s) => s.write_all(buf),
+            Io::Plain(s) => s.write_all(buf),
             Io::Tls(layer) => layer.send(buf),
         }
     }
@@ -44,7 +45,7 @@ impl Io {
     #[inline]
     pub(crate) fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Io::Tcp(s) => recv_dontwait(s, buf),
+            Io::Plain(s) => recv_dontwait(s, buf),
             Io::Tls(layer) => layer.read_available(buf),
         }
     }
@@ -88,7 +89,7 @@ impl TlsLayer {
         while self.tls.wants_write() {
             match &mut self.inner {
                 // The common case writes the records straight to the socket.
-                Io::Tcp(socket) => {
+                Io::Plain(socket) => {
                     self.tls.write_tls(socket)?;
                 }
                 inner => {
@@ -138,11 +139,11 @@ impl Read for Available<'_> {
 }
 
 impl Read for Io {
-    /// Inlined for the TCP case, one call to std; TLS is out of line.
+    /// Inlined for the plain case, one call to std; TLS is out of line.
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Io::Tcp(s) => s.read(buf),
+            Io::Plain(s) => s.read(buf),
             Io::Tls(layer) => layer.read(buf),
         }
     }
@@ -161,7 +162,7 @@ impl Write for Io {
     /// first request of a tunnelled TLS connection. One writev, one segment.
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Io::Tcp(s) => s.write_vectored(bufs),
+            Io::Plain(s) => s.write_vectored(bufs),
             Io::Tls(_) => {
                 let joined: Vec<u8> = bufs.iter().flat_map(|b| b.iter().copied()).collect();
                 self.send(&joined)?;
@@ -172,7 +173,7 @@ impl Write for Io {
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
-            Io::Tcp(s) => s.flush(),
+            Io::Plain(s) => s.flush(),
             Io::Tls(layer) => layer.push_records(),
         }
     }
@@ -181,12 +182,14 @@ impl Write for Io {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::TcpListener;
+    use std::net::{TcpListener, TcpStream};
 
     #[test]
     fn vectored_writes_go_out_whole() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let mut io = Io::Tcp(TcpStream::connect(listener.local_addr().unwrap()).unwrap());
+        let mut io = Io::Plain(Socket::Tcp(
+            TcpStream::connect(listener.local_addr().unwrap()).unwrap(),
+        ));
         let (mut peer, _) = listener.accept().unwrap();
         // The default write_vectored writes only the first buffer; a TLS
         // flight must leave in one call.

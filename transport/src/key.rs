@@ -3,7 +3,10 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use crate::connect::{Connector, Endpoint};
 
 /// A 128-bit keyed hash of a secret (credentials, proxy password). Two
 /// identities with different secrets get different hashes, and the secret
@@ -47,26 +50,42 @@ impl fmt::Debug for SecretHash {
     }
 }
 
-/// The full identity of a pooled connection. Connections opened under one key
-/// are only ever handed out under an equal key.
+/// The full identity of a pooled connection: where it goes, how, and every
+/// setting its handshake applied, each under its own name. Connections
+/// opened under one key are only ever handed out under an equal key.
+///
+/// Build it with [`PoolKey::for_endpoint`] (the route: host, port or Unix
+/// path, TLS settings, proxy) and add the protocol's handshake settings.
 ///
 /// ```
-/// use transport::{PoolKey, SecretHash};
-/// let a = PoolKey::new("redis", "127.0.0.1", 6379).credentials(SecretHash::of(["alice", "pw"]));
-/// let b = PoolKey::new("redis", "127.0.0.1", 6379).credentials(SecretHash::of(["bob", "pw"]));
-/// assert_ne!(a, b);
-/// assert!(!format!("{a:?}").contains("pw"));
+/// use pconn_transport::{Direct, Endpoint, PoolKey, SecretHash};
+/// let endpoint = Endpoint::new("127.0.0.1", 6379)?;
+/// let key = |user: &str| {
+///     PoolKey::for_endpoint("redis", &endpoint, &Direct)
+///         .credentials(SecretHash::of([user, "pw"]))
+///         .database("2")
+///         .protocol_version(3)
+/// };
+/// assert_ne!(key("alice"), key("bob"));
+/// assert!(!format!("{:?}", key("alice")).contains("pw"));
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PoolKey {
     protocol: &'static str,
     host: String,
     port: u16,
+    unix_path: Option<PathBuf>,
     tls: Option<u64>,
+    tls_mode: Option<&'static str>,
     via: Option<String>,
     credentials: Option<SecretHash>,
     database: Option<String>,
     persistent_id: Option<String>,
+    client_name: Option<String>,
+    protocol_version: Option<u8>,
+    local_name: Option<String>,
+    read_only: bool,
 }
 
 impl PoolKey {
@@ -76,12 +95,72 @@ impl PoolKey {
             protocol,
             host: host.into(),
             port,
+            unix_path: None,
             tls: None,
+            tls_mode: None,
             via: None,
             credentials: None,
             database: None,
             persistent_id: None,
+            client_name: None,
+            protocol_version: None,
+            local_name: None,
+            read_only: false,
         }
+    }
+
+    /// The one way to start a key for a connection opened with
+    /// [`crate::open`]`(endpoint, connector, ..)`: host and port (or the
+    /// Unix socket path), the TLS settings' fingerprint, and the
+    /// connector's identity (a proxy, resolver overrides).
+    pub fn for_endpoint(
+        protocol: &'static str,
+        endpoint: &Endpoint,
+        connector: &dyn Connector,
+    ) -> PoolKey {
+        let mut key = PoolKey::new(protocol, endpoint.host(), endpoint.port());
+        key.unix_path = endpoint.unix_path().map(Path::to_path_buf);
+        key.tls = endpoint.tls().map(|tls| tls.fingerprint());
+        key.via = connector.identity();
+        key
+    }
+
+    /// The Unix domain socket path the connection goes to.
+    pub fn unix_path(mut self, path: impl Into<PathBuf>) -> PoolKey {
+        self.unix_path = Some(path.into());
+        self
+    }
+
+    /// How TLS comes about when it is not the endpoint's from the start
+    /// (e.g. SMTP's `"starttls"` or `"plain"`).
+    pub fn tls_mode(mut self, mode: &'static str) -> PoolKey {
+        self.tls_mode = Some(mode);
+        self
+    }
+
+    /// The client name the handshake sets (Redis `CLIENT SETNAME`).
+    pub fn client_name(mut self, name: impl Into<String>) -> PoolKey {
+        self.client_name = Some(name.into());
+        self
+    }
+
+    /// The protocol version the handshake negotiates (RESP 2 or 3).
+    pub fn protocol_version(mut self, version: u8) -> PoolKey {
+        self.protocol_version = Some(version);
+        self
+    }
+
+    /// The name the client gives itself in the handshake (SMTP EHLO).
+    pub fn local_name(mut self, name: impl Into<String>) -> PoolKey {
+        self.local_name = Some(name.into());
+        self
+    }
+
+    /// Whether the handshake put the connection in read-only mode (Redis
+    /// `READONLY` on a cluster replica).
+    pub fn read_only(mut self, on: bool) -> PoolKey {
+        self.read_only = on;
+        self
     }
 
     /// The TLS settings' fingerprint ([`crate::TlsConfig::fingerprint`]).
@@ -130,12 +209,19 @@ impl PoolKey {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// The Unix socket path, for a key of a Unix socket connection.
+    pub fn unix_socket_path(&self) -> Option<&Path> {
+        self.unix_path.as_deref()
+    }
 }
 
 impl fmt::Display for PoolKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let scheme = if self.tls.is_some() { "+tls" } else { "" };
-        if self.host.contains(':') {
+        if let Some(path) = &self.unix_path {
+            write!(f, "{}{}+unix://{}", self.protocol, scheme, path.display())?;
+        } else if self.host.contains(':') {
             write!(
                 f,
                 "{}{}://[{}]:{}",
@@ -150,6 +236,21 @@ impl fmt::Display for PoolKey {
         }
         if let Some(db) = &self.database {
             write!(f, "/{db}")?;
+        }
+        if let Some(v) = self.protocol_version {
+            write!(f, " v{v}")?;
+        }
+        if let Some(mode) = self.tls_mode {
+            write!(f, " {mode}")?;
+        }
+        if let Some(name) = &self.local_name {
+            write!(f, " as {name}")?;
+        }
+        if let Some(name) = &self.client_name {
+            write!(f, " name {name}")?;
+        }
+        if self.read_only {
+            f.write_str(" read-only")?;
         }
         if let Some(via) = &self.via {
             write!(f, " via {via}")?;
@@ -191,15 +292,51 @@ mod tests {
             base.clone().credentials(SecretHash::of(["x"])),
             base.clone().database("2"),
             base.clone().persistent_id("p"),
+            base.clone().unix_path("/run/r.sock"),
+            base.clone().tls_mode("starttls"),
+            base.clone().client_name("n"),
+            base.clone().protocol_version(3),
+            base.clone().local_name("client.example"),
+            base.clone().read_only(true),
             PoolKey::new("http", "h", 1),
             PoolKey::new("redis", "h", 2),
         ];
         for v in &variants {
             assert_ne!(&base, v);
         }
+        for (i, a) in variants.iter().enumerate() {
+            for b in &variants[i + 1..] {
+                assert_ne!(a, b, "each named setting is its own part");
+            }
+        }
         assert_eq!(
             PoolKey::new("redis", "::1", 6379).database("3").to_string(),
             "redis://[::1]:6379/3"
+        );
+    }
+
+    #[test]
+    fn for_endpoint_takes_the_route_from_the_endpoint_and_connector() {
+        use crate::connect::{Dialer, Direct, Resolve};
+        let tcp = Endpoint::new("h", 1).unwrap();
+        assert_eq!(
+            PoolKey::for_endpoint("redis", &tcp, &Direct),
+            PoolKey::new("redis", "h", 1)
+        );
+        let unix = Endpoint::unix("/run/r.sock").unwrap();
+        let key = PoolKey::for_endpoint("redis", &unix, &Direct);
+        assert_eq!(key.unix_socket_path(), Some(Path::new("/run/r.sock")));
+        assert_eq!(key.to_string(), "redis+unix:///run/r.sock");
+        let other = Endpoint::unix("/run/other.sock").unwrap();
+        assert_ne!(key, PoolKey::for_endpoint("redis", &other, &Direct));
+        let pinned = Dialer::new().resolve(
+            Resolve::default()
+                .fixed("h", ["10.0.0.1".parse().unwrap()])
+                .unwrap(),
+        );
+        assert_ne!(
+            PoolKey::for_endpoint("redis", &tcp, &pinned),
+            PoolKey::for_endpoint("redis", &tcp, &Direct)
         );
     }
 }

@@ -15,12 +15,18 @@
 //! * [`Pool`]: idle connections per [`PoolKey`] (the full identity), with
 //!   `max_open`, `max_idle`, idle timeout, lifetime and use limits, and [`Stats`].
 //! * [`registry`]: pools looked up by persistent id, process-wide.
-//! * [`Connector`]: the seam through which a proxy tunnel supplies the stream.
+//! * [`Connector`]: the seam through which a proxy tunnel supplies the stream;
+//!   [`Direct`] and [`Dialer`] (resolver overrides, a local address, the
+//!   Happy Eyeballs delay) connect straight to the target.
+//! * [`Endpoint::unix`]: Unix domain sockets, with the same timeouts,
+//!   probe, pooling and reset as TCP.
+//! * [`Error::Broken`]: once an exchange failed so that replies can no
+//!   longer be matched, the [`Conn`] refuses every further read and write.
 //!
 //! ```
 //! use std::io::{BufRead, BufReader, Write};
 //! use std::net::TcpListener;
-//! use transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
+//! use pconn_transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
 //!
 //! // A line-echo server standing in for any peer.
 //! let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -40,13 +46,13 @@
 //! let endpoint = Endpoint::new("127.0.0.1", port)?;
 //! let key = PoolKey::new("echo", endpoint.host(), endpoint.port());
 //! for _ in 0..3 {
-//!     let mut guard = pool.checkout(&key, || -> transport::Result<_> {
+//!     let mut guard = pool.checkout(&key, || -> pconn_transport::Result<_> {
 //!         Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
 //!     })?;
 //!     let conn = guard.conn();
 //!     conn.begin_exchange()?;
 //!     conn.write_all(b"ping\n")?;
-//!     let line: Vec<u8> = conn.read_frame(1024, |buf: &[u8]| -> transport::Result<_> {
+//!     let line: Vec<u8> = conn.read_frame(1024, |buf: &[u8]| -> pconn_transport::Result<_> {
 //!         Ok(buf.iter().position(|b| *b == b'\n').map(|i| (buf[..i].to_vec(), i + 1)))
 //!     })?;
 //!     conn.end_exchange();
@@ -54,7 +60,7 @@
 //! }
 //! let stats = pool.stats();
 //! assert_eq!((stats.opened, stats.reused), (1, 2));
-//! # Ok::<(), transport::Error>(())
+//! # Ok::<(), pconn_transport::Error>(())
 //! ```
 #![deny(missing_docs)]
 // All unsafe code is the two syscalls in `sys`, each with a SAFETY note.
@@ -70,6 +76,7 @@ mod pool;
 mod readbuf;
 mod recycle;
 pub mod registry;
+mod socket;
 mod status;
 #[allow(
     unsafe_code,
@@ -78,16 +85,24 @@ mod status;
 mod sys;
 mod timeouts;
 mod tls;
+mod userinfo;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use conn::{Conn, Probe};
-pub use connect::{open, tcp_connect, validate_host, ConnectOptions, Connector, Direct, Endpoint};
+pub use connect::{
+    open, tcp_connect, validate_host, ConnectOptions, Connector, Dialer, Direct, Endpoint, Resolve,
+    ResolveFn,
+};
 pub use error::{BrokenCause, Error, Phase, Result};
 pub use key::{PoolKey, SecretHash};
 pub use pool::{Discard, KeyPool, Pool, PoolConfig, Pooled, Stats};
 pub use recycle::{BoxError, Recycle, Reuse};
 pub use status::Status;
 pub use tls::{Roots, TlsConfig, TlsConfigBuilder};
+pub use userinfo::url_userinfo;
+
+/// Re-exported so callers of [`url_userinfo`] name the same `url`.
+pub use url;
 
 /// Re-exported so protocol crates and tests name the same rustls.
 pub use rustls;

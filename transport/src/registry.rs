@@ -20,11 +20,11 @@ fn pools() -> &'static Mutex<Pools> {
 /// for the same id gets the same pool, like PHP's `persistent_list`.
 ///
 /// ```
-/// use transport::{registry, Pool, PoolConfig};
+/// use pconn_transport::{registry, Pool, PoolConfig};
 /// let a: Pool<()> = registry::pool("doc-example", || Pool::new(PoolConfig::default()))?;
 /// let b: Pool<()> = registry::pool("doc-example", || unreachable!("already registered"))?;
 /// assert_eq!(a.stats(), b.stats());
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 pub fn pool<S, F>(persistent_id: &str, make: F) -> Result<Pool<S>>
 where

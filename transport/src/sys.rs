@@ -1,12 +1,13 @@
-//! The two syscalls std does not offer: a non-blocking `recv` on a blocking
-//! socket, and a fork hook. All of the crate's `unsafe` is here.
+//! The syscalls std does not offer: a non-blocking `recv` on a blocking
+//! socket, `poll` over several connecting sockets, and a fork hook. All of
+//! the crate's `unsafe` is here.
 
 use std::io;
 use std::mem::ManuallyDrop;
-use std::net::TcpStream;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Once;
+use std::time::Duration;
 
 /// One `recv(MSG_DONTWAIT)`: asks the kernel once without switching the
 /// socket to non-blocking mode and back (two more syscalls, and a window in
@@ -15,14 +16,14 @@ use std::sync::Once;
 /// `errno` is read only when the call returned -1. phpredis reads it after a
 /// successful `recv` too, so a stale `EWOULDBLOCK` from an earlier call makes a
 /// socket that just returned EOF look alive. Here 0 is always EOF.
-pub(crate) fn recv_dontwait(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn recv_dontwait(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result<usize> {
     recv_dontwait_errno(socket, buf).map_err(io::Error::from_raw_os_error)
 }
 
 /// [`recv_dontwait`] with a failure as its errno, for the probe: it asks
 /// for `EAGAIN` without an `io::Error` to build, decode and drop.
 #[inline]
-pub(crate) fn recv_dontwait_errno(socket: &TcpStream, buf: &mut [u8]) -> Result<usize, i32> {
+pub(crate) fn recv_dontwait_errno(socket: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, i32> {
     loop {
         // SAFETY: the fd is open for as long as `socket` is borrowed, and
         // `buf` is writable memory of exactly `buf.len()` bytes.
@@ -47,6 +48,41 @@ pub(crate) fn recv_dontwait_errno(socket: &TcpStream, buf: &mut [u8]) -> Result<
             return Err(errno);
         }
     }
+}
+
+/// Waits up to `timeout` until one of `fds` is writable or failed (a
+/// non-blocking connect finished, either way); sets `ready[i]` for each
+/// that is. A signal ends the wait early with nothing ready: callers loop
+/// on their own deadline.
+pub(crate) fn poll_writable(
+    fds: &[RawFd],
+    timeout: Duration,
+    ready: &mut [bool],
+) -> io::Result<()> {
+    let mut polled: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLOUT,
+            revents: 0,
+        })
+        .collect();
+    // Rounded up, so a wait of less than a millisecond is not a busy loop.
+    let ms = timeout.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `polled` is a live array of exactly `polled.len()` pollfd
+    // structs, which poll only reads and writes within.
+    let n = unsafe { libc::poll(polled.as_mut_ptr(), polled.len() as libc::nfds_t, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(());
+        }
+        return Err(e);
+    }
+    for (flag, p) in ready.iter_mut().zip(&polled) {
+        *flag = p.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0;
+    }
+    Ok(())
 }
 
 static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);

@@ -2,10 +2,10 @@
 //! when the effective value changes (a `setsockopt` per read would cost more
 //! than the read on loopback).
 
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Phase, Result};
+use crate::socket::Socket;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timeouts {
@@ -37,7 +37,7 @@ impl Timeouts {
     /// already has the timeout) is a comparison inlined into the caller; the
     /// rest is out of line so it does not weigh on every read.
     #[inline]
-    pub(crate) fn before_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+    pub(crate) fn before_read(&mut self, socket: &Socket, phase: Phase) -> Result<()> {
         if self.deadline.is_none() && self.read == self.applied_read {
             return Ok(());
         }
@@ -45,7 +45,7 @@ impl Timeouts {
     }
 
     #[inline(never)]
-    fn apply_read(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+    fn apply_read(&mut self, socket: &Socket, phase: Phase) -> Result<()> {
         let want = self.effective(self.read, phase)?;
         if differs(want, self.applied_read) {
             socket.set_read_timeout(want)?;
@@ -62,7 +62,7 @@ impl Timeouts {
 
     /// Runs before every write; inlined fast path as in [`Timeouts::before_read`].
     #[inline]
-    pub(crate) fn before_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+    pub(crate) fn before_write(&mut self, socket: &Socket, phase: Phase) -> Result<()> {
         if self.deadline.is_none() && self.write == self.applied_write {
             return Ok(());
         }
@@ -70,7 +70,7 @@ impl Timeouts {
     }
 
     #[inline(never)]
-    fn apply_write(&mut self, socket: &TcpStream, phase: Phase) -> Result<()> {
+    fn apply_write(&mut self, socket: &Socket, phase: Phase) -> Result<()> {
         let want = self.effective(self.write, phase)?;
         if differs(want, self.applied_write) {
             socket.set_write_timeout(want)?;

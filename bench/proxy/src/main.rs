@@ -1,7 +1,11 @@
-//! HTTPS GET through a CONNECT tunnel (tinyproxy), side by side:
-//! the raw-socket floor (std TcpStream + rustls by hand), proxy-tunnel on the
-//! transport pool, and ureq with its proxy option; plus direct connections
+//! HTTPS GET through a proxy tunnel, side by side, for each proxy in one run:
+//! a CONNECT tunnel through tinyproxy (`PCONN_PROXY_URL`) and a SOCKS5
+//! tunnel through danted (`PCONN_SOCKS_URL`, `socks5h://`). For each: the
+//! raw-socket floor (std TcpStream, the CONNECT or SOCKS5 handshake and
+//! rustls by hand), proxy-tunnel on the transport pool, and ureq with its
+//! proxy option (`socks-proxy` feature for SOCKS); plus direct connections
 //! through the transport, for what the extra hop costs.
+//! `BENCH_PROXIES=connect` or `=socks` runs one of them.
 //!
 //! Run pinned (see BENCHMARKING.md): `taskset -c 0 cargo run --release`.
 //! Every operation is a full round trip with the body read and checked.
@@ -30,6 +34,7 @@ fn env_or(name: &str, default: &str) -> String {
 struct Setup {
     proxy_url: String,
     proxy_addr: String,
+    socks: bool,
     ca: String,
     host: String,
     port: u16,
@@ -104,12 +109,42 @@ fn raw_tls_config(ca: &str) -> Arc<ClientConfig> {
 fn raw_tunnel(s: &Setup, tls: &Arc<ClientConfig>) -> StreamOwned<ClientConnection, TcpStream> {
     let mut sock = TcpStream::connect(&s.proxy_addr).unwrap();
     sock.set_nodelay(true).unwrap();
+    if s.socks {
+        raw_socks5(&mut sock, &s.host, s.port);
+    } else {
+        raw_connect(&mut sock, &s.host, s.port);
+    }
+    let conn =
+        ClientConnection::new(tls.clone(), ServerName::try_from(s.host.clone()).unwrap()).unwrap();
+    StreamOwned::new(conn, sock)
+}
+
+/// The SOCKS5 handshake, no auth, the proxy resolving the name; reads
+/// exactly the reply (nothing may follow it before our ClientHello).
+fn raw_socks5(sock: &mut TcpStream, host: &str, port: u16) {
+    sock.write_all(&[5, 1, 0]).unwrap();
+    let mut choice = [0u8; 2];
+    sock.read_exact(&mut choice).unwrap();
+    assert_eq!(choice, [5, 0]);
+    let mut req = vec![5, 1, 0, 3, host.len() as u8];
+    req.extend_from_slice(host.as_bytes());
+    req.extend_from_slice(&port.to_be_bytes());
+    sock.write_all(&req).unwrap();
+    let mut head = [0u8; 4];
+    sock.read_exact(&mut head).unwrap();
+    assert_eq!(head[..2], [5, 0], "SOCKS reply");
+    let rest = match head[3] {
+        1 => 4 + 2,
+        4 => 16 + 2,
+        other => panic!("bound address type {other}"),
+    };
+    let mut bound = [0u8; 18];
+    sock.read_exact(&mut bound[..rest]).unwrap();
+}
+
+fn raw_connect(sock: &mut TcpStream, host: &str, port: u16) {
     sock.write_all(
-        format!(
-            "CONNECT {0}:{1} HTTP/1.1\r\nHost: {0}:{1}\r\n\r\n",
-            s.host, s.port
-        )
-        .as_bytes(),
+        format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").as_bytes(),
     )
     .unwrap();
     // The floor reads the head byte by byte only because nothing may follow
@@ -121,9 +156,6 @@ fn raw_tunnel(s: &Setup, tls: &Arc<ClientConfig>) -> StreamOwned<ClientConnectio
         head.push(byte[0]);
     }
     assert!(head.starts_with(b"HTTP/1.0 200") || head.starts_with(b"HTTP/1.1 200"));
-    let conn =
-        ClientConnection::new(tls.clone(), ServerName::try_from(s.host.clone()).unwrap()).unwrap();
-    StreamOwned::new(conn, sock)
 }
 
 fn raw_get(
@@ -164,26 +196,44 @@ fn conn_get(conn: &mut Conn, request: &[u8]) {
 type Run<'a> = Box<dyn FnMut(usize) + 'a>;
 
 fn main() {
-    let proxy_url = env_or("PCONN_PROXY_URL", "http://127.0.0.1:3128");
-    let proxy_addr = proxy_url
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_string();
-    let s = Setup {
-        proxy_url,
-        proxy_addr,
-        ca: env_or(
-            "PCONN_TEST_CA",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../.servers/certs/ca.pem"),
-        ),
-        host: "localhost".into(),
-        port: 8443,
-    };
+    let ca = env_or(
+        "PCONN_TEST_CA",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../.servers/certs/ca.pem"),
+    );
+    let which = env_or("BENCH_PROXIES", "connect,socks");
+    for (kind, var, default) in [
+        ("connect", "PCONN_PROXY_URL", "http://127.0.0.1:3128"),
+        ("socks", "PCONN_SOCKS_URL", "socks5h://127.0.0.1:1080"),
+    ] {
+        if !which.split(',').any(|w| w == kind) {
+            continue;
+        }
+        let proxy_url = env_or(var, default);
+        let proxy_addr = proxy_url
+            .split_once("://")
+            .map_or(proxy_url.as_str(), |(_, rest)| rest)
+            .trim_end_matches('/')
+            .to_string();
+        println!("\n=== through {proxy_url} ===");
+        bench(&Setup {
+            socks: kind == "socks",
+            proxy_url,
+            proxy_addr,
+            ca: ca.clone(),
+            host: "localhost".into(),
+            port: 8443,
+        });
+    }
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+fn bench(s: &Setup) {
     let keepalive_n: usize = env_or("BENCH_KEEPALIVE_N", "3000").parse().unwrap();
     let fresh_n: usize = env_or("BENCH_FRESH_N", "300").parse().unwrap();
     let reps: usize = env_or("BENCH_REPS", "3").parse().unwrap();
 
     let raw_tls = raw_tls_config(&s.ca);
+    let s = &s;
     let tls = TlsConfig::builder().add_ca_file(&s.ca).build().unwrap();
     let endpoint = Endpoint::new(&s.host, s.port)
         .unwrap()
@@ -223,14 +273,14 @@ fn main() {
     };
 
     // Keep-alive: one connection (tunnel) for all requests.
-    let mut raw_stream = raw_tunnel(&s, &raw_tls);
+    let mut raw_stream = raw_tunnel(s, &raw_tls);
     let mut raw_buf = Vec::with_capacity(4096);
     let ureq_keep = ureq_agent(10);
     let ureq_fresh = ureq_agent(0);
     let mut fresh_buf = Vec::with_capacity(4096);
     let mut keepalive: Vec<(&str, Run<'_>)> = vec![
         (
-            "raw socket + rustls through the proxy",
+            "raw socket + rustls, same proxy",
             Box::new(|n| {
                 for _ in 0..n {
                     raw_get(&mut raw_stream, &mut raw_buf, REQUEST);
@@ -274,10 +324,10 @@ fn main() {
     ];
     let mut fresh: Vec<(&str, Run<'_>)> = vec![
         (
-            "raw socket + rustls through the proxy",
+            "raw socket + rustls, same proxy",
             Box::new(|n| {
                 for _ in 0..n {
-                    let mut st = raw_tunnel(&s, &raw_tls);
+                    let mut st = raw_tunnel(s, &raw_tls);
                     raw_get(&mut st, &mut fresh_buf, REQUEST_CLOSE);
                 }
             }),

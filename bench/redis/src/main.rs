@@ -17,11 +17,14 @@ use std::time::Instant;
 
 use redis_client::{cmd, Commands, Pipeline};
 
+mod cluster;
+
 struct Opts {
     only: Option<String>,
     workload: Option<String>,
     clients: Option<String>,
     url: String,
+    cluster_url: Option<String>,
     ops: usize,
     rounds: usize,
 }
@@ -32,6 +35,7 @@ fn opts() -> Opts {
         workload: None,
         clients: None,
         url: "redis://127.0.0.1:6390".into(),
+        cluster_url: None,
         ops: 20_000,
         rounds: 5,
     };
@@ -40,6 +44,9 @@ fn opts() -> Opts {
         let v = it.next().expect("value");
         match a.as_str() {
             "--url" => o.url = v,
+            // Also the cluster workloads, against this cluster (seeds
+            // separated by commas, as in a cluster URL).
+            "--cluster-url" => o.cluster_url = Some(v),
             "--ops" => o.ops = v.parse().expect("--ops"),
             "--rounds" => o.rounds = v.parse().expect("--rounds"),
             // Run one client alone (for profiling): a substring of its name.
@@ -55,8 +62,8 @@ fn opts() -> Opts {
     o
 }
 
-const VALUE: &[u8] = b"0123456789abcdef0123456789abcdef";
-const PIPE: usize = 100;
+pub(crate) const VALUE: &[u8] = b"0123456789abcdef0123456789abcdef";
+pub(crate) const PIPE: usize = 100;
 
 fn addr(url: &str) -> String {
     url.trim_start_matches("redis://")
@@ -66,14 +73,14 @@ fn addr(url: &str) -> String {
 
 // ---- the floor: a raw socket with pre-encoded commands ---------------------
 
-struct Raw {
-    sock: TcpStream,
+pub(crate) struct Raw {
+    pub(crate) sock: TcpStream,
     buf: Vec<u8>,
     have: usize,
 }
 
 impl Raw {
-    fn connect(url: &str) -> Raw {
+    pub(crate) fn connect(url: &str) -> Raw {
         let sock = TcpStream::connect(addr(url)).unwrap();
         sock.set_nodelay(true).unwrap();
         Raw {
@@ -84,7 +91,7 @@ impl Raw {
     }
 
     /// Reads until `want` bytes are buffered, then checks they equal `expect`.
-    fn expect(&mut self, expect: &[u8]) {
+    pub(crate) fn expect(&mut self, expect: &[u8]) {
         while self.have < expect.len() {
             let n = self.sock.read(&mut self.buf[self.have..]).unwrap();
             assert!(n > 0, "closed");
@@ -96,7 +103,7 @@ impl Raw {
     }
 }
 
-fn set_cmd(key: &[u8]) -> Vec<u8> {
+pub(crate) fn set_cmd(key: &[u8]) -> Vec<u8> {
     let mut c = format!("*3\r\n$3\r\nSET\r\n${}\r\n", key.len()).into_bytes();
     c.extend_from_slice(key);
     c.extend_from_slice(format!("\r\n${}\r\n", VALUE.len()).as_bytes());
@@ -105,7 +112,7 @@ fn set_cmd(key: &[u8]) -> Vec<u8> {
     c
 }
 
-fn get_cmd(key: &[u8]) -> Vec<u8> {
+pub(crate) fn get_cmd(key: &[u8]) -> Vec<u8> {
     let mut c = format!("*2\r\n$3\r\nGET\r\n${}\r\n", key.len()).into_bytes();
     c.extend_from_slice(key);
     c.extend_from_slice(b"\r\n");
@@ -266,14 +273,17 @@ fn connections_received(url: &str) -> u64 {
 }
 
 /// A client, connected and ready: runs the workload for `ops` operations.
-type Run = Box<dyn FnMut(usize)>;
+pub(crate) type Run = Box<dyn FnMut(usize)>;
 /// Sets a client up (outside the timing).
 type Make = fn(&str) -> Run;
 
 fn main() {
     let o = opts();
-    let workloads: [(&str, Vec<(&str, Make)>); 2] = [
+    let single = o.url.clone();
+    let cluster_url = o.cluster_url.clone().unwrap_or_default();
+    let mut workloads: Vec<(&str, &str, Vec<(&str, Make)>)> = vec![
         (
+            single.as_str(),
             "SET/GET alternating, sequential",
             vec![
                 ("raw socket", raw_setget as Make),
@@ -284,6 +294,7 @@ fn main() {
             ],
         ),
         (
+            single.as_str(),
             "pipelines of 100 SET (commands/s)",
             vec![
                 ("raw socket", raw_pipeline as Make),
@@ -292,15 +303,36 @@ fn main() {
             ],
         ),
     ];
+    if o.cluster_url.is_some() {
+        workloads.push((
+            cluster_url.as_str(),
+            "cluster: SET/GET alternating over 256 keys across slots, sequential",
+            vec![
+                ("raw (knows the slot map)", cluster::raw_setget as Make),
+                ("ours: cluster (held)", cluster::ours_setget_held),
+                ("ours: cluster (checkout/op)", cluster::ours_setget),
+                ("redis-rs 1.8 cluster", cluster::rs_setget),
+            ],
+        ));
+        workloads.push((
+            cluster_url.as_str(),
+            "cluster: pipelines of 100 SET across slots (commands/s)",
+            vec![
+                ("raw (knows the slot map)", cluster::raw_pipeline as Make),
+                ("ours: cluster", cluster::ours_pipeline),
+                ("redis-rs 1.8 cluster", cluster::rs_pipeline),
+            ],
+        ));
+    }
     println!(
         "server {} ; {} ops per client per round, clients taking turns every 10% ; best of {} rounds\n",
         o.url, o.ops, o.rounds
     );
     if let Some(only) = &o.only {
-        for (title, clients) in &workloads {
+        for (url, title, clients) in &workloads {
             for (name, make) in clients {
                 if format!("{title}: {name}").contains(only.as_str()) {
-                    let mut run = make(&o.url);
+                    let mut run = make(url);
                     for _ in 0..o.rounds {
                         run(o.ops);
                     }
@@ -309,7 +341,15 @@ fn main() {
         }
         return;
     }
-    for (title, clients) in &workloads {
+    for (url, title, clients) in &workloads {
+        let is_cluster = title.starts_with("cluster");
+        let received = |u: &str| {
+            if is_cluster {
+                cluster::connections_received(u)
+            } else {
+                connections_received(u)
+            }
+        };
         if o.workload
             .as_ref()
             .is_some_and(|w| !title.contains(w.as_str()))
@@ -328,7 +368,7 @@ fn main() {
         let mut rates: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
         // Every client connects once, then warms up (allocator, caches):
         // the rounds time the work alone, not the setup.
-        let mut runs: Vec<Run> = clients.iter().map(|(_, make)| make(&o.url)).collect();
+        let mut runs: Vec<Run> = clients.iter().map(|(_, make)| make(url)).collect();
         for run in &mut runs {
             run(o.ops / 10);
         }
@@ -339,7 +379,7 @@ fn main() {
         let mut reconnects = 0;
         for _ in 0..o.rounds {
             let mut secs = vec![0f64; clients.len()];
-            let before = connections_received(&o.url);
+            let before = received(url);
             let mut done = 0;
             while done < o.ops {
                 let k = slice.min(o.ops - done);
@@ -352,7 +392,10 @@ fn main() {
             }
             // The probe connection of connections_received itself is 1;
             // clients that kept their connections opened none.
-            reconnects += connections_received(&o.url) - before - 1;
+            // (one per master for a cluster: the probe's client reads the
+            // topology from one and asks every master).
+            let probes = if is_cluster { 3 } else { 1 };
+            reconnects += received(url) - before - probes;
             for (i, secs) in secs.iter().enumerate() {
                 let rate = o.ops as f64 / secs.max(1e-9);
                 best[i] = best[i].max(rate);

@@ -267,8 +267,8 @@ fn main() {
     for v in Variant::ALL {
         let _ = run(v, port, 5);
     }
-    let mut best = [f64::MAX; 5];
-    let mut conns = [0usize; 5];
+    let mut best = [f64::MAX; Variant::ALL.len()];
+    let mut conns = [0usize; Variant::ALL.len()];
     for round in 1..=rounds {
         for (i, v) in Variant::ALL.into_iter().enumerate() {
             let (secs, _) = run(v, port, mails);

@@ -5,9 +5,9 @@
 //! The blocking driver (`driver.rs`) moves the bytes it asks for.
 //!
 //! ```
-//! use http_client::proto::call::{Call, Step};
-//! use http_client::proto::request::{BodyLen, Head};
-//! use http_client::Headers;
+//! use pconn_http::proto::call::{Call, Step};
+//! use pconn_http::proto::request::{BodyLen, Head};
+//! use pconn_http::Headers;
 //!
 //! let mut out = bytes::BytesMut::new();
 //! let headers = Headers::new();

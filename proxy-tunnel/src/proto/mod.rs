@@ -1,8 +1,13 @@
-//! The sans-IO core: the `CONNECT` request and the proxy's reply head.
-//! Bytes in, values out; no sockets.
+//! The sans-IO core: the `CONNECT` request and the proxy's reply head, the
+//! SOCKS handshakes, and the target check they share. Bytes in, values out;
+//! no sockets.
 
 pub mod reply;
 pub mod request;
+pub mod socks;
+pub mod target;
 
 pub use reply::{decode_reply, Reply, ReplyError};
 pub use request::{encode_connect, target_authority};
+pub use socks::{SocksAddr, SocksError, SocksReply};
+pub use target::Target;

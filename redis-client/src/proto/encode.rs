@@ -4,32 +4,68 @@
 
 use bytes::BytesMut;
 
+/// Where encoded commands go: a connection's write buffer (`BytesMut`), a
+/// command's own `Vec<u8>`.
+pub trait Sink {
+    /// Makes room for at least `additional` more bytes.
+    fn reserve(&mut self, additional: usize);
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for BytesMut {
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        BytesMut::reserve(self, additional)
+    }
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes)
+    }
+}
+
+impl Sink for Vec<u8> {
+    #[inline]
+    fn reserve(&mut self, additional: usize) {
+        Vec::reserve(self, additional)
+    }
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes)
+    }
+}
+
 /// Appends `<prefix><n>\r\n`.
-fn put_len(out: &mut BytesMut, prefix: u8, n: usize) {
-    out.extend_from_slice(&[prefix]);
-    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+fn put_len(out: &mut impl Sink, prefix: u8, n: usize) {
+    // One append: `prefix`, up to 20 digits, CRLF.
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n).as_bytes();
+    let mut line = [0u8; 23];
+    line[0] = prefix;
+    line[1..=digits.len()].copy_from_slice(digits);
+    line[digits.len() + 1..digits.len() + 3].copy_from_slice(b"\r\n");
+    out.put(&line[..digits.len() + 3]);
 }
 
 /// Appends one bulk string `$len\r\ndata\r\n`.
-pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
+pub fn write_bulk(out: &mut impl Sink, data: &[u8]) {
     // `$`, 20 digits, two CRLFs.
     out.reserve(data.len() + 25);
     put_len(out, b'$', data.len());
-    out.extend_from_slice(data);
-    out.extend_from_slice(b"\r\n");
+    out.put(data);
+    out.put(b"\r\n");
 }
 
 /// Appends a command whose arguments are already encoded as bulk strings
 /// (`args`, `count` of them).
-pub fn encode_command(out: &mut BytesMut, count: usize, args: &[u8]) {
+pub fn encode_command(out: &mut impl Sink, count: usize, args: &[u8]) {
     out.reserve(args.len() + 23);
     put_len(out, b'*', count);
-    out.extend_from_slice(args);
+    out.put(args);
 }
 
 /// Appends a command given as raw parts (name first).
-pub fn encode_parts<P: AsRef<[u8]>>(out: &mut BytesMut, parts: &[P]) {
+pub fn encode_parts<P: AsRef<[u8]>>(out: &mut impl Sink, parts: &[P]) {
     encode_command(out, parts.len(), b"");
     for p in parts {
         write_bulk(out, p.as_ref());

@@ -10,7 +10,7 @@ mod scan;
 mod session;
 
 pub use decode::{decode, decode_with};
-pub use encode::{encode_command, encode_parts, write_bulk};
+pub use encode::{encode_command, encode_parts, write_bulk, Sink};
 pub use limits::{Limits, Protocol};
 pub(crate) use push::{is_confirmation, is_message, is_out_of_band};
 pub use scan::{scan, Scanner};

@@ -1,7 +1,6 @@
 //! The borrow guard: whatever ends the borrow, drop decides reuse or close.
 
 use std::fmt;
-use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
 use crate::conn::Conn;
@@ -9,7 +8,8 @@ use crate::key::PoolKey;
 use crate::recycle::Recycle;
 use crate::status::Status;
 
-use super::slot::{Entry, Slot};
+use super::idle::Entry;
+use super::slot::Slot;
 
 /// A borrowed connection and its protocol session.
 ///
@@ -20,10 +20,8 @@ use super::slot::{Entry, Slot};
 ///
 /// [`status`]: Pooled::status
 pub struct Pooled<S: Recycle> {
-    /// Taken by `drop`, always: `ManuallyDrop` only spares the field's own
-    /// drop glue, an out-of-line call on every release that would find
-    /// `None`.
-    entry: ManuallyDrop<Option<Box<Entry<S>>>>,
+    /// Taken by `drop`, always.
+    entry: Option<Box<Entry<S>>>,
     slot: Arc<Slot<S>>,
     status: Status,
     reused: bool,
@@ -43,7 +41,7 @@ impl<S: Recycle> fmt::Debug for Pooled<S> {
 impl<S: Recycle> Pooled<S> {
     pub(crate) fn new(entry: Box<Entry<S>>, slot: Arc<Slot<S>>, reused: bool) -> Pooled<S> {
         Pooled {
-            entry: ManuallyDrop::new(Some(entry)),
+            entry: Some(entry),
             slot,
             status: Status::NORMAL,
             reused,

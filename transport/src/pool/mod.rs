@@ -1,6 +1,8 @@
 //! Pools of idle connections keyed by identity, with per-key limits.
 
 mod guard;
+mod idle;
+mod release;
 mod slot;
 mod stats;
 
@@ -18,7 +20,7 @@ use crate::recycle::Recycle;
 pub use guard::Pooled;
 pub use stats::{Discard, Stats};
 
-use slot::{Quick, Slot};
+use slot::Slot;
 
 /// Limits and timeouts of a pool, applied to each key separately.
 #[derive(Debug, Clone)]
@@ -80,15 +82,15 @@ impl PoolConfig {
 /// clones share the connections.
 ///
 /// ```no_run
-/// use transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
+/// use pconn_transport::{open, ConnectOptions, Direct, Endpoint, Pool, PoolConfig, PoolKey};
 /// let pool: Pool<()> = Pool::new(PoolConfig::default())?;
 /// let endpoint = Endpoint::new("127.0.0.1", 6379)?;
 /// let key = PoolKey::new("tcp", endpoint.host(), endpoint.port());
-/// let mut guard = pool.checkout(&key, || -> transport::Result<_> {
+/// let mut guard = pool.checkout(&key, || -> pconn_transport::Result<_> {
 ///     Ok((open(&endpoint, &Direct, &ConnectOptions::default())?, ()))
 /// })?;
 /// guard.conn().write_all(b"PING\r\n")?;
-/// # Ok::<(), transport::Error>(())
+/// # Ok::<(), pconn_transport::Error>(())
 /// ```
 pub struct Pool<S: Recycle> {
     shared: Arc<Shared<S>>,
@@ -115,8 +117,10 @@ struct Shared<S: Recycle> {
     config: PoolConfig,
     clock: PoolClock,
     slots: RwLock<HashMap<PoolKey, Arc<Slot<S>>>>,
-    /// When the next checkout sweeps every key (a comparison per checkout,
-    /// not a subtraction).
+    /// When the next checkout sweeps every key: the one expiry schedule
+    /// besides each idle list's own bound. Each key keeps the time it last
+    /// read here (`Slot`'s `sweep_due`), so a checkout compares under the
+    /// lock it holds anyway instead of taking this one.
     next_sweep: Mutex<Instant>,
 }
 
@@ -223,16 +227,18 @@ impl<S: Recycle> Shared<S> {
     }
 
     /// Closes expired idle connections of every key, at most once per
-    /// [`SWEEP_EVERY`]: expiry needs no background thread. Returns when the
-    /// next sweep is due, if it could look (another checkout may hold the
-    /// schedule).
-    fn maybe_sweep(&self, now: Instant) -> Option<Instant> {
-        let due = {
+    /// [`SWEEP_EVERY`]: expiry needs no background thread. A checkout calls
+    /// it when its key's copy of the schedule says the sweep may be due;
+    /// returns when the next one is (the copy to keep). Another checkout
+    /// holding the schedule sweeps instead.
+    #[inline(never)]
+    fn sweep(&self, now: Instant) -> Instant {
+        let next = {
             let Ok(mut next) = self.next_sweep.try_lock() else {
-                return None;
+                return now + SWEEP_EVERY;
             };
             if now < *next {
-                return Some(*next);
+                return *next;
             }
             *next = now + SWEEP_EVERY;
             *next
@@ -245,9 +251,9 @@ impl<S: Recycle> Shared<S> {
             .cloned()
             .collect();
         for slot in slots {
-            slot.sweep();
+            slot.sweep(now);
         }
-        Some(due)
+        next
     }
 }
 
@@ -293,18 +299,7 @@ impl<S: Recycle> KeyPool<S> {
     {
         // One clock reading serves the sweep and the checkout's expiry rules.
         let now = self.shared.clock.now();
-        match Slot::reuse_latest(&self.slot, now) {
-            Quick::Reused(guard) => return Ok(guard),
-            // The schedule only moves later, so a time it had is a bound
-            // this key's checkouts can compare with under their own lock.
-            Quick::SweepDue => {
-                if let Some(due) = self.shared.maybe_sweep(now) {
-                    self.slot.sweep_not_before(due);
-                }
-            }
-            Quick::Miss => {}
-        }
-        Slot::checkout(&self.slot, open, false, now)
+        Slot::checkout(&self.slot, open, false, now, |now| self.shared.sweep(now))
     }
 
     /// Borrows a newly opened connection, never an idle one: for the retry
@@ -315,7 +310,9 @@ impl<S: Recycle> KeyPool<S> {
         F: FnOnce() -> Result<(Conn, S), E>,
         E: From<Error>,
     {
-        Slot::checkout(&self.slot, open, true, self.shared.clock.now())
+        tracing::debug!(key = %self.slot.key(), "checking out a fresh connection (retry)");
+        let now = self.shared.clock.now();
+        Slot::checkout(&self.slot, open, true, now, |now| self.shared.sweep(now))
     }
 
     /// The key.

@@ -1,4 +1,6 @@
-//! One key's connections: the idle stack, the open count, the waiters.
+//! One key's connections: the idle list, the open count, the waiters, and
+//! the one checkout loop. The release decision lives in `release`, the
+//! idle list's expiry rules in `idle`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
@@ -11,174 +13,37 @@ use crate::clock::PoolClock;
 use crate::conn::{Conn, Probe};
 use crate::error::Error;
 use crate::key::PoolKey;
-use crate::recycle::{Recycle, Reuse};
-use crate::status::Status;
+use crate::recycle::Recycle;
 use crate::sys::fork_generation;
 
 use super::guard::Pooled;
+use super::idle::{Entry, Idle};
+use super::release::close;
 use super::stats::{Counters, Discard, Stats};
 use super::PoolConfig;
 
-/// A connection and its protocol session, with the facts the limits need.
-/// Always boxed: it moves between the idle list and guards on every borrow,
-/// and a pointer moves cheaper than a connection with its buffers.
-pub(crate) struct Entry<S> {
-    pub(crate) conn: Conn,
-    pub(crate) session: S,
-    /// When `max_lifetime` (minus jitter) runs out.
-    expires: Option<Instant>,
-    /// Completed borrows.
-    pub(crate) uses: u64,
-    /// The fork generation of the process that opened it.
-    generation: u64,
-    /// When it was last released (pool clock).
-    idle_since: Instant,
-}
-
-impl<S> Entry<S> {
-    /// When `idle_timeout` runs out for it, if ever (`None` too if beyond
-    /// what an `Instant` can hold). Computed only where an idle entry is
-    /// looked at, which the [`Lookout`] makes rare, not on every release.
-    fn idle_until(&self, idle_timeout: Option<Duration>) -> Option<Instant> {
-        idle_timeout.and_then(|t| self.idle_since.checked_add(t))
-    }
-
-    /// Widens `lookout` to cover this entry, parked or staying parked.
-    #[inline]
-    fn cover(&self, lookout: &mut Lookout, idle_timeout: Option<Duration>) {
-        lookout.cover(self.expires, self.idle_since, idle_timeout, self.generation);
-    }
-}
-
 struct State<S> {
-    /// Idle connections, most recently released last (LIFO reuse).
-    idle: Vec<Box<Entry<S>>>,
-    /// Idle plus borrowed.
+    idle: Idle<S>,
+    /// Idle, borrowed, being opened and being closed: a connection counts
+    /// against `max_open` until its socket is closed.
     open: usize,
     /// Checkouts blocked on `max_open`; notify only when someone waits.
     waiters: usize,
     /// The pool is gone: releases close instead of parking.
     closed: bool,
-    /// What the idle list may hold that has expired, so a checkout looks at
-    /// the entries only when one may have (see [`Lookout`]).
-    lookout: Lookout,
-    /// The pool's sweep of every key is not due before this: a time its
-    /// schedule had, which only moves later. Checkouts before it skip the
-    /// pool-wide check and its lock; `None` until a checkout has looked.
+    /// The pool's sweep of every key is not due before this: the time the
+    /// pool's schedule gave at this key's last look (it only moves later).
+    /// `None` until a checkout has looked.
     sweep_due: Option<Instant>,
-}
-
-/// What the quick first look of a checkout found.
-pub(crate) enum Quick<S: Recycle> {
-    /// The most recently released idle connection, checked and lent.
-    Reused(Pooled<S>),
-    /// The pool's sweep of every key may be due: it runs first, then the
-    /// full checkout.
-    SweepDue,
-    /// Nothing to lend at once: the full checkout.
-    Miss,
-}
-
-/// A bound on the idle entries' expiry facts, kept as they are parked: no
-/// idle entry's lifetime or idle timeout runs out before `earliest`, none
-/// was released before `oldest_release`, and none was opened in a fork
-/// generation before `oldest_generation`. Taking entries off the list
-/// leaves it as it is, so it may be early, never late; a scan of the list
-/// makes it exact again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Lookout {
-    earliest: Option<Instant>,
-    oldest_release: Option<Instant>,
-    oldest_generation: u64,
-}
-
-impl Lookout {
-    /// For an empty list: nothing can expire.
-    const NOTHING: Lookout = Lookout {
-        earliest: None,
-        oldest_release: None,
-        oldest_generation: u64::MAX,
-    };
-
-    /// Widens the bound to cover an entry with these facts. The idle
-    /// deadline is summed only for an entry released before every one
-    /// covered so far: a later release runs out no earlier, and is the
-    /// usual case, so the sum is not paid on every release.
-    #[inline]
-    fn cover(
-        &mut self,
-        expires: Option<Instant>,
-        released: Instant,
-        idle_timeout: Option<Duration>,
-        generation: u64,
-    ) {
-        if let Some(at) = expires {
-            self.lower(at);
-        }
-        if let Some(timeout) = idle_timeout {
-            if self.oldest_release.is_none_or(|oldest| released < oldest) {
-                self.oldest_release = Some(released);
-                // Beyond what an `Instant` can hold, it (and every later
-                // release) never runs out.
-                if let Some(at) = released.checked_add(timeout) {
-                    self.lower(at);
-                }
-            }
-        }
-        self.oldest_generation = self.oldest_generation.min(generation);
-    }
-
-    #[inline]
-    fn lower(&mut self, at: Instant) {
-        if self.earliest.is_none_or(|earliest| at < earliest) {
-            self.earliest = Some(at);
-        }
-    }
-
-    /// False when no covered entry can have expired at `now` in the process
-    /// of fork generation `generation`. Generations only grow, so an entry
-    /// of another process's generation is one of an older one.
-    #[inline]
-    fn may_have_expired(&self, now: Instant, generation: u64) -> bool {
-        self.earliest.is_some_and(|at| now >= at) || self.oldest_generation < generation
-    }
 }
 
 pub(crate) struct Slot<S> {
     key: PoolKey,
-    config: PoolConfig,
+    pub(super) config: PoolConfig,
     clock: PoolClock,
     state: Mutex<State<S>>,
     freed: Condvar,
     counters: Counters,
-}
-
-/// How a connection leaves the pool: politely (the protocol's goodbye and
-/// TLS close_notify) only when its state is known to be clean and it is ours.
-#[allow(
-    clippy::boxed_local,
-    reason = "entries live boxed; closing one should not copy it out"
-)]
-fn close<S: Recycle>(mut entry: Box<Entry<S>>, reason: Discard, key: &PoolKey) {
-    tracing::debug!(key = %key, reason = reason.name(), uses = entry.uses, "closing connection");
-    let polite = matches!(
-        reason,
-        Discard::IdleTimeout
-            | Discard::Lifetime
-            | Discard::MaxUses
-            | Discard::IdleFull
-            | Discard::Evicted
-            | Discard::PoolClosed
-    ) && entry.generation == fork_generation();
-    if polite {
-        entry
-            .conn
-            .set_deadline(Some(Instant::now() + Duration::from_millis(500)));
-        let _ = catch_unwind(AssertUnwindSafe(|| entry.session.close(&mut entry.conn)));
-        entry.conn.close_notify();
-    }
-    // Dropping closes the fd only; no shutdown(), which would also cut the
-    // parent's copy of a socket inherited across fork().
 }
 
 /// A place taken in `max_open` for a connection being opened.
@@ -213,17 +78,16 @@ fn jitter(max: Duration) -> Duration {
 impl<S: Recycle> Slot<S> {
     pub(crate) fn new(key: PoolKey, config: PoolConfig, clock: PoolClock) -> Slot<S> {
         Slot {
-            key,
-            config,
-            clock,
             state: Mutex::new(State {
-                idle: Vec::new(),
+                idle: Idle::new(config.idle_timeout),
                 open: 0,
                 waiters: 0,
                 closed: false,
-                lookout: Lookout::NOTHING,
                 sweep_due: None,
             }),
+            key,
+            config,
+            clock,
             freed: Condvar::new(),
             counters: Counters::default(),
         }
@@ -244,65 +108,19 @@ impl<S: Recycle> Slot<S> {
         self.counters.snapshot(st.open, st.idle.len())
     }
 
-    /// Why an idle entry may no longer be used, if it may not.
-    fn expired(&self, entry: &Entry<S>, now: Instant, generation: u64) -> Option<Discard> {
-        match entry.idle_until(self.config.idle_timeout) {
-            Some(at) if now >= at => Some(Discard::IdleTimeout),
-            _ => Self::worn_out(entry, now, generation),
-        }
+    /// Closes the idle connections expired at `now`.
+    pub(crate) fn sweep(&self, now: Instant) {
+        let gone = self.lock().idle.take_expired(now, fork_generation());
+        self.close_all(gone.unwrap_or_default());
     }
 
-    /// Why an entry may not be parked or used again whether or not it sat
-    /// idle: another process's, or past its lifetime.
-    fn worn_out(entry: &Entry<S>, now: Instant, generation: u64) -> Option<Discard> {
-        if entry.generation != generation {
-            return Some(Discard::Forked);
-        }
-        match entry.expires {
-            Some(at) if now >= at => Some(Discard::Lifetime),
-            _ => None,
-        }
-    }
-
-    /// Takes expired entries out of the idle list (under the lock); the
-    /// caller closes them after unlocking. On every checkout: the entries
-    /// are looked at only when the lookout says one may have expired.
-    #[inline]
-    fn take_expired(
-        &self,
-        st: &mut State<S>,
-        now: Instant,
-        generation: u64,
-    ) -> Vec<(Box<Entry<S>>, Discard)> {
-        if !st.lookout.may_have_expired(now, generation) {
-            return Vec::new();
-        }
-        self.scan_expired(st, now, generation)
-    }
-
-    /// Entry by entry: takes out the expired ones and makes the lookout
-    /// exact for those that stay.
-    #[inline(never)]
-    fn scan_expired(
-        &self,
-        st: &mut State<S>,
-        now: Instant,
-        generation: u64,
-    ) -> Vec<(Box<Entry<S>>, Discard)> {
-        let mut gone = Vec::new();
-        let mut lookout = Lookout::NOTHING;
-        let mut i = 0;
-        while i < st.idle.len() {
-            if let Some(reason) = self.expired(&st.idle[i], now, generation) {
-                // Still counted in `open` until `close_all` has closed it.
-                gone.push((st.idle.remove(i), reason));
-            } else {
-                st.idle[i].cover(&mut lookout, self.config.idle_timeout);
-                i += 1;
-            }
-        }
-        st.lookout = lookout;
-        gone
+    pub(crate) fn close_idle(&self, pool_dropped: bool) {
+        let gone: Vec<_> = {
+            let mut st = self.lock();
+            st.closed |= pool_dropped;
+            st.idle.take_all()
+        };
+        self.close_all(gone.into_iter().map(|e| (e, Discard::PoolClosed)).collect());
     }
 
     /// Closes connections taken off the idle list; each keeps its place in
@@ -313,29 +131,7 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
-    pub(crate) fn sweep(&self) {
-        let gone = {
-            let mut st = self.lock();
-            self.take_expired(&mut st, self.clock.now(), fork_generation())
-        };
-        self.close_all(gone);
-    }
-
-    pub(crate) fn close_idle(&self, pool_dropped: bool) {
-        let gone: Vec<_> = {
-            let mut st = self.lock();
-            st.closed |= pool_dropped;
-            st.lookout = Lookout::NOTHING;
-            st.idle
-                .drain(..)
-                .map(|e| (e, Discard::PoolClosed))
-                .collect()
-        };
-        self.close_all(gone);
-    }
-
-    /// Gives back a slot's place in `max_open` for a connection that will
-    /// not be parked, and wakes a waiter.
+    /// Gives back a place in `max_open` and wakes a waiter.
     fn forget_one(&self) {
         let mut st = self.lock();
         st.open -= 1;
@@ -348,41 +144,170 @@ impl<S: Recycle> Slot<S> {
     /// `max_open`: a polite goodbye (QUIT, close_notify) still holds a
     /// session at the server, so a waiter must not open another before it
     /// is over.
-    fn discard(&self, entry: Box<Entry<S>>, reason: Discard) {
+    pub(super) fn discard(&self, entry: Box<Entry<S>>, reason: Discard) {
         self.counters.discard(reason);
         close(entry, reason, &self.key);
         self.forget_one();
     }
 
-    /// The common checkout, inline: unless the pool's sweep may be due or
-    /// an idle one has expired, the most recently released idle connection
-    /// if it passes its checks (one that fails is closed). Anything else
-    /// goes to [`Slot::checkout`], which looks again from the start.
+    /// Parks a connection judged reusable, unless a limit says otherwise;
+    /// hands it back with the reason then.
     #[inline]
-    pub(crate) fn reuse_latest(this: &Arc<Self>, now: Instant) -> Quick<S> {
-        let mut st = this.lock();
-        if st.sweep_due.is_none_or(|due| now >= due) {
-            return Quick::SweepDue;
-        }
-        let gone = this.take_expired(&mut st, now, fork_generation());
-        if !gone.is_empty() {
-            drop(st);
-            this.close_all(gone);
-            return Quick::Miss;
-        }
-        let Some(entry) = st.idle.pop() else {
-            return Quick::Miss;
+    pub(super) fn park(
+        &self,
+        mut entry: Box<Entry<S>>,
+        over_uses: bool,
+        generation: u64,
+    ) -> Result<(), (Box<Entry<S>>, Discard)> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let reason = if st.closed {
+            Discard::PoolClosed
+        } else if over_uses {
+            Discard::MaxUses
+        } else if let Some(reason) = entry.worn_out(now, generation) {
+            // Not the idle timeout: it was in use until now.
+            reason
+        } else if st.idle.len() >= self.config.max_idle {
+            Discard::IdleFull
+        } else {
+            entry.conn.restore_fresh_timeouts();
+            st.idle.push(entry, now);
+            if st.waiters > 0 {
+                self.freed.notify_one();
+            }
+            return Ok(());
         };
-        drop(st);
-        match Self::lend_idle(this, entry, now) {
-            Some(guard) => Quick::Reused(guard),
-            None => Quick::Miss,
+        Err((entry, reason))
+    }
+
+    /// The checkout, one loop: the pool's sweep of every key run when due
+    /// (`sweep` returns when it is next due), expired idle connections
+    /// closed, the most recently released one lent if it passes its checks
+    /// (unless `fresh`), else a new one opened while fewer than `max_open`
+    /// exist, else a wait for a release. `now` is the pool clock at the
+    /// start.
+    #[inline]
+    pub(crate) fn checkout<E, F>(
+        this: &Arc<Self>,
+        open: F,
+        fresh: bool,
+        mut now: Instant,
+        mut sweep: impl FnMut(Instant) -> Instant,
+    ) -> Result<Pooled<S>, E>
+    where
+        F: FnOnce() -> Result<(Conn, S), E>,
+        E: From<Error>,
+    {
+        let generation = fork_generation();
+        let mut open = Some(open);
+        let mut waiting = None;
+        loop {
+            let mut st = this.lock();
+            if st.sweep_due.is_none_or(|due| now >= due) {
+                drop(st);
+                let next = sweep(now);
+                this.lock().sweep_due = Some(next);
+                continue;
+            }
+            if let Some(gone) = st.idle.take_expired(now, generation) {
+                drop(st);
+                this.close_all(gone);
+                continue;
+            }
+            if !fresh {
+                if let Some(entry) = st.idle.pop_latest() {
+                    drop(st);
+                    if let Some(guard) = Self::lend_idle(this, entry, now) {
+                        return Ok(guard);
+                    }
+                    continue;
+                }
+            }
+            if let Some(guard) = Self::open_or_wait(
+                this,
+                st,
+                &mut open,
+                fresh,
+                generation,
+                &mut now,
+                &mut waiting,
+            )? {
+                return Ok(guard);
+            }
         }
     }
 
-    /// After a look at the pool's sweep schedule: no sweep before `due`.
-    pub(crate) fn sweep_not_before(&self, due: Instant) {
-        self.lock().sweep_due = Some(due);
+    /// No idle connection to lend: opens one if `max_open` allows (for a
+    /// `fresh` checkout, after closing the oldest idle one to make room),
+    /// else waits for a release. `None`: look again, at the new `now`.
+    #[inline(never)]
+    fn open_or_wait<E, F>(
+        this: &Arc<Self>,
+        mut st: MutexGuard<'_, State<S>>,
+        open: &mut Option<F>,
+        fresh: bool,
+        generation: u64,
+        now: &mut Instant,
+        waiting_since: &mut Option<Instant>,
+    ) -> Result<Option<Pooled<S>>, E>
+    where
+        F: FnOnce() -> Result<(Conn, S), E>,
+        E: From<Error>,
+    {
+        let evicted = if fresh && st.open >= this.config.max_open {
+            st.idle.take_oldest()
+        } else {
+            None
+        };
+        if evicted.is_some() || st.open < this.config.max_open {
+            // An evicted one hands its place over once it is closed.
+            if evicted.is_none() {
+                st.open += 1;
+            }
+            drop(st);
+            // The place in `max_open` is given back if `open` fails or panics.
+            let reservation = Reservation {
+                slot: &**this,
+                armed: true,
+            };
+            if let Some(old) = evicted {
+                this.counters.discard(Discard::Evicted);
+                close(old, Discard::Evicted, &this.key);
+            }
+            let open = open.take().expect("a checkout opens at most once");
+            let (conn, session) = open()?;
+            reservation.disarm();
+            this.counters.opened.fetch_add(1, Relaxed);
+            tracing::debug!(key = %this.key, peer = ?conn.peer_addr(), "opened connection");
+            let entry = this.new_entry(conn, session, generation);
+            return Ok(Some(Pooled::new(entry, Arc::clone(this), false)));
+        }
+        // Read the real clock only if the checkout has to wait.
+        let started = *waiting_since.get_or_insert_with(|| {
+            this.counters.waits.fetch_add(1, Relaxed);
+            Instant::now()
+        });
+        let left =
+            (started + this.config.checkout_timeout).saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            this.counters.wait_timeouts.fetch_add(1, Relaxed);
+            tracing::debug!(key = %this.key, max_open = this.config.max_open, "checkout timed out waiting");
+            return Err(Error::PoolExhausted {
+                key: this.key.to_string(),
+                max_open: this.config.max_open,
+                waited: started.elapsed(),
+            }
+            .into());
+        }
+        st.waiters += 1;
+        let (mut st, _) = this
+            .freed
+            .wait_timeout(st, left)
+            .unwrap_or_else(|p| p.into_inner());
+        st.waiters -= 1;
+        *now = this.clock.now();
+        Ok(None)
     }
 
     /// Lends an idle entry taken off the list if it passes the checkout
@@ -397,125 +322,20 @@ impl<S: Recycle> Slot<S> {
                 Some(Pooled::new(entry, Arc::clone(this), true))
             }
             Err(reason) => {
-                tracing::debug!(key = %this.key, reason = reason.name(), "idle connection unusable");
+                tracing::debug!(key = %this.key, reason = reason.name(), "idle connection failed its checkout check");
                 this.discard(entry, reason);
                 None
             }
         }
     }
 
-    /// The full checkout: expired ones closed, an idle one reused (unless
-    /// `fresh`), a new one opened, or a wait for one released. `now` is the
-    /// pool clock at the start; re-read only after a wait.
-    #[inline(never)]
-    pub(crate) fn checkout<E, F>(
-        this: &Arc<Self>,
-        open: F,
-        fresh: bool,
-        mut now: Instant,
-    ) -> Result<Pooled<S>, E>
-    where
-        F: FnOnce() -> Result<(Conn, S), E>,
-        E: From<Error>,
-    {
-        let generation = fork_generation();
-        // Read the real clock only if the checkout has to wait.
-        let mut waiting_since: Option<Instant> = None;
-        loop {
-            let mut st = this.lock();
-            let gone = this.take_expired(&mut st, now, generation);
-            if !gone.is_empty() {
-                drop(st);
-                this.close_all(gone);
-                st = this.lock();
-            }
-            let mut evicted = None;
-            if fresh && st.open >= this.config.max_open && !st.idle.is_empty() {
-                // The oldest idle one makes room for the fresh one: its
-                // place in `max_open` passes to the fresh one once it is
-                // closed.
-                evicted = Some(st.idle.remove(0));
-                st.open -= 1;
-            }
-            if !fresh {
-                if let Some(entry) = st.idle.pop() {
-                    drop(st);
-                    match Self::lend_idle(this, entry, now) {
-                        Some(guard) => return Ok(guard),
-                        None => continue,
-                    }
-                }
-            }
-            if st.open < this.config.max_open {
-                st.open += 1;
-                drop(st);
-                if let Some(old) = evicted {
-                    this.counters.discard(Discard::Evicted);
-                    close(old, Discard::Evicted, &this.key);
-                }
-                // The place in `max_open` is given back if `open` fails or panics.
-                let reservation = Reservation {
-                    slot: &**this,
-                    armed: true,
-                };
-                let (conn, session) = open()?;
-                reservation.disarm();
-                this.counters.opened.fetch_add(1, Relaxed);
-                tracing::debug!(key = %this.key, peer = ?conn.peer_addr(), "opened connection");
-                let entry = this.new_entry(conn, session, generation);
-                return Ok(Pooled::new(entry, Arc::clone(this), false));
-            }
-            let started = *waiting_since.get_or_insert_with(|| {
-                this.counters.waits.fetch_add(1, Relaxed);
-                Instant::now()
-            });
-            let left =
-                (started + this.config.checkout_timeout).saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                this.counters.wait_timeouts.fetch_add(1, Relaxed);
-                return Err(Error::PoolExhausted {
-                    key: this.key.to_string(),
-                    max_open: this.config.max_open,
-                    waited: started.elapsed(),
-                }
-                .into());
-            }
-            st.waiters += 1;
-            let (mut st, _) = this
-                .freed
-                .wait_timeout(st, left)
-                .unwrap_or_else(|p| p.into_inner());
-            st.waiters -= 1;
-            now = this.clock.now();
-        }
-    }
-
-    fn new_entry(&self, mut conn: Conn, session: S, generation: u64) -> Box<Entry<S>> {
-        conn.remember_fresh_timeouts();
-        let born = self.clock.now();
-        let expires = self.config.max_lifetime.map(|life| {
-            let spread = self
-                .config
-                .lifetime_jitter
-                .unwrap_or(life / 10)
-                .min(life / 2);
-            born + life - jitter(spread)
-        });
-        Box::new(Entry {
-            conn,
-            session,
-            expires,
-            uses: 0,
-            generation,
-            idle_since: born,
-        })
-    }
-
     /// The checkout check of an idle connection: the probe, then the
     /// protocol's own health check.
     #[inline]
     fn revalidate(entry: &mut Entry<S>, idle_for: Duration) -> Result<(), Discard> {
-        match entry.conn.probe() {
+        let probe = entry.conn.probe();
+        tracing::trace!(?probe, ?idle_for, "probed idle connection");
+        match probe {
             Probe::Alive => {}
             Probe::Closed => return Err(Discard::ProbeClosed),
             Probe::Error(_) => return Err(Discard::ProbeError),
@@ -539,107 +359,25 @@ impl<S: Recycle> Slot<S> {
         }
     }
 
-    /// The release path: decides whether `entry` can serve the next borrower
-    /// exactly like a fresh connection, and parks or closes it.
-    #[inline]
-    pub(crate) fn release(&self, mut entry: Box<Entry<S>>, status: Status) {
-        // First of all: in a forked child the socket is shared with the
-        // parent, who may be mid-exchange on it. No reset, drain, goodbye
-        // or close_notify: the child only closes its own fd.
-        let generation = fork_generation();
-        if entry.generation != generation {
-            self.discard(entry, Discard::Forked);
-            return;
-        }
-        entry.uses += 1;
-        let verdict = self.judge(&mut entry, status);
-        let reason = match verdict {
-            Err(reason) => reason,
-            Ok(()) => {
-                let now = self.clock.now();
-                let over_uses = self.config.max_uses.is_some_and(|max| entry.uses >= max);
-                let mut st = self.lock();
-                let reason = if st.closed {
-                    Discard::PoolClosed
-                } else if over_uses {
-                    Discard::MaxUses
-                } else if let Some(reason) = Self::worn_out(&entry, now, generation) {
-                    // Not the idle timeout: it was in use until now.
-                    reason
-                } else if st.idle.len() >= self.config.max_idle {
-                    Discard::IdleFull
-                } else {
-                    entry.idle_since = now;
-                    entry.conn.restore_fresh_timeouts();
-                    entry.cover(&mut st.lookout, self.config.idle_timeout);
-                    st.idle.push(entry);
-                    if st.waiters > 0 {
-                        self.freed.notify_one();
-                    }
-                    return;
-                };
-                drop(st);
-                reason
-            }
-        };
-        self.discard(entry, reason);
-    }
-
-    fn judge(&self, entry: &mut Entry<S>, status: Status) -> Result<(), Discard> {
-        let conn = &mut entry.conn;
-        let status = status | conn.status();
-        if status.contains(Status::TIMEOUT) {
-            return Err(Discard::Timeout);
-        }
-        if status.contains(Status::ABORTED) || conn.in_exchange() {
-            return Err(Discard::Aborted);
-        }
-        if conn.is_broken() {
-            return Err(Discard::Broken);
-        }
-        match entry.session.reuse() {
-            Reuse::Clean => {}
-            Reuse::MustClose => return Err(Discard::MustClose),
-            Reuse::NeedsReset => self.reset(entry)?,
-        }
-        if entry.conn.has_unread() {
-            return Err(Discard::UnexpectedData);
-        }
-        // Left in the write buffer, they would go out with the next
-        // borrower's first flush.
-        if entry.conn.unsent() > 0 {
-            return Err(Discard::Unsent);
-        }
-        Ok(())
-    }
-
-    // Out of line: most releases find the session clean, and keeping the
-    // reset's unwinding and logging out lets the release path inline.
-    #[inline(never)]
-    fn reset(&self, entry: &mut Entry<S>) -> Result<(), Discard> {
-        let deadline = Instant::now() + self.config.reset_timeout;
-        // No need to restore the old deadline: parking clears it, and every
-        // other outcome closes the connection.
-        entry.conn.set_deadline(Some(deadline));
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            entry.session.reset(&mut entry.conn, deadline)
-        }));
-        let conn = &entry.conn;
-        match outcome {
-            Ok(Ok(()))
-                if entry.session.reuse() == Reuse::Clean
-                    && !conn.is_broken()
-                    && conn.status().is_normal()
-                    && !conn.in_exchange() =>
-            {
-                Ok(())
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(key = %self.key, error = %e, "reset failed");
-                Err(Discard::ResetFailed)
-            }
-            _ => Err(Discard::ResetFailed),
-        }
+    fn new_entry(&self, mut conn: Conn, session: S, generation: u64) -> Box<Entry<S>> {
+        conn.remember_fresh_timeouts();
+        let born = self.clock.now();
+        let expires = self.config.max_lifetime.map(|life| {
+            let spread = self
+                .config
+                .lifetime_jitter
+                .unwrap_or(life / 10)
+                .min(life / 2);
+            born + life - jitter(spread)
+        });
+        Box::new(Entry {
+            conn,
+            session,
+            expires,
+            uses: 0,
+            generation,
+            idle_since: born,
+        })
     }
 }
 
@@ -650,52 +388,10 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::recycle::BoxError;
+    use crate::recycle::{BoxError, Reuse};
     use crate::{Pool, Stats};
 
     const SEC: Duration = Duration::from_secs(1);
-
-    #[test]
-    fn an_empty_lookout_sees_nothing_expire() {
-        let far = Instant::now() + 1000 * SEC;
-        assert!(!Lookout::NOTHING.may_have_expired(far, 0));
-        assert!(!Lookout::NOTHING.may_have_expired(far, u64::MAX - 1));
-    }
-
-    #[test]
-    fn the_lookout_is_due_at_the_earliest_deadline_of_what_it_covers() {
-        let t0 = Instant::now();
-        let idle = Some(10 * SEC);
-        let mut l = Lookout::NOTHING;
-        l.cover(None, t0 + 5 * SEC, idle, 3);
-        assert!(!l.may_have_expired(t0 + 14 * SEC, 3));
-        assert!(l.may_have_expired(t0 + 15 * SEC, 3), "idle deadline");
-        // A later release never moves the bound; an earlier one lowers it.
-        l.cover(None, t0 + 8 * SEC, idle, 3);
-        assert!(l.may_have_expired(t0 + 15 * SEC, 3));
-        l.cover(None, t0 + 2 * SEC, idle, 3);
-        assert!(l.may_have_expired(t0 + 12 * SEC, 3));
-        assert!(!l.may_have_expired(t0 + 11 * SEC, 3));
-        // A lifetime deadline before the idle ones.
-        l.cover(Some(t0 + 4 * SEC), t0 + 9 * SEC, idle, 3);
-        assert!(l.may_have_expired(t0 + 4 * SEC, 3));
-        assert!(!l.may_have_expired(t0 + 3 * SEC, 3));
-        // An entry of an older fork generation is due at once.
-        assert!(l.may_have_expired(t0, 4));
-    }
-
-    #[test]
-    fn the_lookout_without_idle_timeout_or_within_instant_range() {
-        let t0 = Instant::now();
-        let mut l = Lookout::NOTHING;
-        l.cover(None, t0, None, 0);
-        assert!(!l.may_have_expired(t0 + 1000 * SEC, 0), "no timeout");
-        l.cover(None, t0, Some(Duration::MAX), 0);
-        assert!(
-            !l.may_have_expired(t0 + 1000 * SEC, 0),
-            "beyond any Instant"
-        );
-    }
 
     /// A session that records the idle time each checkout reports.
     struct Recorder(Arc<Mutex<Vec<Duration>>>);
@@ -874,5 +570,65 @@ mod tests {
         assert_eq!(stats.discarded(Discard::ProbeClosed), 1);
         assert_eq!(stats.opened, 2);
         assert_eq!(stats.open_now, 1);
+    }
+
+    /// Collects what the fmt subscriber writes.
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_pool_tells_what_it_does_through_tracing() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Capture(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let pool: Pool<()> = Pool::new(PoolConfig {
+                max_uses: Some(2),
+                ..PoolConfig::default()
+            })
+            .unwrap();
+            let mut server = Server::new();
+            let keys = pool.key_pool(&key());
+            let mut checkout = || {
+                keys.checkout(|| -> crate::Result<_> { Ok((server.connect(), ())) })
+                    .unwrap()
+            };
+            drop(checkout());
+            // Reused, then closed: it served max_uses borrows.
+            let reused = checkout();
+            assert!(reused.is_reused());
+            drop(reused);
+            let mut broken = checkout();
+            broken.conn().mark_broken();
+            drop(broken);
+            drop(keys.checkout_fresh(|| -> crate::Result<_> { Ok((Server::new().connect(), ())) }));
+        });
+        let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+        for want in [
+            "opened connection",
+            "probed idle connection",
+            "reusing connection",
+            "closing connection",
+            "max_uses",
+            "connection broken",
+            "broken",
+            "fresh connection",
+        ] {
+            assert!(log.contains(want), "no {want:?} in:\n{log}");
+        }
     }
 }
