@@ -16,21 +16,14 @@ fn api_client_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     BUILT.get_or_init(|| {
         let status = Command::new(&cargo)
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "http-client",
-                "--example",
-                "api-client",
-            ])
+            .args(["build", "-q", "-p", "pconn-http", "--example", "api-client"])
             .args(["--features", "gzip,cookies,json"])
             .status()
             .unwrap();
         assert!(status.success(), "building api-client failed");
     });
     Command::new(cargo)
-        .args(["run", "-q", "-p", "http-client", "--example", "api-client"])
+        .args(["run", "-q", "-p", "pconn-http", "--example", "api-client"])
         .args(["--features", "gzip,cookies,json", "--"])
         .args(args)
         .env_remove("RUST_LOG")
@@ -201,4 +194,32 @@ fn rust_log_prints_the_clients_events() {
 fn retry_n_tries_again_on_429() {
     let o = api_client(&["--retry", "2", &format!("{}/retry/429", extra())]);
     assert_eq!(stdout(&o), "requests=3\n");
+}
+
+#[test]
+fn unix_socket_sends_to_the_socket_with_the_urls_host() {
+    let socket = env_or("PCONN_HTTP_UNIX_SOCKET", "/var/run/nginx-http.sock");
+    let o = api_client(&[
+        "--unix-socket",
+        &socket,
+        "--repeat",
+        "3",
+        "--stats",
+        "http://api.local/echo/unix",
+    ]);
+    let text = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(text.matches("GET /echo/unix\n").count(), 3, "{text}");
+    assert_eq!(text.matches("\nHost: api.local\r\n").count(), 3, "{text}");
+    assert!(text.contains("\"opened\":1"), "{text}");
+
+    let o = api_client(&["--unix-socket", &socket, "https://api.local/"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Unix socket"), "{err}");
+    assert!(o.stdout.is_empty());
 }

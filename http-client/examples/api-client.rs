@@ -28,6 +28,7 @@
 //!       --cacert PEM            trust this CA too
 //!   -k, --insecure              refused: give --cacert with the server's CA instead
 //!       --proxy URL             through this proxy
+//!       --unix-socket PATH      connect to this Unix socket (the URL names the Host)
 //!       --retry N               try again up to N times (connect errors, timeouts, 429, 503)
 //!       --repeat N              send N times (connections are reused)
 //!       --interval MS           pause between repeats
@@ -67,6 +68,7 @@ struct Args {
     max_time: Option<Duration>,
     cacert: Option<String>,
     proxy: Option<String>,
+    unix_socket: Option<String>,
     retry: u32,
     repeat: u32,
     interval: Duration,
@@ -77,7 +79,7 @@ struct Args {
 const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
 [--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
 [-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
-[--proxy URL] [--retry N] [--repeat N] [--interval MS] [--stats] URL
+[--proxy URL] [--unix-socket PATH] [--retry N] [--repeat N] [--interval MS] [--stats] URL
   (see the top of examples/api-client.rs for what each does)";
 
 /// Reads `@FILE` data, or takes the text as it is.
@@ -152,6 +154,7 @@ fn parse_args() -> Result<Args, String> {
                     .to_string())
             }
             "--proxy" | "-x" => args.proxy = Some(value("--proxy")?),
+            "--unix-socket" => args.unix_socket = Some(value("--unix-socket")?),
             "--retry" => {
                 args.retry = value("--retry")?
                     .parse()
@@ -216,6 +219,9 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     if let Some(proxy) = &args.proxy {
         builder = builder.proxy(proxy);
+    }
+    if let Some(path) = &args.unix_socket {
+        builder = builder.unix_socket(path).proxy_from_env(false);
     }
     if let Some(t) = args.connect_timeout {
         builder = builder.connect_timeout(t);

@@ -44,6 +44,7 @@ pub struct ClientBuilder {
     pub(crate) proxy_from_env: bool,
     pub(crate) proxy_tunnel_http: bool,
     pub(crate) persistent_id: Option<String>,
+    pub(crate) unix_socket: Option<PathBuf>,
 }
 
 impl Default for ClientBuilder {
@@ -85,6 +86,7 @@ impl Default for ClientBuilder {
             proxy_from_env: true,
             proxy_tunnel_http: false,
             persistent_id: None,
+            unix_socket: None,
         }
     }
 }
@@ -271,6 +273,18 @@ impl ClientBuilder {
     /// sending absolute-form requests to it.
     pub fn tunnel_http(mut self, on: bool) -> Self {
         self.proxy_tunnel_http = on;
+        self
+    }
+
+    /// Sends every request of this client to the Unix domain socket at
+    /// `path` (a local HTTP service, as reqwest's `unix_socket`): the URL's
+    /// host, and port if any, only name the `Host` field. Connections are
+    /// pooled per socket path. An `https:` URL fails before anything is
+    /// sent ([`Error::TlsOverUnixSocket`](crate::Error::TlsOverUnixSocket));
+    /// proxies do not apply, and one set with [`proxy`](Self::proxy) or
+    /// [`connector`](Self::connector) makes [`build`](Self::build) fail.
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.unix_socket = Some(path.into());
         self
     }
 }

@@ -45,6 +45,16 @@ impl ClientBuilder {
             }
             (None, true) => None,
         };
+        if let Some(path) = &self.unix_socket {
+            // Checks the path now (empty, NUL, too long for sun_path).
+            transport::Endpoint::unix(path)?;
+            if self.proxy.is_some() {
+                return Err(InvalidInput::Conflicting("proxy", "unix_socket").into());
+            }
+            if self.connector.is_some() {
+                return Err(InvalidInput::Conflicting("connector", "unix_socket").into());
+            }
+        }
         let proxy = match (&self.proxy, &self.connector) {
             (Some(_), Some(_)) => {
                 return Err(InvalidInput::Conflicting("proxy", "connector").into())
@@ -66,6 +76,7 @@ impl ClientBuilder {
             tunnel_http: self.proxy_tunnel_http,
             persistent_id: self.persistent_id,
             user_agent: self.config.user_agent.clone(),
+            unix_socket: self.unix_socket,
         };
         Ok(Client {
             inner: Arc::new(Inner {

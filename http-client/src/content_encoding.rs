@@ -181,8 +181,9 @@ impl Coding {
                         ),
                     ));
                 }
-                let decoder = ruzstd::decoding::StreamingDecoder::new(started)
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}")))?;
+                let decoder = ruzstd::decoding::StreamingDecoder::new(started).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))
+                })?;
                 Decoded::Zstd(Box::new(decoder))
             }
         })

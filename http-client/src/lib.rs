@@ -39,6 +39,11 @@
 //!   timeout, a framing error, the peer closing) refuses every later read
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
 //!   and its connection is closed, never reused.
+//! * **Unix sockets.** [`ClientBuilder::unix_socket`] sends every request
+//!   of a client to a local HTTP service's socket (curl's `--unix-socket`,
+//!   reqwest's `unix_socket`); the URL's host (and port) fill `Host`, the
+//!   pool keys the connections by the socket path, and an `https:` URL is
+//!   [`Error::TlsOverUnixSocket`] before anything is sent.
 //!
 //! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
 //! and `Accept-Encoding` for them), `brotli` and `zstd` (the same for `br`
@@ -89,6 +94,11 @@
 //!     .unwrap_err();
 //! assert!(matches!(err, Error::InvalidInput(_)));
 //! assert_eq!(client.stats().opened, 0);
+//!
+//! let local = Client::builder().unix_socket("/run/app.sock").build()?;
+//! let err = local.get("https://app.local/").call().unwrap_err();
+//! assert!(matches!(err, Error::TlsOverUnixSocket { .. }));
+//! assert_eq!(local.stats().opened, 0);
 //! # Ok::<(), pconn_http::Error>(())
 //! ```
 #![deny(missing_docs)]

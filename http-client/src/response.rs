@@ -175,7 +175,9 @@ impl Response {
             .min(limit)
             .min(16 * 1024 * 1024) as usize;
         let mut out = Vec::with_capacity(hint);
-        let mut reader = self.into_reader_limited(limit).take(limit.saturating_add(1));
+        let mut reader = self
+            .into_reader_limited(limit)
+            .take(limit.saturating_add(1));
         reader.read_to_end(&mut out).map_err(from_io)?;
         if out.len() as u64 > limit {
             return Err(Error::BodyTooLarge { limit });
