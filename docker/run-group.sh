@@ -17,9 +17,10 @@
 #   run-group.sh health         healthcheck: every server started here has
 #                               a live pid and answers on all its ports
 #
-# The container exits when one of its servers dies, and stops its servers
-# on SIGTERM (docker stop), so a stopped container looks to a client
-# exactly like a stopped native server: connection refused.
+# The container exits when one of its servers dies and is not started
+# again within PCONN_DOCKER_RESTART_GRACE seconds (30), and stops its
+# servers on SIGTERM (docker stop), so a stopped container looks to a
+# client exactly like a stopped native server: connection refused.
 #
 # State (certs, pid files, Unix sockets, logs, mail) is the bind-mounted
 # PCONN_STATE_DIR shared by all containers and the host; generated configs
@@ -116,11 +117,21 @@ stop_all() {
     done < "$RECORD"
 }
 trap 'stop_all; exit 0' TERM INT
+# A server that died may be started again by a test that killed it on
+# purpose (tests/src/server_process.rs: `docker exec` with the same config):
+# only one that stays down for GRACE seconds stops the container.
+GRACE=${PCONN_DOCKER_RESTART_GRACE:-30}
+declare -A down_since=()
 log "watching: $(cut -d' ' -f1 "$RECORD" | tr '\n' ' ')"
 while true; do
     while read -r name comm pidfile ports; do
-        if ! our_pid "$pidfile" "$comm" >/dev/null; then
-            log "$name: died (see $LOGS/); stopping the others"
+        if our_pid "$pidfile" "$comm" >/dev/null; then
+            unset "down_since[$name]"
+        elif [[ -z ${down_since[$name]:-} ]]; then
+            log "$name: died (see $LOGS/); waiting ${GRACE} s for a restart"
+            down_since[$name]=$SECONDS
+        elif ((SECONDS - down_since[$name] >= GRACE)); then
+            log "$name: down for ${GRACE} s; stopping the others"
             stop_all
             exit 1
         fi
