@@ -429,10 +429,18 @@ mod tests {
         client.get(&url).call().unwrap();
         let heads = server.join().unwrap();
         assert_eq!(heads[0], heads[1]);
-        assert_eq!(
-            heads[1].contains("\r\nAccept-Encoding: gzip, deflate\r\n"),
-            cfg!(feature = "gzip")
-        );
+        // Every coding compiled in, and only those.
+        let want: Vec<&str> = [
+            (cfg!(feature = "gzip"), "gzip, deflate"),
+            (cfg!(feature = "brotli"), "br"),
+            (cfg!(feature = "zstd"), "zstd"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        let line = format!("\r\nAccept-Encoding: {}\r\n", want.join(", "));
+        assert_eq!(heads[1].contains(&line), !want.is_empty(), "{}", heads[1]);
+        assert_eq!(heads[1].contains("Accept-Encoding"), !want.is_empty());
     }
 }
 

@@ -318,12 +318,20 @@ impl Read for ResponseReader {
         if let Some(failure) = self.failed {
             return Err(failure.again());
         }
-        let n = self.inner.read(out).inspect_err(|e| {
-            let broken = self.inner.body().and_then(BodyReader::broken_cause);
-            self.failed = Some(match broken {
+        let n = self.inner.read(out).map_err(|e| {
+            let body = self.inner.body();
+            self.failed = Some(match body.and_then(BodyReader::broken_cause) {
                 Some(cause) => Failure::Broken(cause),
                 None => Failure::Decode(e.kind()),
             });
+            // A decoder that wrapped the transfer's error in its own (ruzstd
+            // does) would make a cut connection look like a bad coding.
+            match body.and_then(BodyReader::failure) {
+                Some(original) if e.get_ref().is_none_or(|inner| !inner.is::<crate::Error>()) => {
+                    io::Error::other(original)
+                }
+                _ => e,
+            }
         })?;
         if let Some(limit) = self.limit {
             self.produced += n as u64;

@@ -9,6 +9,8 @@
 #         gzip, python3's zlib, brotli and zstd.
 #   8091  the same nginx as another origin (a redirect target).
 #   8093  the same nginx over TLS (test CA): a redirect to plain http.
+#   8094  the same nginx over TLS 1.2 only (test CA), for the client's TLS
+#         version bounds (a minimum of 1.3 must fail against it).
 # Sourced by scripts/servers.sh (see scripts/servers.d/README.md).
 
 http_extra_packages() {
@@ -115,6 +117,16 @@ $(listen_lines 8093 ssl)
         include $CONF/nginx-extra-redirects.conf;
         location = /to-http { return 302 http://127.0.0.1:8090/headers; }
     }
+
+    # 8094: TLS 1.2 only.
+    server {
+$(listen_lines 8094 ssl)
+        server_name localhost;
+        ssl_certificate $CERTS/server.pem;
+        ssl_certificate_key $CERTS/server.key;
+        ssl_protocols TLSv1.2;
+        location / { return 200 "tls=\$ssl_protocol\n"; }
+    }
 }
 EOF
 }
@@ -180,13 +192,14 @@ http_extra_start() {
     write_http_extra_redirects
     up nginx-extra nginx "$RUN/nginx-extra.pid" \
         "$(stamp_of "$CONF/nginx-extra.conf" "$CONF/nginx-extra-redirects.conf")" \
-        start_http_extra_nginx 8090 8091 8093
+        start_http_extra_nginx 8090 8091 8093 8094
 }
 
 http_extra_env() {
     emit PCONN_HTTP_EXTRA_URL "http://127.0.0.1:8090"
     emit PCONN_HTTP_EXTRA_OTHER_URL "http://localhost:8091"
     emit PCONN_HTTPS_EXTRA_URL "https://localhost:8093"
+    emit PCONN_HTTPS_TLS12_URL "https://localhost:8094"
 }
 
 PACKAGE_HOOKS+=(http_extra_packages)
