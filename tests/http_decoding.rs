@@ -223,7 +223,7 @@ fn serve(replies: Vec<Vec<u8>>) -> (String, std::thread::JoinHandle<usize>) {
             accepted += 1;
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut stream = stream;
-            'conn: while let Some(reply) = replies.next() {
+            'conn: for reply in replies.by_ref() {
                 let mut line = String::new();
                 loop {
                     line.clear();

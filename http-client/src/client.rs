@@ -247,7 +247,11 @@ impl Client {
             let Some(wait) = policy.wait_before_retry(&result, attempt, may_resend) else {
                 return result;
             };
-            if req.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            let after_wait = Instant::now().checked_add(wait);
+            if req
+                .deadline
+                .is_some_and(|d| after_wait.is_none_or(|t| t >= d))
+            {
                 return result;
             }
             tracing::debug!(attempt, ?wait, url = %url, "retrying");
