@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig};
+use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig, TlsVersion};
 
 use crate::redirect::{RedirectPolicy, Rules};
 
@@ -39,6 +39,8 @@ pub struct ClientBuilder {
     pub(crate) pool: PoolConfig,
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) min_tls: Option<TlsVersion>,
+    pub(crate) max_tls: Option<TlsVersion>,
     pub(crate) connector: Option<Arc<dyn Connector>>,
     pub(crate) proxy: Option<String>,
     pub(crate) proxy_from_env: bool,
@@ -81,6 +83,8 @@ impl Default for ClientBuilder {
             },
             tls: None,
             ca_files: Vec::new(),
+            min_tls: None,
+            max_tls: None,
             connector: None,
             proxy: None,
             proxy_from_env: true,
@@ -236,6 +240,20 @@ impl ClientBuilder {
     /// TLS settings for https (default: the OS roots).
     pub fn tls_config(mut self, tls: TlsConfig) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// The oldest TLS version offered (default TLS 1.2). A minimum above
+    /// the maximum fails [`build`](Self::build); a server that speaks no
+    /// version in the range fails the handshake with a TLS error.
+    pub fn min_tls_version(mut self, version: TlsVersion) -> Self {
+        self.min_tls = Some(version);
+        self
+    }
+
+    /// The newest TLS version offered (default TLS 1.3).
+    pub fn max_tls_version(mut self, version: TlsVersion) -> Self {
+        self.max_tls = Some(version);
         self
     }
 

@@ -22,6 +22,7 @@ use crate::proto::{self, BodyPlan, Framing, ResponseHead};
 use crate::proxy::ProxySetting;
 use crate::response::Response;
 use crate::session::Session;
+use crate::tls_info::TlsInfo;
 
 /// Response bodies up to this size that arrived with the head are copied
 /// out with it (see [`Client::finish`]).
@@ -31,19 +32,30 @@ impl ClientBuilder {
     /// Checks the settings, reads CA files, and makes the client.
     pub fn build(self) -> Result<Client> {
         self.pool.validate()?;
-        let tls = match (self.tls, self.ca_files.is_empty()) {
-            (Some(tls), true) => Some(tls),
-            (Some(_), false) => {
+        let versions = self.min_tls.is_some() || self.max_tls.is_some();
+        let tls = match (self.tls, self.ca_files.is_empty(), versions) {
+            (Some(tls), true, false) => Some(tls),
+            (Some(_), false, _) => {
                 return Err(InvalidInput::Conflicting("tls_config", "add_ca_file").into())
             }
-            (None, false) => {
+            (Some(_), true, true) => {
+                return Err(InvalidInput::Conflicting("tls_config", "min/max_tls_version").into())
+            }
+            (None, true, false) => None,
+            (None, _, _) => {
                 let mut b = TlsConfig::builder();
                 for f in self.ca_files {
                     b = b.add_ca_file(f);
                 }
+                if let Some(v) = self.min_tls {
+                    b = b.min_version(v);
+                }
+                if let Some(v) = self.max_tls {
+                    b = b.max_version(v);
+                }
+                // A minimum above the maximum fails here, before any request.
                 Some(b.build()?)
             }
-            (None, true) => None,
         };
         if let Some(path) = &self.unix_socket {
             // Checks the path now (empty, NUL, too long for sun_path).
@@ -323,7 +335,11 @@ impl Client {
         url: Arc<Url>,
     ) -> Response {
         let (conn, session) = guard.parts();
-        let tls_version = conn.tls_version().and_then(|v| v.as_str());
+        // The connection's TLS facts, read once per connection.
+        if session.tls.is_none() {
+            session.tls = TlsInfo::of(conn).map(Arc::new);
+        }
+        let tls = session.tls.clone();
         let whole = match plan.framing {
             Framing::Empty => Some(Vec::new()),
             Framing::Length(n) if n <= SMALL_BODY => {
@@ -350,7 +366,7 @@ impl Client {
         };
         let config = &self.inner.config;
         let mut response = Response::new(head, url, body, config.max_body_bytes, config.decompress);
-        response.set_tls_version(tls_version);
+        response.set_tls(tls);
         response
     }
 }

@@ -44,6 +44,13 @@
 //!   reqwest's `unix_socket`); the URL's host (and port) fill `Host`, the
 //!   pool keys the connections by the socket path, and an `https:` URL is
 //!   [`Error::TlsOverUnixSocket`] before anything is sent.
+//! * **TLS.** rustls (TLS 1.2 and 1.3), bounded with
+//!   [`ClientBuilder::min_tls_version`] and
+//!   [`ClientBuilder::max_tls_version`] (a minimum above the maximum fails
+//!   `build`); [`Response::tls_info`] gives the negotiated version and the
+//!   server's certificate (DER), read once per connection.
+//! * **Retries.** Opt-in ([`RetryPolicy`]): backoff with jitter, a budget,
+//!   and `Retry-After` as seconds or an HTTP date, capped.
 //!
 //! Features: `json` (serde_json bodies), `gzip` (gzip/deflate decoding,
 //! and `Accept-Encoding` for them), `brotli` and `zstd` (the same for `br`
@@ -123,6 +130,7 @@ mod request;
 mod response;
 mod retry;
 mod session;
+mod tls_info;
 
 pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
@@ -138,6 +146,8 @@ pub use request::RequestBuilder;
 pub use response::Response;
 pub use retry::RetryPolicy;
 pub use session::Session;
+pub use tls_info::TlsInfo;
+pub use transport::TlsVersion;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).
 pub use transport;

@@ -12,6 +12,7 @@ use crate::content_encoding::ResponseReader;
 use crate::error::{DecodeError, Error, Result};
 use crate::headers::{Headers, Known};
 use crate::proto::ResponseHead;
+use crate::tls_info::TlsInfo;
 
 /// A response. The body is read from the connection as it is consumed
 /// ([`Response::body_mut`], [`Response::into_reader`]) or all at once
@@ -33,7 +34,7 @@ pub struct Response {
     max_body: u64,
     decompress: bool,
     history: Vec<Url>,
-    tls_version: Option<&'static str>,
+    tls: Option<Arc<TlsInfo>>,
 }
 
 impl fmt::Debug for Response {
@@ -64,18 +65,25 @@ impl Response {
             max_body,
             decompress,
             history: Vec::new(),
-            tls_version: None,
+            tls: None,
         }
     }
 
     /// The TLS version the connection negotiated (`"TLSv1_3"`,
     /// `"TLSv1_2"`), `None` over plain http.
     pub fn tls_version(&self) -> Option<&'static str> {
-        self.tls_version
+        self.tls.as_ref().map(|t| t.version().as_str())
     }
 
-    pub(crate) fn set_tls_version(&mut self, version: Option<&'static str>) {
-        self.tls_version = version;
+    /// The TLS facts of the connection the response came on (its version
+    /// and the server's certificate), also on a reused connection; `None`
+    /// over plain http (and over TLS to a proxy only).
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls.as_deref()
+    }
+
+    pub(crate) fn set_tls(&mut self, tls: Option<Arc<TlsInfo>>) {
+        self.tls = tls;
     }
 
     /// The URLs that answered with a redirect on the way to this response,
