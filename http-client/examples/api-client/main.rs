@@ -20,7 +20,9 @@
 //!   -b, --cookie FILE|N=V       send cookies: a jar saved by -c, or literal pairs
 //!   -c, --cookie-jar FILE       keep cookies in a jar and save it to FILE (JSON)
 //!       --compressed            ask for gzip/deflate and decode the body
-//!   -o, --output FILE           write the body to FILE
+//!   -o, --output FILE           write the body to FILE (a progress line on stderr
+//!                               when it is a terminal)
+//!   -s, --silent                no progress line
 //!   -i, --include               print the status line and headers first
 //!   -v, --verbose               the request and response heads on stderr
 //!       --connect-timeout SECS  the connect phase (DNS, TCP, TLS)
@@ -41,11 +43,15 @@
 //! Exit codes: 0 done, 2 bad usage, 1 the request failed (the message says
 //! what and what to try), 22 an HTTP error status with `--fail`.
 
-use std::io::Write;
+mod output;
+mod progress;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pconn_http::{Client, Response};
+use pconn_http::Client;
+
+use output::write_response;
 
 #[derive(Default)]
 struct Args {
@@ -61,6 +67,7 @@ struct Args {
     cookie_jar: Option<String>,
     compressed: bool,
     output: Option<String>,
+    silent: bool,
     include: bool,
     verbose: bool,
     fail: bool,
@@ -78,9 +85,9 @@ struct Args {
 
 const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
 [--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
-[-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
+[-c FILE] [--compressed] [-o FILE] [-s] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
 [--proxy URL] [--unix-socket PATH] [--retry N] [--repeat N] [--interval MS] [--stats] URL
-  (see the top of examples/api-client.rs for what each does)";
+  (see the top of examples/api-client/main.rs for what each does)";
 
 /// Reads `@FILE` data, or takes the text as it is.
 fn data(value: String) -> Result<Vec<u8>, String> {
@@ -142,6 +149,7 @@ fn parse_args() -> Result<Args, String> {
             "-c" | "--cookie-jar" => args.cookie_jar = Some(value("-c")?),
             "--compressed" => args.compressed = true,
             "-o" | "--output" => args.output = Some(value("-o")?),
+            "-s" | "--silent" => args.silent = true,
             "-i" | "--include" => args.include = true,
             "-v" | "--verbose" => args.verbose = true,
             "-f" | "--fail" => args.fail = true,
@@ -332,37 +340,6 @@ fn form(fields: &[(String, String)]) -> Result<pconn_http::Multipart, String> {
         };
     }
     Ok(form)
-}
-
-fn write_response(args: &Args, resp: Response) -> Result<(), Box<dyn std::error::Error>> {
-    let mut head = Vec::new();
-    writeln!(
-        head,
-        "{} {} {}",
-        resp.version(),
-        resp.status(),
-        resp.reason()
-    )?;
-    for (name, value) in resp.headers().iter() {
-        writeln!(head, "{name}: {}", String::from_utf8_lossy(value))?;
-    }
-    if args.verbose {
-        for line in String::from_utf8_lossy(&head).lines() {
-            eprintln!("< {line}");
-        }
-    }
-    let body = resp.bytes()?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.include {
-        out.write_all(&head)?;
-        writeln!(out)?;
-    }
-    match &args.output {
-        Some(path) => std::fs::write(path, &body).map_err(|e| format!("-o {path}: {e}"))?,
-        None => out.write_all(&body)?,
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {
