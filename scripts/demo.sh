@@ -96,6 +96,9 @@ if section http "HTTP keep-alive: 100 requests, connections opened"; then
     cargo run -q -p pconn-http --example api-client -- --repeat 100 --stats \
         "$PCONN_HTTP_LIMITED_URL/small" | tail -1
     echo
+    echo "# 3 GETs over nginx's Unix socket (curl's --unix-socket; the URL names the Host): opened 1"
+    cargo run -q -p pconn-http --example api-client -- --unix-socket "${PCONN_HTTP_UNIX_SOCKET:-.servers/run/nginx-http.sock}" --repeat 3 --stats http://localhost/small | tail -1
+    echo
     echo "# the background material's PersistentApiClient: GET, then POST JSON, one connection"
     cargo run -q -p pconn-http --features json --example json-api -- --base "$PCONN_HTTP_URL/echo"
 fi

@@ -195,3 +195,76 @@ fn retry_n_tries_again_on_429() {
     let o = api_client(&["--retry", "2", &format!("{}/retry/429", extra())]);
     assert_eq!(stdout(&o), "requests=3\n");
 }
+
+#[test]
+fn unix_socket_sends_to_the_socket_with_the_urls_host() {
+    let socket = env_or("PCONN_HTTP_UNIX_SOCKET", "/var/run/nginx-http.sock");
+    let o = api_client(&[
+        "--unix-socket",
+        &socket,
+        "--repeat",
+        "3",
+        "--stats",
+        "http://api.local/echo/unix",
+    ]);
+    let text = stdout(&o);
+    assert!(
+        o.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(text.matches("GET /echo/unix\n").count(), 3, "{text}");
+    assert_eq!(text.matches("\nHost: api.local\r\n").count(), 3, "{text}");
+    assert!(text.contains("\"opened\":1"), "{text}");
+
+    let o = api_client(&["--unix-socket", &socket, "https://api.local/"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Unix socket"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn o_shows_progress_on_a_terminal_only_and_s_silences_it() {
+    let dir = std::env::temp_dir().join(integration_tests::unique("api-client-progress"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("large.bin");
+    let out = out.to_str().unwrap();
+    let url = format!("{}/large", http());
+    // stderr a pipe: not one progress byte, with or without -s.
+    for args in [&["-o", out, &url][..], &["-s", "-o", out, &url][..]] {
+        let o = api_client(args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(o.stderr.is_empty(), "{args:?}: {:?}", o.stderr);
+        assert!(o.stdout.is_empty());
+        assert_eq!(std::fs::metadata(out).unwrap().len(), 8 << 20);
+    }
+    // stderr a terminal (script(1) runs it on a pseudo-terminal): the
+    // progress line, redrawn with carriage returns, ending at the total.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped the terminal case: script(1) is not installed");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    // The binary api_client() built, beside this test's own deps folder.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("examples/api-client");
+    let on_tty = |flags: &str| {
+        let cmd = format!("{} {flags} -o {out} {url}", bin.display());
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{cmd}: {o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let shown = on_tty("");
+    assert!(shown.starts_with('\r'), "{shown:?}");
+    assert!(shown.contains("8.0 MiB / 8.0 MiB  100%"), "{shown:?}");
+    assert!(shown.contains("MiB/s"), "{shown:?}");
+    assert_eq!(std::fs::metadata(out).unwrap().len(), 8 << 20);
+    let silent = on_tty("-s");
+    assert_eq!(silent, "", "-s on a terminal");
+    let _ = std::fs::remove_dir_all(&dir);
+}

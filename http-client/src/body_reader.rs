@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use transport::{BrokenCause, Pooled, Status};
 
 use crate::driver::read_body;
-use crate::error::{Error, Result};
+use crate::error::{Error, ProtocolError, Result};
 use crate::headers::Headers;
 use crate::proto::call::ConnState as State;
 use crate::session::Session;
@@ -31,8 +31,10 @@ enum Source {
     Done,
     /// Abandoned halfway by an error; the connection was closed. Every
     /// later read fails with [`transport::Error::Broken`] and this cause:
-    /// no later byte of this exchange reaches anyone.
-    Failed(BrokenCause),
+    /// no later byte of this exchange reaches anyone. The peer's protocol
+    /// error, when that was the failure, is kept for a decoder that wrapped
+    /// it (see [`BodyReader::failure`]).
+    Failed(BrokenCause, Option<ProtocolError>),
 }
 
 impl fmt::Debug for BodyReader {
@@ -91,19 +93,32 @@ impl BodyReader {
             },
             Source::Buffered { bytes, at } => Some((bytes.len() - at) as u64),
             Source::Done => Some(0),
-            Source::Failed(_) => None,
+            Source::Failed(..) => None,
         }
     }
 
     /// True once the body has been read to its end, or failed.
     pub fn is_done(&self) -> bool {
-        matches!(self.source, Source::Done | Source::Failed(_))
+        matches!(self.source, Source::Done | Source::Failed(..))
     }
 
     /// Why the body failed halfway, if it did.
     pub fn broken_cause(&self) -> Option<BrokenCause> {
         match self.source {
-            Source::Failed(cause) => Some(cause),
+            Source::Failed(cause, _) => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// The error that failed the body halfway, if it did: the peer's
+    /// protocol error, or the broken exchange. A decoder in front may have
+    /// wrapped the error it read in its own; this is the original.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        match &self.source {
+            Source::Failed(_, Some(protocol)) => Some(Error::Protocol(protocol.clone())),
+            Source::Failed(cause, None) => {
+                Some(Error::Transport(transport::Error::Broken { cause: *cause }))
+            }
             _ => None,
         }
     }
@@ -122,7 +137,7 @@ impl BodyReader {
                 return Ok(n);
             }
             Source::Done => return Ok(0),
-            Source::Failed(cause) => {
+            Source::Failed(cause, _) => {
                 return Err(Error::Transport(transport::Error::Broken { cause: *cause }))
             }
         };
@@ -152,7 +167,11 @@ impl BodyReader {
                 let cause = conn.broken_cause().unwrap_or(BrokenCause::Abandoned);
                 tracing::debug!(%cause, error = %e, "response body failed halfway; its connection is closed");
                 guard.mark(Status::ABORTED);
-                self.source = Source::Failed(cause);
+                let protocol = match &e {
+                    Error::Protocol(p) => Some(p.clone()),
+                    _ => None,
+                };
+                self.source = Source::Failed(cause, protocol);
                 Err(e)
             }
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig};
+use transport::{ConnectOptions, Connector, PoolConfig, TlsConfig, TlsVersion};
 
 use crate::redirect::{RedirectPolicy, Rules};
 
@@ -42,11 +42,14 @@ pub struct ClientBuilder {
     pub(crate) pool: PoolConfig,
     pub(crate) tls: Option<TlsConfig>,
     pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) min_tls: Option<TlsVersion>,
+    pub(crate) max_tls: Option<TlsVersion>,
     pub(crate) connector: Option<Arc<dyn Connector>>,
     pub(crate) proxy: Option<String>,
     pub(crate) proxy_from_env: bool,
     pub(crate) proxy_tunnel_http: bool,
     pub(crate) persistent_id: Option<String>,
+    pub(crate) unix_socket: Option<PathBuf>,
 }
 
 impl Default for ClientBuilder {
@@ -86,11 +89,14 @@ impl Default for ClientBuilder {
             },
             tls: None,
             ca_files: Vec::new(),
+            min_tls: None,
+            max_tls: None,
             connector: None,
             proxy: None,
             proxy_from_env: true,
             proxy_tunnel_http: false,
             persistent_id: None,
+            unix_socket: None,
         }
     }
 }
@@ -182,7 +188,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Decode gzip/deflate bodies (with the `gzip` feature; default on).
+    /// Decode gzip/deflate (feature `gzip`), brotli (`brotli`) and zstd
+    /// (`zstd`) bodies, and send `Accept-Encoding` naming them (default on).
+    /// A decoded body fails past [`max_body_bytes`](Self::max_body_bytes).
     pub fn decompress(mut self, on: bool) -> Self {
         self.config.decompress = on;
         self
@@ -241,6 +249,20 @@ impl ClientBuilder {
         self
     }
 
+    /// The oldest TLS version offered (default TLS 1.2). A minimum above
+    /// the maximum fails [`build`](Self::build); a server that speaks no
+    /// version in the range fails the handshake with a TLS error.
+    pub fn min_tls_version(mut self, version: TlsVersion) -> Self {
+        self.min_tls = Some(version);
+        self
+    }
+
+    /// The newest TLS version offered (default TLS 1.3).
+    pub fn max_tls_version(mut self, version: TlsVersion) -> Self {
+        self.max_tls = Some(version);
+        self
+    }
+
     /// Trusts the CA certificates in a PEM file as well as the OS roots.
     pub fn add_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_files.push(path.into());
@@ -275,6 +297,18 @@ impl ClientBuilder {
     /// sending absolute-form requests to it.
     pub fn tunnel_http(mut self, on: bool) -> Self {
         self.proxy_tunnel_http = on;
+        self
+    }
+
+    /// Sends every request of this client to the Unix domain socket at
+    /// `path` (a local HTTP service, as reqwest's `unix_socket`): the URL's
+    /// host, and port if any, only name the `Host` field. Connections are
+    /// pooled per socket path. An `https:` URL fails before anything is
+    /// sent ([`Error::TlsOverUnixSocket`](crate::Error::TlsOverUnixSocket));
+    /// proxies do not apply, and one set with [`proxy`](Self::proxy) or
+    /// [`connector`](Self::connector) makes [`build`](Self::build) fail.
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.unix_socket = Some(path.into());
         self
     }
 }

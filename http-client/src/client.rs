@@ -22,6 +22,7 @@ use crate::proto::{self, BodyPlan, Framing, ResponseHead};
 use crate::proxy::ProxySetting;
 use crate::response::Response;
 use crate::session::Session;
+use crate::tls_info::TlsInfo;
 
 /// Response bodies up to this size that arrived with the head are copied
 /// out with it (see [`Client::finish`]).
@@ -31,20 +32,41 @@ impl ClientBuilder {
     /// Checks the settings, reads CA files, and makes the client.
     pub fn build(self) -> Result<Client> {
         self.pool.validate()?;
-        let tls = match (self.tls, self.ca_files.is_empty()) {
-            (Some(tls), true) => Some(tls),
-            (Some(_), false) => {
+        let versions = self.min_tls.is_some() || self.max_tls.is_some();
+        let tls = match (self.tls, self.ca_files.is_empty(), versions) {
+            (Some(tls), true, false) => Some(tls),
+            (Some(_), false, _) => {
                 return Err(InvalidInput::Conflicting("tls_config", "add_ca_file").into())
             }
-            (None, false) => {
+            (Some(_), true, true) => {
+                return Err(InvalidInput::Conflicting("tls_config", "min/max_tls_version").into())
+            }
+            (None, true, false) => None,
+            (None, _, _) => {
                 let mut b = TlsConfig::builder();
                 for f in self.ca_files {
                     b = b.add_ca_file(f);
                 }
+                if let Some(v) = self.min_tls {
+                    b = b.min_version(v);
+                }
+                if let Some(v) = self.max_tls {
+                    b = b.max_version(v);
+                }
+                // A minimum above the maximum fails here, before any request.
                 Some(b.build()?)
             }
-            (None, true) => None,
         };
+        if let Some(path) = &self.unix_socket {
+            // Checks the path now (empty, NUL, too long for sun_path).
+            transport::Endpoint::unix(path)?;
+            if self.proxy.is_some() {
+                return Err(InvalidInput::Conflicting("proxy", "unix_socket").into());
+            }
+            if self.connector.is_some() {
+                return Err(InvalidInput::Conflicting("connector", "unix_socket").into());
+            }
+        }
         let proxy = match (&self.proxy, &self.connector) {
             (Some(_), Some(_)) => {
                 return Err(InvalidInput::Conflicting("proxy", "connector").into())
@@ -70,6 +92,7 @@ impl ClientBuilder {
             tunnel_http: self.proxy_tunnel_http,
             persistent_id: self.persistent_id,
             user_agent: self.config.user_agent.clone(),
+            unix_socket: self.unix_socket,
         };
         Ok(Client {
             inner: Arc::new(Inner {
@@ -255,7 +278,11 @@ impl Client {
             let Some(wait) = policy.wait_before_retry(&result, attempt, may_resend) else {
                 return result;
             };
-            if req.deadline.is_some_and(|d| Instant::now() + wait >= d) {
+            let after_wait = Instant::now().checked_add(wait);
+            if req
+                .deadline
+                .is_some_and(|d| after_wait.is_none_or(|t| t >= d))
+            {
                 return result;
             }
             tracing::debug!(attempt, ?wait, url = %url, "retrying");
@@ -327,7 +354,11 @@ impl Client {
         url: Arc<Url>,
     ) -> Response {
         let (conn, session) = guard.parts();
-        let tls_version = conn.tls_version().and_then(|v| v.as_str());
+        // The connection's TLS facts, read once per connection.
+        if session.tls.is_none() {
+            session.tls = TlsInfo::of(conn).map(Arc::new);
+        }
+        let tls = session.tls.clone();
         let whole = match plan.framing {
             Framing::Empty => Some(Vec::new()),
             Framing::Length(n) if n <= SMALL_BODY => {
@@ -354,177 +385,11 @@ impl Client {
         };
         let config = &self.inner.config;
         let mut response = Response::new(head, url, body, config.max_body_bytes, config.decompress);
-        response.set_tls_version(tls_version);
+        response.set_tls(tls);
         response
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn client_and_response_cross_threads() {
-        fn send_sync<T: Send + Sync>() {}
-        fn send<T: Send>() {}
-        send_sync::<Client>();
-        send::<crate::Response>();
-    }
-
-    /// Accepts one connection and returns the request heads it read, up
-    /// to `n`, answering each with an empty 204.
-    fn record_heads(n: usize) -> (String, std::thread::JoinHandle<Vec<String>>) {
-        use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/a?b=1", listener.local_addr().unwrap());
-        let server = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut stream = stream;
-            let mut heads = Vec::new();
-            for _ in 0..n {
-                let mut head = String::new();
-                while !head.ends_with("\r\n\r\n") {
-                    if reader.read_line(&mut head).unwrap() == 0 {
-                        return heads;
-                    }
-                }
-                heads.push(head);
-                stream
-                    .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
-                    .unwrap();
-            }
-            heads
-        });
-        (url, server)
-    }
-
-    #[test]
-    fn each_request_sends_its_own_head() {
-        let (url, server) = record_heads(5);
-        let client = Client::builder()
-            .user_agent(Some("ua/1"))
-            .decompress(false)
-            .proxy_from_env(false)
-            .build()
-            .unwrap();
-        client.get(&url).call().unwrap();
-        client.get(&url).header("X-A", "1").call().unwrap();
-        client.head(&url).call().unwrap();
-        client.get(&url).query("c", "d").call().unwrap();
-        client.get(&url).call().unwrap();
-        let host = url.trim_start_matches("http://").split('/').next().unwrap();
-        let plain = format!("GET /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n");
-        assert_eq!(
-            server.join().unwrap(),
-            [
-                plain.clone(),
-                format!(
-                    "GET /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\nX-A: 1\r\n\r\n"
-                ),
-                format!("HEAD /a?b=1 HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n"),
-                format!("GET /a?b=1&c=d HTTP/1.1\r\nHost: {host}\r\nUser-Agent: ua/1\r\n\r\n"),
-                plain,
-            ]
-        );
-    }
-
-    #[test]
-    fn a_client_that_decompresses_says_so_on_every_request() {
-        let (url, server) = record_heads(2);
-        let client = Client::builder().proxy_from_env(false).build().unwrap();
-        client.get(&url).call().unwrap();
-        client.get(&url).call().unwrap();
-        let heads = server.join().unwrap();
-        assert_eq!(heads[0], heads[1]);
-        assert_eq!(
-            heads[1].contains("\r\nAccept-Encoding: gzip, deflate\r\n"),
-            cfg!(feature = "gzip")
-        );
-    }
-}
-
-/// The events a client emits through `tracing`.
-#[cfg(test)]
-mod tracing_events {
-    use std::fmt::Write as _;
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::{Arc, Mutex};
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
-
-    use crate::Client;
-
-    /// Keeps every event as one line of `name=value` pairs.
-    struct Recorder(Arc<Mutex<Vec<String>>>);
-
-    struct Line(String);
-
-    impl Visit for Line {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            let _ = write!(self.0, "{}={:?} ", field.name(), value);
-        }
-    }
-
-    impl Subscriber for Recorder {
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut line = Line(String::new());
-            event.record(&mut line);
-            self.0.lock().unwrap().push(line.0);
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-
-    #[test]
-    fn responses_redirects_and_broken_bodies_are_events() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/a", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            let (stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut stream = stream;
-            for reply in [
-                &b"HTTP/1.1 302 Found\r\nLocation: /b\r\nContent-Length: 0\r\n\r\n"[..],
-                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nZZ\r\n",
-            ] {
-                let mut line = String::new();
-                while line != "\r\n" {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap() == 0 {
-                        return;
-                    }
-                }
-                stream.write_all(reply).unwrap();
-            }
-        });
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let recorder = Recorder(Arc::clone(&lines));
-        tracing::subscriber::with_default(recorder, || {
-            let client = Client::builder().proxy_from_env(false).build().unwrap();
-            let resp = client.get(&url).call().unwrap();
-            assert!(resp.text().is_err());
-        });
-        let lines = lines.lock().unwrap().join("\n");
-        assert!(
-            lines.contains("message=response ") && lines.contains("status=302"),
-            "{lines}"
-        );
-        assert!(lines.contains("message=following redirect"), "{lines}");
-        assert!(
-            lines.contains("message=response body failed halfway"),
-            "{lines}"
-        );
-        assert!(lines.contains("cause=a protocol error"), "{lines}");
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;

@@ -1,9 +1,15 @@
 //! Content codings of response bodies (`Content-Encoding`): gzip and
-//! deflate with the `gzip` feature (flate2), the identity otherwise.
+//! deflate with the `gzip` feature (flate2), brotli with `brotli`
+//! (brotli-decompressor), zstd with `zstd` (ruzstd), the identity otherwise.
 //!
 //! A decoder starts at the first body byte: an empty body (a HEAD, a 204,
 //! a 304, `Content-Length: 0`, a chunked body with no chunks) is empty
-//! whatever coding its head names, as curl and browsers read it.
+//! whatever coding its head names, as curl and browsers read it. A decoded
+//! body is capped (a compression bomb fails with
+//! [`Error::BodyTooLarge`](crate::Error::BodyTooLarge) once past the cap,
+//! having held no more than the decoder's window), and a zstd frame asking
+//! for a window over 2^27 bytes (zstd's own default limit) is refused before anything is
+//! allocated for it.
 
 use std::io::{self, Read};
 
@@ -14,23 +20,42 @@ use crate::headers::Headers;
 
 /// The `Accept-Encoding` of a decompressing client: the codings this
 /// build decodes (empty when it decodes none).
-pub(crate) const ACCEPT_ENCODING: &str = if cfg!(feature = "gzip") {
-    "gzip, deflate"
-} else {
-    ""
+pub(crate) const ACCEPT_ENCODING: &str = match (
+    cfg!(feature = "gzip"),
+    cfg!(feature = "brotli"),
+    cfg!(feature = "zstd"),
+) {
+    (true, true, true) => "gzip, deflate, br, zstd",
+    (true, true, false) => "gzip, deflate, br",
+    (true, false, true) => "gzip, deflate, zstd",
+    (true, false, false) => "gzip, deflate",
+    (false, true, true) => "br, zstd",
+    (false, true, false) => "br",
+    (false, false, true) => "zstd",
+    (false, false, false) => "",
 };
 
+/// The largest zstd window accepted (zstd's own default decoder limit,
+/// 2^27 bytes): a frame header asking for more is refused before the
+/// decoder reserves it.
+#[cfg_attr(not(feature = "zstd"), allow(dead_code))]
+pub(crate) const ZSTD_MAX_WINDOW: u64 = 1 << 27;
+
 /// The body bytes read to see whether there are any, then the rest.
-#[cfg(feature = "gzip")]
+#[allow(dead_code, reason = "unused when no coding is compiled in")]
 type Started = io::Chain<io::Cursor<Vec<u8>>, BodyReader>;
 
-/// A content coding this build can decode.
+/// A content coding this build can decode (no variant without features).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Coding {
     #[cfg(feature = "gzip")]
     Gzip,
     #[cfg(feature = "gzip")]
     Deflate,
+    #[cfg(feature = "brotli")]
+    Brotli,
+    #[cfg(feature = "zstd")]
+    Zstd,
 }
 
 impl Coding {
@@ -46,6 +71,14 @@ impl Coding {
                 return Some(Coding::Deflate);
             }
         }
+        #[cfg(feature = "brotli")]
+        if name.eq_ignore_ascii_case("br") {
+            return Some(Coding::Brotli);
+        }
+        #[cfg(feature = "zstd")]
+        if name.eq_ignore_ascii_case("zstd") {
+            return Some(Coding::Zstd);
+        }
         let _ = name;
         None
     }
@@ -54,30 +87,37 @@ impl Coding {
 /// A body reader with or without a decompressor in front.
 pub(crate) enum Decoded {
     Plain(BodyReader),
-    /// A coded body whose first byte has not been asked for yet.
-    #[cfg(feature = "gzip")]
+    /// A coded body whose first byte has not been asked for yet (`None`
+    /// once the start failed).
+    #[allow(dead_code, reason = "never built when no coding is compiled in")]
     Unstarted(Option<BodyReader>, Coding),
     #[cfg(feature = "gzip")]
     Gzip(Box<flate2::read::MultiGzDecoder<Started>>),
     #[cfg(feature = "gzip")]
     Deflate(Box<flate2::read::ZlibDecoder<Started>>),
+    #[cfg(feature = "brotli")]
+    Brotli(Box<brotli_decompressor::Decompressor<Started>>),
+    #[cfg(feature = "zstd")]
+    Zstd(Box<ruzstd::decoding::StreamingDecoder<Started, ruzstd::decoding::FrameDecoder>>),
 }
 
 impl Decoded {
     pub(crate) fn body(&self) -> Option<&BodyReader> {
         match self {
             Decoded::Plain(b) => Some(b),
-            #[cfg(feature = "gzip")]
             Decoded::Unstarted(b, _) => b.as_ref(),
             #[cfg(feature = "gzip")]
             Decoded::Gzip(d) => Some(d.get_ref().get_ref().1),
             #[cfg(feature = "gzip")]
             Decoded::Deflate(d) => Some(d.get_ref().get_ref().1),
+            #[cfg(feature = "brotli")]
+            Decoded::Brotli(d) => Some(d.get_ref().get_ref().1),
+            #[cfg(feature = "zstd")]
+            Decoded::Zstd(d) => Some(d.get_ref().get_ref().1),
         }
     }
 
     /// Reads the first body bytes; none means an empty body, served as is.
-    #[cfg(feature = "gzip")]
     fn start(&mut self) -> io::Result<()> {
         let Decoded::Unstarted(body, coding) = self else {
             return Ok(());
@@ -86,60 +126,137 @@ impl Decoded {
         let Some(mut body) = body.take() else {
             return Ok(());
         };
+        // Enough for a zstd frame header (at most 18 bytes), or the end.
         let mut first = vec![0u8; 8 * 1024];
-        let n = match body.read(&mut first) {
-            Ok(n) => n,
-            Err(e) => {
-                *self = Decoded::Plain(body);
-                return Err(e);
+        let mut n = 0;
+        loop {
+            match body.read(&mut first[n..]) {
+                Ok(0) => break,
+                Ok(got) => n += got,
+                Err(e) => {
+                    *self = Decoded::Plain(body);
+                    return Err(e);
+                }
             }
-        };
+            if n >= 18 {
+                break;
+            }
+        }
         if n == 0 {
             *self = Decoded::Plain(body);
             return Ok(());
         }
         first.truncate(n);
         let started = io::Cursor::new(first).chain(body);
-        *self = match coding {
-            Coding::Gzip => Decoded::Gzip(Box::new(flate2::read::MultiGzDecoder::new(started))),
-            Coding::Deflate => Decoded::Deflate(Box::new(flate2::read::ZlibDecoder::new(started))),
-        };
+        *self = coding.decoder(started)?;
         Ok(())
     }
 }
 
+impl Coding {
+    /// The decoder for this coding over a started body.
+    #[cfg_attr(
+        not(any(feature = "gzip", feature = "brotli", feature = "zstd")),
+        allow(unreachable_code, unused_variables, reason = "no coding compiled in")
+    )]
+    fn decoder(self, started: Started) -> io::Result<Decoded> {
+        Ok(match self {
+            #[cfg(feature = "gzip")]
+            Coding::Gzip => Decoded::Gzip(Box::new(flate2::read::MultiGzDecoder::new(started))),
+            #[cfg(feature = "gzip")]
+            Coding::Deflate => Decoded::Deflate(Box::new(flate2::read::ZlibDecoder::new(started))),
+            #[cfg(feature = "brotli")]
+            Coding::Brotli => Decoded::Brotli(Box::new(brotli_decompressor::Decompressor::new(
+                started, 8192,
+            ))),
+            #[cfg(feature = "zstd")]
+            Coding::Zstd => {
+                let window = zstd_window(started.get_ref().0.get_ref());
+                if window.is_some_and(|w| w > ZSTD_MAX_WINDOW) {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "zstd: the frame asks for a {} byte window, over the {ZSTD_MAX_WINDOW} byte limit",
+                            window.unwrap_or(0)
+                        ),
+                    ));
+                }
+                let decoder = ruzstd::decoding::StreamingDecoder::new(started).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("zstd: {e}"))
+                })?;
+                Decoded::Zstd(Box::new(decoder))
+            }
+        })
+    }
+}
+
+/// The window size a zstd frame header (RFC 8878 section 3.1.1.1) asks
+/// for, when `header` starts with a whole one.
+#[cfg_attr(not(feature = "zstd"), allow(dead_code))]
+fn zstd_window(header: &[u8]) -> Option<u64> {
+    if header.get(..4)? != [0x28, 0xb5, 0x2f, 0xfd] {
+        return None;
+    }
+    let descriptor = *header.get(4)?;
+    let single_segment = descriptor & 0x20 != 0;
+    if !single_segment {
+        let wd = *header.get(5)?;
+        let log = 10 + u32::from(wd >> 3);
+        let base = 1u64 << log;
+        return Some(base + (base / 8) * u64::from(wd & 7));
+    }
+    // One segment: the window is the content size, after the dictionary id.
+    let did_len = [0usize, 1, 2, 4][usize::from(descriptor & 3)];
+    let fcs_len = [1usize, 2, 4, 8][usize::from(descriptor >> 6)];
+    let at = 5 + did_len;
+    let field = header.get(at..at + fcs_len)?;
+    let mut le = [0u8; 8];
+    le[..fcs_len].copy_from_slice(field);
+    let size = u64::from_le_bytes(le);
+    Some(if fcs_len == 2 { size + 256 } else { size })
+}
+
 impl Read for Decoded {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        #[cfg(feature = "gzip")]
         if matches!(self, Decoded::Unstarted(..)) {
             self.start()?;
         }
         match self {
             Decoded::Plain(b) => b.read(out),
-            #[cfg(feature = "gzip")]
             Decoded::Unstarted(..) => Ok(0),
             #[cfg(feature = "gzip")]
             Decoded::Gzip(d) => d.read(out),
             #[cfg(feature = "gzip")]
             Decoded::Deflate(d) => d.read(out),
+            #[cfg(feature = "brotli")]
+            Decoded::Brotli(d) => d.read(out),
+            #[cfg(feature = "zstd")]
+            Decoded::Zstd(d) => d.read(out),
         }
     }
 }
 
 /// Puts the decoder for `coding` (the `Content-Encoding` value) in front of
-/// `body`, when decompressing and this build decodes it.
-pub(crate) fn wrap(body: BodyReader, coding: Option<&str>, decompress: bool) -> ResponseReader {
+/// `body`, when decompressing and this build decodes it; a decoded body
+/// fails past `limit` decoded bytes.
+pub(crate) fn wrap(
+    body: BodyReader,
+    coding: Option<&str>,
+    decompress: bool,
+    limit: u64,
+) -> ResponseReader {
     let coding = coding
         .filter(|_| decompress)
         .and_then(|c| Coding::from_name(c.trim()));
-    let inner = match coding {
-        #[cfg(feature = "gzip")]
-        Some(coding) => Decoded::Unstarted(Some(body), coding),
-        None => Decoded::Plain(body),
+    let (inner, limit) = match coding {
+        Some(coding) => (Decoded::Unstarted(Some(body), coding), Some(limit)),
+        None => (Decoded::Plain(body), None),
     };
     ResponseReader {
         inner,
         failed: None,
+        limit,
+        produced: 0,
     }
 }
 
@@ -152,6 +269,9 @@ pub(crate) fn wrap(body: BodyReader, coding: Option<&str>, decompress: bool) -> 
 pub struct ResponseReader {
     inner: Decoded,
     failed: Option<Failure>,
+    /// The decoded-size cap (only when a decoder is in front).
+    limit: Option<u64>,
+    produced: u64,
 }
 
 /// The first failure of a [`ResponseReader`], replayed on every later read.
@@ -161,6 +281,8 @@ enum Failure {
     Broken(transport::BrokenCause),
     /// The content coding did not decode.
     Decode(io::ErrorKind),
+    /// The decoded body passed its cap.
+    TooLarge(u64),
 }
 
 impl Failure {
@@ -169,6 +291,7 @@ impl Failure {
             Failure::Broken(cause) => {
                 io::Error::other(crate::Error::Transport(transport::Error::Broken { cause }))
             }
+            Failure::TooLarge(limit) => io::Error::other(crate::Error::BodyTooLarge { limit }),
             Failure::Decode(kind) => io::Error::new(
                 kind,
                 "the body failed to decode earlier; nothing more is read from it",
@@ -195,12 +318,29 @@ impl Read for ResponseReader {
         if let Some(failure) = self.failed {
             return Err(failure.again());
         }
-        self.inner.read(out).inspect_err(|e| {
-            let broken = self.inner.body().and_then(BodyReader::broken_cause);
-            self.failed = Some(match broken {
+        let n = self.inner.read(out).map_err(|e| {
+            let body = self.inner.body();
+            self.failed = Some(match body.and_then(BodyReader::broken_cause) {
                 Some(cause) => Failure::Broken(cause),
                 None => Failure::Decode(e.kind()),
             });
-        })
+            // A decoder that wrapped the transfer's error in its own (ruzstd
+            // does) would make a cut connection look like a bad coding.
+            match body.and_then(BodyReader::failure) {
+                Some(original) if e.get_ref().is_none_or(|inner| !inner.is::<crate::Error>()) => {
+                    io::Error::other(original)
+                }
+                _ => e,
+            }
+        })?;
+        if let Some(limit) = self.limit {
+            self.produced += n as u64;
+            if self.produced > limit {
+                let failure = Failure::TooLarge(limit);
+                self.failed = Some(failure);
+                return Err(failure.again());
+            }
+        }
+        Ok(n)
     }
 }

@@ -30,6 +30,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An `https:` URL on a client that sends every request to a Unix
+    /// socket ([`crate::ClientBuilder::unix_socket`]): the transport
+    /// refuses TLS over a Unix socket (no host name to verify), so nothing
+    /// was sent.
+    #[error("https URL {url:?} on a client bound to the Unix socket {path:?}: TLS over a Unix socket is not supported; use http://")]
+    TlsOverUnixSocket {
+        /// The URL as given.
+        url: String,
+        /// The client's socket path.
+        path: std::path::PathBuf,
+    },
     /// The server answered with an error status and the caller asked for
     /// error statuses as errors ([`crate::RequestBuilder::error_for_status`]).
     #[error("server answered {code} {message}")]

@@ -45,6 +45,18 @@
 //!   timeout, a framing error, the peer closing) refuses every later read
 //!   ([`Error::is_broken`]): no later byte of that exchange reaches anyone,
 //!   and its connection is closed, never reused.
+//! * **Unix sockets.** [`ClientBuilder::unix_socket`] sends every request
+//!   of a client to a local HTTP service's socket (curl's `--unix-socket`,
+//!   reqwest's `unix_socket`); the URL's host (and port) fill `Host`, the
+//!   pool keys the connections by the socket path, and an `https:` URL is
+//!   [`Error::TlsOverUnixSocket`] before anything is sent.
+//! * **TLS.** rustls (TLS 1.2 and 1.3), bounded with
+//!   [`ClientBuilder::min_tls_version`] and
+//!   [`ClientBuilder::max_tls_version`] (a minimum above the maximum fails
+//!   `build`); [`Response::tls_info`] gives the negotiated version and the
+//!   server's certificate (DER), read once per connection.
+//! * **Retries.** Opt-in ([`RetryPolicy`]): backoff with jitter, a budget,
+//!   and `Retry-After` as seconds or an HTTP date, capped.
 //!
 //! ## Features
 //!
@@ -54,6 +66,7 @@
 //! |---|---|
 //! | `json` | `Response::json` and `RequestBuilder::send_json` (serde, serde_json) |
 //! | `gzip` | gzip/deflate response decoding, and `Accept-Encoding` sent for them (flate2) |
+//! | `brotli`, `zstd` | the same for `br` and `zstd` (pure Rust); a decoded body is capped at `max_body_bytes`, a bomb fails with `Error::BodyTooLarge` |
 //! | `cookies` | an opt-in cookie jar, `ClientBuilder::cookie_jar` (cookie_store, RFC 6265 and public suffixes) |
 //! | `charset` | `Response::text` decodes the charset the server names (encoding_rs) |
 //! | `digest` | Digest authentication (RFC 7616): `RequestBuilder::digest_auth` answers a 401 challenge once, on the same connection, never for another origin (md-5, sha2) |
@@ -103,6 +116,11 @@
 //!     .unwrap_err();
 //! assert!(matches!(err, Error::InvalidInput(_)));
 //! assert_eq!(client.stats().opened, 0);
+//!
+//! let local = Client::builder().unix_socket("/run/app.sock").build()?;
+//! let err = local.get("https://app.local/").call().unwrap_err();
+//! assert!(matches!(err, Error::TlsOverUnixSocket { .. }));
+//! assert_eq!(local.stats().opened, 0);
 //! # Ok::<(), pconn_http::Error>(())
 //! ```
 #![deny(missing_docs)]
@@ -132,6 +150,7 @@ mod response;
 mod retry;
 mod session;
 mod timing;
+mod tls_info;
 
 pub use body_reader::BodyReader;
 pub use builder::{ClientBuilder, DEFAULT_USER_AGENT};
@@ -149,6 +168,8 @@ pub use response::Response;
 pub use retry::RetryPolicy;
 pub use session::Session;
 pub use timing::Timings;
+pub use tls_info::TlsInfo;
+pub use transport::TlsVersion;
 
 /// Re-exported so callers name the same transport types (pool stats, TLS, connectors).
 pub use transport;

@@ -50,6 +50,8 @@ pub(crate) struct Reach {
     pub(crate) tunnel_http: bool,
     pub(crate) persistent_id: Option<String>,
     pub(crate) user_agent: Option<String>,
+    /// Every request goes to this Unix socket ([`crate::ClientBuilder::unix_socket`]).
+    pub(crate) unix_socket: Option<std::path::PathBuf>,
 }
 
 /// The last URL text resolved, its parse and its origin.
@@ -150,7 +152,10 @@ impl Origins {
             return Ok(Arc::clone(found));
         }
         drop(table);
-        let made = Arc::new(self.make(&key, url.scheme())?);
+        let made = Arc::new(match &self.reach.unix_socket {
+            Some(path) => self.make_unix(&key, path, url)?,
+            None => self.make(&key, url.scheme())?,
+        });
         let mut table = self.table.write().unwrap_or_else(|p| p.into_inner());
         Ok(Arc::clone(table.entry(key).or_insert(made)))
     }
@@ -215,6 +220,38 @@ impl Origins {
     }
 }
 
+impl Origins {
+    /// An origin on the client's Unix socket: the URL names the `Host`
+    /// field only; every origin of the client shares the socket's pool key.
+    fn make_unix(&self, key: &OriginKey, path: &std::path::Path, url: &Url) -> Result<Origin> {
+        if key.https {
+            return Err(Error::TlsOverUnixSocket {
+                url: url.to_string(),
+                path: path.to_path_buf(),
+            });
+        }
+        let endpoint = Endpoint::unix(path)?;
+        let connector: Arc<dyn Connector> = Arc::new(Direct);
+        let mut pool_key = PoolKey::for_endpoint("http", &endpoint, &*connector);
+        if let Some(id) = &self.reach.persistent_id {
+            pool_key = pool_key.persistent_id(id.clone());
+        }
+        let host = key.host.trim_start_matches('[').trim_end_matches(']');
+        let host_header = host_header(host, key.port, false);
+        Ok(Origin {
+            head_defaults: crate::proto::request::head_defaults(
+                &host_header,
+                self.reach.user_agent.as_deref(),
+            ),
+            host_header,
+            endpoint,
+            key_pool: self.pool.key_pool(&pool_key),
+            connector,
+            via_proxy: None,
+        })
+    }
+}
+
 /// The `Host` value for `host` and `port`.
 fn host_header(host: &str, port: u16, https: bool) -> String {
     let bracketed = if host.contains(':') {
@@ -242,6 +279,7 @@ mod tests {
             tunnel_http: false,
             persistent_id: None,
             user_agent: None,
+            unix_socket: None,
         };
         Origins::new(reach, Pool::new(Default::default()).unwrap())
     }
@@ -263,6 +301,28 @@ mod tests {
         let (_, d) = o.resolve("https://example.com/").unwrap();
         assert!(!Arc::ptr_eq(&a, &d));
         assert_eq!(d.host_header, "example.com");
+    }
+
+    #[test]
+    fn a_unix_socket_client_names_the_host_and_refuses_https() {
+        let mut o = origins();
+        o.reach.unix_socket = Some("/run/app.sock".into());
+        let (_, a) = o.resolve("http://api.local/v1").unwrap();
+        assert_eq!(a.host_header, "api.local");
+        assert_eq!(
+            a.endpoint.unix_path(),
+            Some(std::path::Path::new("/run/app.sock"))
+        );
+        let (_, b) = o.resolve("http://[::1]:8080/").unwrap();
+        assert_eq!(b.host_header, "[::1]:8080");
+        assert!(b.via_proxy.is_none());
+        match o.resolve("https://api.local/v1") {
+            Err(Error::TlsOverUnixSocket { url, path }) => {
+                assert_eq!(url, "https://api.local/v1");
+                assert_eq!(path, std::path::Path::new("/run/app.sock"));
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! (idempotent, or marked replayable, with a body that can be replayed),
 //! after a connect error, a timeout before any response, or a configured
 //! status (429 and 503 by default). Waits grow exponentially with jitter,
-//! `Retry-After` (seconds) is honoured up to a cap, and a budget shared by
+//! `Retry-After` (seconds or an HTTP date; a date gone by means at once)
+//! is honoured up to a cap, and a budget shared by
 //! every request of the client keeps retries to a fraction of the traffic,
 //! so a struggling server never meets a retry storm. The stale-connection
 //! retry (once, on a new connection, see the crate docs) is separate and
@@ -13,9 +14,10 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::error::Error;
+use crate::proto::retry_after::retry_after;
 use crate::response::Response;
 
 /// When and how often a request is tried again.
@@ -65,7 +67,8 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest `Retry-After` honoured (a longer one waits this long).
+    /// The longest `Retry-After` honoured, as seconds or as the time to its
+    /// HTTP date (a longer one waits this long).
     pub fn retry_after_cap(mut self, cap: Duration) -> RetryPolicy {
         self.retry_after_cap = cap;
         self
@@ -112,7 +115,8 @@ impl RetryPolicy {
         }
         let retry_after = match result {
             Ok(resp) if self.statuses.contains(&resp.status()) => {
-                resp.header("retry-after").map(retry_after_seconds)
+                let now = SystemTime::now();
+                resp.header("retry-after").map(|v| retry_after(v, now))
             }
             Ok(_) => return None,
             Err(e) if retryable_error(e) => None,
@@ -160,12 +164,6 @@ fn retryable_error(e: &Error) -> bool {
     }
 }
 
-/// `Retry-After` in seconds; an HTTP date or garbage gives `None` (the
-/// backoff then decides).
-fn retry_after_seconds(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,13 +176,6 @@ mod tests {
             let ceiling = Duration::from_millis(100 * (1 << attempt)).min(Duration::from_secs(1));
             assert!(w <= ceiling && w >= ceiling / 2, "{attempt}: {w:?}");
         }
-    }
-
-    #[test]
-    fn retry_after_values() {
-        assert_eq!(retry_after_seconds(" 3 "), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT"), None);
-        assert_eq!(retry_after_seconds("-1"), None);
     }
 
     #[test]

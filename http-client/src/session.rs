@@ -1,12 +1,14 @@
 //! The HTTP session kept next to each pooled connection, and the release
 //! rule: a connection is reused only between complete exchanges.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use transport::{BoxError, Conn, Recycle, Reuse};
 
 use crate::driver::read_body;
 use crate::proto::call::ConnState as State;
+use crate::tls_info::TlsInfo;
 
 /// The HTTP/1.1 state of one pooled connection ([`transport::Recycle`]).
 ///
@@ -16,6 +18,8 @@ use crate::proto::call::ConnState as State;
 #[derive(Debug)]
 pub struct Session {
     pub(crate) state: State,
+    /// The TLS version and certificate of this connection, once read.
+    pub(crate) tls: Option<Arc<TlsInfo>>,
     drain_limit: u64,
     drain_time: Duration,
 }
@@ -24,6 +28,7 @@ impl Session {
     pub(crate) fn new(drain_limit: u64, drain_time: Duration) -> Session {
         Session {
             state: State::Idle,
+            tls: None,
             drain_limit,
             drain_time,
         }

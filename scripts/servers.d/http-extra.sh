@@ -4,8 +4,13 @@
 #         that name a Content-Encoding, for "an empty body is empty whatever
 #         its encoding"; redirects of every kind (loops, file:/data: targets,
 #         to another origin, each status with a POST).
+#         Pre-compressed bodies (/compressed/{text,bomb}.{gz,zz,br,zst}: a
+#         text, and 16 MiB of zeros as a decompression bomb) made here with
+#         gzip, python3's zlib, brotli and zstd.
 #   8091  the same nginx as another origin (a redirect target).
 #   8093  the same nginx over TLS (test CA): a redirect to plain http.
+#   8094  the same nginx over TLS 1.2 only (test CA), for the client's TLS
+#         version bounds (a minimum of 1.3 must fail against it).
 # Sourced by scripts/servers.sh (see scripts/servers.d/README.md).
 
 http_extra_packages() {
@@ -13,6 +18,30 @@ http_extra_packages() {
     need libnginx-mod-http-echo test -e "$NGINX_MODULES/ngx_http_echo_module.so"
     # The public suffix list the cookie jar reads.
     need publicsuffix test -e /usr/share/publicsuffix/public_suffix_list.dat
+    # The pre-compressed bodies (brotli and zstd response decoding).
+    need brotli command -v brotli
+    need zstd command -v zstd
+    need python3 command -v python3
+}
+
+# Writes the pre-compressed bodies: text.* (a known text) and bomb.* (16 MiB
+# of zeros, a few KiB compressed), in gzip, zlib (deflate), brotli and zstd.
+write_http_extra_compressed() {
+    local dir="$STATE/www-extra/compressed"
+    mkdir -p "$dir"
+    [[ -s $dir/bomb.zst ]] && return 0
+    local i
+    for i in $(seq 1 200); do echo "line $i of the compressed text"; done > "$dir/text"
+    head -c $((16 << 20)) /dev/zero > "$dir/bomb"
+    local name
+    for name in text bomb; do
+        gzip -9 -n -c "$dir/$name" > "$dir/$name.gz"
+        python3 -c 'import sys, zlib; sys.stdout.buffer.write(zlib.compress(open(sys.argv[1], "rb").read(), 9))' \
+            "$dir/$name" > "$dir/$name.zz"
+        brotli -q 5 -c "$dir/$name" > "$dir/$name.br"
+        zstd -q -19 -c "$dir/$name" > "$dir/$name.zst"
+    done
+    rm -f "$dir/bomb"
 }
 
 write_http_extra_nginx_conf() {
@@ -56,6 +85,13 @@ $(listen_lines 8090)
 
         include $CONF/nginx-extra-redirects.conf;
 
+        # Pre-compressed bodies, served with the coding their suffix names.
+        location ~ ^/compressed/(?<name>text|bomb)\.gz\$  { add_header Content-Encoding gzip always; alias $STATE/www-extra/compressed/\$name.gz; }
+        location ~ ^/compressed/(?<name>text|bomb)\.zz\$  { add_header Content-Encoding deflate always; alias $STATE/www-extra/compressed/\$name.zz; }
+        location ~ ^/compressed/(?<name>text|bomb)\.br\$  { add_header Content-Encoding br always; alias $STATE/www-extra/compressed/\$name.br; }
+        location ~ ^/compressed/(?<name>text|bomb)\.zst\$ { add_header Content-Encoding zstd always; alias $STATE/www-extra/compressed/\$name.zst; }
+        location = /compressed/text { alias $STATE/www-extra/compressed/text; }
+
         location = /charset/latin1 { default_type text/plain; charset iso-8859-1; alias $STATE/www-extra/latin1.txt; }
         location = /charset/sjis   { default_type text/plain; charset shift_jis;  alias $STATE/www-extra/sjis.txt; }
         # 503 asking for a retry in a year; the body counts the requests
@@ -80,6 +116,16 @@ $(listen_lines 8093 ssl)
         ssl_certificate_key $CERTS/server.key;
         include $CONF/nginx-extra-redirects.conf;
         location = /to-http { return 302 http://127.0.0.1:8090/headers; }
+    }
+
+    # 8094: TLS 1.2 only.
+    server {
+$(listen_lines 8094 ssl)
+        server_name localhost;
+        ssl_certificate $CERTS/server.pem;
+        ssl_certificate_key $CERTS/server.key;
+        ssl_protocols TLSv1.2;
+        location / { return 200 "tls=\$ssl_protocol\n"; }
     }
 }
 EOF
@@ -141,17 +187,19 @@ start_http_extra_nginx() {
 }
 
 http_extra_start() {
+    write_http_extra_compressed
     write_http_extra_nginx_conf
     write_http_extra_redirects
     up nginx-extra nginx "$RUN/nginx-extra.pid" \
         "$(stamp_of "$CONF/nginx-extra.conf" "$CONF/nginx-extra-redirects.conf")" \
-        start_http_extra_nginx 8090 8091 8093
+        start_http_extra_nginx 8090 8091 8093 8094
 }
 
 http_extra_env() {
     emit PCONN_HTTP_EXTRA_URL "http://127.0.0.1:8090"
     emit PCONN_HTTP_EXTRA_OTHER_URL "http://localhost:8091"
     emit PCONN_HTTPS_EXTRA_URL "https://localhost:8093"
+    emit PCONN_HTTPS_TLS12_URL "https://localhost:8094"
 }
 
 PACKAGE_HOOKS+=(http_extra_packages)

@@ -107,7 +107,7 @@ pub use key::{PoolKey, SecretHash};
 pub use pool::{Discard, KeyPool, Pool, PoolConfig, Pooled, Stats};
 pub use recycle::{BoxError, Recycle, Reuse};
 pub use status::Status;
-pub use tls::{Roots, TlsConfig, TlsConfigBuilder};
+pub use tls::{Roots, TlsConfig, TlsConfigBuilder, TlsVersion};
 pub use userinfo::url_userinfo;
 
 /// Re-exported so callers of [`url_userinfo`] name the same `url`.

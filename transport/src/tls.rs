@@ -1,4 +1,5 @@
-//! TLS client settings: roots, extra CAs, client certificates, ALPN.
+//! TLS client settings: roots, extra CAs, client certificates, ALPN, the
+//! protocol versions offered.
 
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
@@ -25,6 +26,52 @@ pub enum Roots {
     None,
 }
 
+/// A TLS protocol version this crate speaks (rustls: 1.2 and 1.3), ordered
+/// oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    Tls12,
+    /// TLS 1.3 (RFC 8446).
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The version rustls negotiated, when it is one of ours.
+    pub fn from_rustls(version: rustls::ProtocolVersion) -> Option<TlsVersion> {
+        match version {
+            rustls::ProtocolVersion::TLSv1_2 => Some(TlsVersion::Tls12),
+            rustls::ProtocolVersion::TLSv1_3 => Some(TlsVersion::Tls13),
+            _ => None,
+        }
+    }
+
+    /// rustls's name of it: `"TLSv1_2"`, `"TLSv1_3"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSv1_2",
+            TlsVersion::Tls13 => "TLSv1_3",
+        }
+    }
+
+    fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TlsVersion::Tls12 => "TLS 1.2",
+            TlsVersion::Tls13 => "TLS 1.3",
+        })
+    }
+}
+
 /// A reusable TLS client configuration. Cheap to clone; build it once per
 /// client so sessions resume across connections.
 #[derive(Clone)]
@@ -46,6 +93,8 @@ pub struct TlsConfigBuilder {
     ca_files: Vec<PathBuf>,
     client_cert: Option<(PathBuf, PathBuf)>,
     alpn: Vec<Vec<u8>>,
+    min_version: Option<TlsVersion>,
+    max_version: Option<TlsVersion>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -101,11 +150,43 @@ impl TlsConfigBuilder {
         self
     }
 
+    /// The oldest TLS version offered (default: TLS 1.2).
+    pub fn min_version(mut self, version: TlsVersion) -> Self {
+        self.min_version = Some(version);
+        self
+    }
+
+    /// The newest TLS version offered (default: TLS 1.3).
+    pub fn max_version(mut self, version: TlsVersion) -> Self {
+        self.max_version = Some(version);
+        self
+    }
+
+    /// The versions from the minimum to the maximum; a minimum above the
+    /// maximum is an error.
+    fn versions(&self) -> Result<Vec<&'static rustls::SupportedProtocolVersion>> {
+        let min = self.min_version.unwrap_or(TlsVersion::Tls12);
+        let max = self.max_version.unwrap_or(TlsVersion::Tls13);
+        if min > max {
+            return Err(Error::InvalidConfig(format!(
+                "the minimum TLS version ({min}) is above the maximum ({max})"
+            )));
+        }
+        Ok([TlsVersion::Tls12, TlsVersion::Tls13]
+            .into_iter()
+            .filter(|v| (min..=max).contains(v))
+            .map(TlsVersion::rustls)
+            .collect())
+    }
+
     /// Reads the files and builds the rustls configuration.
     pub fn build(self) -> Result<TlsConfig> {
+        let versions = self.versions()?;
         let mut hasher = DefaultHasher::new();
         self.roots.hash(&mut hasher);
         self.alpn.hash(&mut hasher);
+        self.min_version.hash(&mut hasher);
+        self.max_version.hash(&mut hasher);
 
         let mut store = RootCertStore::empty();
         match self.roots {
@@ -144,7 +225,7 @@ impl TlsConfigBuilder {
         }
 
         let builder = ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&versions)
             .map_err(|e| Error::InvalidConfig(format!("TLS provider: {e}")))?
             .with_root_certificates(store);
         let mut config = match &self.client_cert {
@@ -219,5 +300,59 @@ impl TlsConfig {
     /// The rustls configuration.
     pub fn rustls(&self) -> &Arc<ClientConfig> {
         &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_the_minimum_to_the_maximum() {
+        let names = |b: TlsConfigBuilder| -> Vec<rustls::ProtocolVersion> {
+            b.versions().unwrap().iter().map(|v| v.version).collect()
+        };
+        let (v12, v13) = (
+            rustls::ProtocolVersion::TLSv1_2,
+            rustls::ProtocolVersion::TLSv1_3,
+        );
+        assert_eq!(names(TlsConfig::builder()), [v12, v13]);
+        let only13 = TlsConfig::builder().min_version(TlsVersion::Tls13);
+        assert_eq!(names(only13), [v13]);
+        let only12 = TlsConfig::builder().max_version(TlsVersion::Tls12);
+        assert_eq!(names(only12), [v12]);
+        let same = TlsConfig::builder()
+            .min_version(TlsVersion::Tls12)
+            .max_version(TlsVersion::Tls12);
+        assert_eq!(names(same), [v12]);
+    }
+
+    #[test]
+    fn a_minimum_above_the_maximum_is_refused_at_build() {
+        let err = TlsConfig::builder()
+            .roots(Roots::WebPki)
+            .min_version(TlsVersion::Tls13)
+            .max_version(TlsVersion::Tls12)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("minimum TLS version (TLS 1.3) is above the maximum (TLS 1.2)"),
+            "{text}"
+        );
+        // Bounds shape the identity: a client limited to 1.2 pools apart.
+        let a = TlsConfig::builder().roots(Roots::WebPki).build().unwrap();
+        let b = TlsConfig::builder()
+            .roots(Roots::WebPki)
+            .max_version(TlsVersion::Tls12)
+            .build()
+            .unwrap();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(
+            TlsVersion::from_rustls(rustls::ProtocolVersion::TLSv1_3),
+            Some(TlsVersion::Tls13)
+        );
+        assert_eq!(TlsVersion::Tls12.as_str(), "TLSv1_2");
     }
 }

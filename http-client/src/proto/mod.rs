@@ -9,6 +9,8 @@
 //! * [`call`]: one exchange as a state machine (100-continue, interim and
 //!   early responses, the keep-alive decision) and the connection state
 //!   the pool's reuse decision reads.
+//! * [`retry_after`]: the wait a `Retry-After` field asks for (seconds or
+//!   an HTTP date).
 
 pub mod body;
 pub mod call;
@@ -16,6 +18,7 @@ pub mod call;
 pub mod digest;
 pub mod request;
 pub mod response;
+pub mod retry_after;
 
 pub use body::{BodyDecoder, Poll};
 pub use request::{

@@ -95,6 +95,15 @@ impl Conn {
         }
     }
 
+    /// The peer's own certificate (DER, the leaf of the chain it sent;
+    /// `None` without TLS to the peer).
+    pub fn peer_certificate(&self) -> Option<&rustls_pki_types::CertificateDer<'static>> {
+        match &self.io {
+            Io::Tls(layer) if self.is_tls() => layer.tls.peer_certificates()?.first(),
+            _ => None,
+        }
+    }
+
     /// The ALPN protocol the server chose.
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         match &self.io {

@@ -20,7 +20,9 @@
 //!   -b, --cookie FILE|N=V       send cookies: a jar saved by -c, or literal pairs
 //!   -c, --cookie-jar FILE       keep cookies in a jar and save it to FILE (JSON)
 //!       --compressed            ask for gzip/deflate and decode the body
-//!   -o, --output FILE           write the body to FILE
+//!   -o, --output FILE           write the body to FILE (a progress line on stderr
+//!                               when it is a terminal)
+//!   -s, --silent                no progress line
 //!   -i, --include               print the status line and headers first
 //!   -v, --verbose               the request and response heads on stderr
 //!       --connect-timeout SECS  the connect phase (DNS, TCP, TLS)
@@ -28,6 +30,7 @@
 //!       --cacert PEM            trust this CA too
 //!   -k, --insecure              refused: give --cacert with the server's CA instead
 //!       --proxy URL             through this proxy
+//!       --unix-socket PATH      connect to this Unix socket (the URL names the Host)
 //!       --retry N               try again up to N times (connect errors, timeouts, 429, 503)
 //!       --repeat N              send N times (connections are reused)
 //!       --interval MS           pause between repeats
@@ -40,11 +43,15 @@
 //! Exit codes: 0 done, 2 bad usage, 1 the request failed (the message says
 //! what and what to try), 22 an HTTP error status with `--fail`.
 
-use std::io::Write;
+mod output;
+mod progress;
+
 use std::process::ExitCode;
 use std::time::Duration;
 
-use pconn_http::{Client, Response};
+use pconn_http::Client;
+
+use output::write_response;
 
 #[derive(Default)]
 struct Args {
@@ -60,6 +67,7 @@ struct Args {
     cookie_jar: Option<String>,
     compressed: bool,
     output: Option<String>,
+    silent: bool,
     include: bool,
     verbose: bool,
     fail: bool,
@@ -67,6 +75,7 @@ struct Args {
     max_time: Option<Duration>,
     cacert: Option<String>,
     proxy: Option<String>,
+    unix_socket: Option<String>,
     retry: u32,
     repeat: u32,
     interval: Duration,
@@ -76,9 +85,9 @@ struct Args {
 
 const USAGE: &str = "usage: api-client [-X METHOD] [-H 'Name: value']... [-d DATA|@FILE] \
 [--data-binary DATA|@FILE] [--json DATA] [-F NAME=VALUE|NAME=@FILE]... [-u USER:PASS] [-L] [--max-redirs N] [-b FILE|N=V] \
-[-c FILE] [--compressed] [-o FILE] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
-[--proxy URL] [--retry N] [--repeat N] [--interval MS] [--stats] URL
-  (see the top of examples/api-client.rs for what each does)";
+[-c FILE] [--compressed] [-o FILE] [-s] [-i] [-v] [-f] [--connect-timeout S] [-m S] [--cacert PEM] \
+[--proxy URL] [--unix-socket PATH] [--retry N] [--repeat N] [--interval MS] [--stats] URL
+  (see the top of examples/api-client/main.rs for what each does)";
 
 /// Reads `@FILE` data, or takes the text as it is.
 fn data(value: String) -> Result<Vec<u8>, String> {
@@ -140,6 +149,7 @@ fn parse_args() -> Result<Args, String> {
             "-c" | "--cookie-jar" => args.cookie_jar = Some(value("-c")?),
             "--compressed" => args.compressed = true,
             "-o" | "--output" => args.output = Some(value("-o")?),
+            "-s" | "--silent" => args.silent = true,
             "-i" | "--include" => args.include = true,
             "-v" | "--verbose" => args.verbose = true,
             "-f" | "--fail" => args.fail = true,
@@ -152,6 +162,7 @@ fn parse_args() -> Result<Args, String> {
                     .to_string())
             }
             "--proxy" | "-x" => args.proxy = Some(value("--proxy")?),
+            "--unix-socket" => args.unix_socket = Some(value("--unix-socket")?),
             "--retry" => {
                 args.retry = value("--retry")?
                     .parse()
@@ -216,6 +227,9 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     if let Some(proxy) = &args.proxy {
         builder = builder.proxy(proxy);
+    }
+    if let Some(path) = &args.unix_socket {
+        builder = builder.unix_socket(path).proxy_from_env(false);
     }
     if let Some(t) = args.connect_timeout {
         builder = builder.connect_timeout(t);
@@ -326,37 +340,6 @@ fn form(fields: &[(String, String)]) -> Result<pconn_http::Multipart, String> {
         };
     }
     Ok(form)
-}
-
-fn write_response(args: &Args, resp: Response) -> Result<(), Box<dyn std::error::Error>> {
-    let mut head = Vec::new();
-    writeln!(
-        head,
-        "{} {} {}",
-        resp.version(),
-        resp.status(),
-        resp.reason()
-    )?;
-    for (name, value) in resp.headers().iter() {
-        writeln!(head, "{name}: {}", String::from_utf8_lossy(value))?;
-    }
-    if args.verbose {
-        for line in String::from_utf8_lossy(&head).lines() {
-            eprintln!("< {line}");
-        }
-    }
-    let body = resp.bytes()?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if args.include {
-        out.write_all(&head)?;
-        writeln!(out)?;
-    }
-    match &args.output {
-        Some(path) => std::fs::write(path, &body).map_err(|e| format!("-o {path}: {e}"))?,
-        None => out.write_all(&body)?,
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {
