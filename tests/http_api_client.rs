@@ -248,7 +248,12 @@ fn o_shows_progress_on_a_terminal_only_and_s_silences_it() {
     }
     // The binary api_client() built, beside this test's own deps folder.
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("examples/api-client");
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/api-client");
     let on_tty = |flags: &str| {
         let cmd = format!("{} {flags} -o {out} {url}", bin.display());
         let o = Command::new("script")
