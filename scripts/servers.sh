@@ -191,6 +191,13 @@ up() {
     log "$name: starting"
     "$startfn"
     wait_ports 15 "$@" || die "$name did not open ports $* (see $LOGS/)"
+    # A daemon may open its ports before it writes its pid file (danted
+    # does, under load): give the file a moment.
+    local i
+    for ((i = 0; i < 50; i++)); do
+        our_pid "$pidfile" "$comm" >/dev/null && break
+        sleep 0.1
+    done
     our_pid "$pidfile" "$comm" >/dev/null || die "$name: no live pid in $pidfile (see $LOGS/)"
     echo "$stamp" > "$RUN/$name.stamp"
     log "$name: up (pid $(<"$pidfile")), ports $*"
