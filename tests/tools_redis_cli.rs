@@ -257,15 +257,18 @@ fn interactive_prompt_in_a_real_terminal() {
     tmux.keys(&[&format!("DEL {k} {l}"), "Enter"]);
     tmux.wait_for("the DEL reply", |p| p.contains("(integer) 2"));
     tmux.keys(&["quit", "Enter"]);
-    for _ in 0..200 {
-        if std::fs::read_to_string(&history).is_ok_and(|h| h.contains(&format!("DEL {k} {l}"))) {
+    // The history file is rewritten (truncated, then written) after every
+    // line, `quit` included: read it until that last write is complete.
+    let mut saved = String::new();
+    for _ in 0..400 {
+        saved = std::fs::read_to_string(&history).unwrap_or_default();
+        if saved.lines().any(|l| l == "quit") {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
-    let saved = std::fs::read_to_string(&history).unwrap_or_default();
     assert!(
-        saved.contains(&format!("LRANGE {l} 0 -1")),
+        saved.contains(&format!("LRANGE {l} 0 -1")) && saved.contains(&format!("DEL {k} {l}")),
         "history file: {saved}"
     );
     let _ = std::fs::remove_file(&history);
