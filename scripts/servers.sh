@@ -407,6 +407,9 @@ EOF
 }
 
 start_nginx() {
+    # A socket file left by an nginx that was killed (not stopped) makes
+    # bind() fail; `up` has stopped any nginx of ours that could hold it.
+    rm -f "$RUN/nginx-http.sock"
     # -e: early error log to a file instead of stderr.
     nginx -t -q -c "$CONF/nginx.conf" -p "$STATE/nginx/" -e "$LOGS/nginx-error.log" \
         || die "nginx config test failed (see $LOGS/nginx-error.log)"
