@@ -162,10 +162,10 @@ impl Call {
     }
 }
 
-/// 1xx other than 101: a final response follows.
-pub fn is_interim(status: u16) -> bool {
-    (100..200).contains(&status) && status != 101
-}
+// 1xx other than 101: a final response follows. The rule lives in
+// pconn-proxy's `proto::http1` (its docs come with it), where a `CONNECT`
+// reply follows it too.
+pub use proxy_tunnel::proto::http1::is_interim;
 
 /// Where a connection stands between exchanges: the state the pool's
 /// reuse decision reads.

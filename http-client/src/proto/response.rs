@@ -1,7 +1,10 @@
-//! Response heads: parsing (httparse) with limits, and the framing and
-//! keep-alive decision the head implies (RFC 9112 section 6.3).
+//! Response heads: parsing (httparse) under the limits of pconn-proxy's
+//! `proto::http1::head_len` (the rules a `CONNECT` reply follows too), and
+//! the framing and keep-alive decision the head implies (RFC 9112 section
+//! 6.3).
 
 use crate::headers::{is_keep_alive, list_has, trim, Headers, Known};
+use proxy_tunnel::proto::http1::{head_len, HeadError};
 
 /// How the peer broke HTTP/1.1: each kind its own variant, with where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +127,6 @@ pub(crate) fn parse_head_then<T>(
     max_bytes: usize,
     then: impl FnOnce(&ResponseHead, Framer) -> Result<T, ProtocolError>,
 ) -> Result<Parsed<T>, ProtocolError> {
-    let too_large = || ProtocolError::HeadTooLarge { limit: max_bytes };
     // Left uninitialised: httparse writes only the fields it finds.
     let mut fields =
         [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -134,15 +136,14 @@ pub(crate) fn parse_head_then<T>(
         buf,
         &mut fields,
     );
-    let used = match parse {
-        Ok(httparse::Status::Complete(n)) if n > max_bytes => return Err(too_large()),
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) if buf.len() >= max_bytes => return Err(too_large()),
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(httparse::Error::TooManyHeaders) => {
+    let used = match head_len(parse, buf.len(), max_bytes) {
+        Ok(Some(n)) => n,
+        Ok(None) => return Ok(None),
+        Err(HeadError::TooLarge) => return Err(ProtocolError::HeadTooLarge { limit: max_bytes }),
+        Err(HeadError::TooManyHeaders) => {
             return Err(ProtocolError::TooManyHeaders { limit: MAX_HEADERS })
         }
-        Err(e) => {
+        Err(HeadError::Malformed(e)) => {
             let line_end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
             return Err(ProtocolError::MalformedHead {
                 reason: e,

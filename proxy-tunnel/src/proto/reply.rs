@@ -1,4 +1,7 @@
-//! The proxy's reply head to `CONNECT`, parsed with httparse.
+//! The proxy's reply head to `CONNECT`, parsed with httparse under the
+//! limits of [`http1::head_len`].
+
+use super::http1::{self, HeadError};
 
 /// How many header fields a reply head may carry. A proxy answering
 /// `CONNECT` has little to say; more than this is treated like an oversize
@@ -22,7 +25,7 @@ pub struct Reply {
 impl Reply {
     /// 1xx other than 101: an interim reply; the real one follows.
     pub fn is_interim(&self) -> bool {
-        (100..200).contains(&self.status) && self.status != 101
+        http1::is_interim(self.status)
     }
 
     /// Any 2xx opens the tunnel.
@@ -57,37 +60,30 @@ pub fn decode_reply(buf: &[u8], limit: usize) -> Result<Option<(Reply, usize)>, 
     }
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut headers);
-    match response.parse(buf) {
-        Ok(httparse::Status::Partial) => {
-            if buf.len() >= limit {
-                Err(ReplyError::TooLarge)
-            } else {
-                Ok(None)
-            }
+    let used = match http1::head_len(response.parse(buf), buf.len(), limit) {
+        Ok(None) => return Ok(None),
+        Ok(Some(used)) => used,
+        // Too many fields is treated like an oversize head (see MAX_HEADERS).
+        Err(HeadError::TooLarge | HeadError::TooManyHeaders) => return Err(ReplyError::TooLarge),
+        Err(HeadError::Malformed(e)) => {
+            return Err(ReplyError::NotHttp(format!("malformed reply head: {e}")))
         }
-        Ok(httparse::Status::Complete(used)) => {
-            if used > limit {
-                return Err(ReplyError::TooLarge);
-            }
-            let values = |name: &str| -> Vec<String> {
-                response
-                    .headers
-                    .iter()
-                    .filter(|h| h.name.eq_ignore_ascii_case(name))
-                    .map(|h| String::from_utf8_lossy(h.value).into_owned())
-                    .collect()
-            };
-            let reply = Reply {
-                status: response.code.unwrap_or(0),
-                reason: response.reason.unwrap_or("").to_string(),
-                proxy_authenticate: values("proxy-authenticate"),
-                www_authenticate: values("www-authenticate"),
-            };
-            Ok(Some((reply, used)))
-        }
-        Err(httparse::Error::TooManyHeaders) => Err(ReplyError::TooLarge),
-        Err(e) => Err(ReplyError::NotHttp(format!("malformed reply head: {e}"))),
-    }
+    };
+    let values = |name: &str| -> Vec<String> {
+        response
+            .headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).into_owned())
+            .collect()
+    };
+    let reply = Reply {
+        status: response.code.unwrap_or(0),
+        reason: response.reason.unwrap_or("").to_string(),
+        proxy_authenticate: values("proxy-authenticate"),
+        www_authenticate: values("www-authenticate"),
+    };
+    Ok(Some((reply, used)))
 }
 
 #[cfg(test)]
