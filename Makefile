@@ -61,7 +61,13 @@ doc-check: build-tools
 # the packages it just made, so this passes before any is published. Needs
 # the crates.io index. --allow-dirty: checks the files as they are, committed
 # or not.
+# Cargo treats a registry package of a given version as immutable: it
+# reuses the extract in $CARGO_HOME/registry/src and the compiled library in
+# target/ that a previous run made of our packages. Remove both first, or a
+# second run verifies against the first run's sources.
 publish-check: build-tools
+	@rm -rf target/package "$${CARGO_HOME:-$$HOME/.cargo}"/registry/src/*/pconn-*-[0-9]*
+	@for p in pconn-transport pconn-proxy pconn-http pconn-redis pconn-smtp; do cargo clean -q -p $$p; done
 	@if cargo publish --help | grep -q -- --workspace; then \
 		set -x; cargo publish --workspace --dry-run --allow-dirty; \
 	else \
