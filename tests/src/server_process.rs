@@ -28,10 +28,11 @@ impl ServerProcess {
             .next()?
             .parse()
             .ok()?;
-        Some(ServerProcess {
-            pid,
-            container: container_of(pid),
-        })
+        // A server in the container this test runs in (the fresh-machine
+        // run) is started again like a native one.
+        let container = container_of(&format!("/proc/{pid}/cgroup"))
+            .filter(|c| container_of("/proc/self/cgroup").as_ref() != Some(c));
+        Some(ServerProcess { pid, container })
     }
 
     /// SIGKILL: the server dies without a word to its clients.
@@ -66,10 +67,10 @@ impl ServerProcess {
     }
 }
 
-/// The Docker container id of `pid`, read from its cgroup path (a 64-digit
-/// hex name under `docker/` or `docker-….scope`).
-fn container_of(pid: i32) -> Option<String> {
-    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+/// The Docker container id in a process's cgroup file (a 64-digit hex
+/// name under `docker/` or `docker-….scope`).
+fn container_of(cgroup_file: &str) -> Option<String> {
+    let cgroup = std::fs::read_to_string(cgroup_file).ok()?;
     cgroup
         .split(|c: char| !c.is_ascii_hexdigit())
         .find(|part| part.len() == 64)
