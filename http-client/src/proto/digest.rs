@@ -204,14 +204,7 @@ fn param_value(s: &str) -> (String, &str) {
 
 /// Checks a user name before anything is sent: it goes into a header.
 pub fn check_user(user: &str) -> Result<(), InvalidInput> {
-    match user.bytes().find(|b| *b < 0x20 || *b == 0x7f) {
-        Some(byte) => Err(InvalidInput::ForbiddenByte {
-            part: Part::UserName,
-            byte,
-            text: user.escape_debug().to_string(),
-        }),
-        None => Ok(()),
-    }
+    super::request::check_no_controls(Part::UserName, user)
 }
 
 /// What an answer is computed from besides the challenge.

@@ -157,8 +157,14 @@ pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
 /// Checks a whole URL string before it is parsed: URL parsers silently
 /// drop tabs and newlines (WHATWG), which would hide an injection attempt.
 pub fn check_url_text(url: &str) -> Result<(), InvalidInput> {
-    match url.bytes().find(|b| *b < 0x20 || *b == 0x7f) {
-        Some(b) => Err(forbidden(Part::Url, b, url)),
+    check_no_controls(Part::Url, url)
+}
+
+/// Refuses a control character (below 0x20, or DEL) anywhere in `text`,
+/// which is about to go into a request head as `part`.
+pub(crate) fn check_no_controls(part: Part, text: &str) -> Result<(), InvalidInput> {
+    match text.bytes().find(|b| *b < 0x20 || *b == 0x7f) {
+        Some(b) => Err(forbidden(part, b, text)),
         None => Ok(()),
     }
 }
