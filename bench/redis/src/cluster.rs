@@ -18,7 +18,9 @@ fn key(prefix: &str, i: usize) -> String {
 
 fn seeds(url: &str) -> Vec<String> {
     let rest = url.trim_start_matches("redis://");
-    rest.split(',').map(|h| format!("redis://{}", h.trim_end_matches('/'))).collect()
+    rest.split(',')
+        .map(|h| format!("redis://{}", h.trim_end_matches('/')))
+        .collect()
 }
 
 /// One raw socket per master, and each key's socket index.
@@ -26,7 +28,10 @@ fn raw_sockets(url: &str, keys: &[String]) -> (Vec<Raw>, Vec<usize>) {
     let c = ClusterClient::open(url).unwrap();
     let map = c.slot_map().unwrap();
     let masters: Vec<_> = map.shards().iter().map(|s| s.master.clone()).collect();
-    let socks = masters.iter().map(|m| Raw::connect(&format!("redis://{m}"))).collect();
+    let socks = masters
+        .iter()
+        .map(|m| Raw::connect(&format!("redis://{m}")))
+        .collect();
     let idx = keys
         .iter()
         .map(|k| {
@@ -140,7 +145,11 @@ pub fn rs_setget(url: &str) -> Run {
         for i in 0..ops {
             let k = &keys[(i / 2) % KEYS];
             if i % 2 == 0 {
-                redis::cmd("SET").arg(k).arg(VALUE).query::<()>(&mut c).unwrap();
+                redis::cmd("SET")
+                    .arg(k)
+                    .arg(VALUE)
+                    .query::<()>(&mut c)
+                    .unwrap();
             } else {
                 let v: Vec<u8> = redis::cmd("GET").arg(k).query(&mut c).unwrap();
                 assert_eq!(v, VALUE);

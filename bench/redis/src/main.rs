@@ -317,9 +317,9 @@ fn main() {
             "unix socket: SET/GET alternating, sequential",
             vec![
                 ("raw unix socket", unix::raw_setget as Make),
-                ("redis-client (unix)", unix::ours_setget),
+                ("redis-client (unix)", ours_setget),
                 ("redis-client (tcp loopback)", unix::ours_setget_tcp),
-                ("redis-rs 1.8 (unix)", unix::rs_setget),
+                ("redis-rs 1.8 (unix)", rs_setget),
             ],
         ));
     }

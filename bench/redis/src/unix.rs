@@ -7,8 +7,6 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::OnceLock;
 
-use redis_client::Commands;
-
 use crate::{get_cmd, set_cmd, Run, VALUE};
 
 /// The TCP URL of the same server, for the TCP column of this workload.
@@ -49,47 +47,8 @@ pub(crate) fn raw_setget(url: &str) -> Run {
     })
 }
 
-fn held(client: redis_client::Client, key: &'static str) -> Run {
-    let mut c = client.get().unwrap();
-    Box::new(move |ops| {
-        for i in 0..ops {
-            if i % 2 == 0 {
-                c.set(key, VALUE).unwrap();
-            } else {
-                let v: Vec<u8> = c.get(key).unwrap();
-                assert_eq!(v, VALUE);
-            }
-        }
-    })
-}
-
-/// redis-client on the Unix socket (`unix:///path`), one held connection.
-pub(crate) fn ours_setget(url: &str) -> Run {
-    held(redis_client::Client::open(url).unwrap(), "bench:ours:unix")
-}
-
-/// redis-client on TCP loopback to the same server.
+/// redis-client on TCP loopback to the same server (the socket column
+/// uses the plain SET/GET clients of main.rs, which take `unix://` URLs).
 pub(crate) fn ours_setget_tcp(_unix_url: &str) -> Run {
-    let tcp = TCP_URL.get().expect("TCP_URL set in main");
-    held(redis_client::Client::open(tcp).unwrap(), "bench:ours:tcp")
-}
-
-/// redis-rs on the same Unix socket.
-pub(crate) fn rs_setget(url: &str) -> Run {
-    let client = redis::Client::open(url).unwrap();
-    let mut c = client.get_connection().unwrap();
-    Box::new(move |ops| {
-        for i in 0..ops {
-            if i % 2 == 0 {
-                redis::cmd("SET")
-                    .arg("bench:rs:unix")
-                    .arg(VALUE)
-                    .query::<()>(&mut c)
-                    .unwrap();
-            } else {
-                let v: Vec<u8> = redis::cmd("GET").arg("bench:rs:unix").query(&mut c).unwrap();
-                assert_eq!(v, VALUE);
-            }
-        }
-    })
+    crate::ours_setget(TCP_URL.get().expect("TCP_URL set in main"))
 }
