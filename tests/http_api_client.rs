@@ -17,14 +17,14 @@ fn api_client_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     BUILT.get_or_init(|| {
         let status = Command::new(&cargo)
             .args(["build", "-q", "-p", "pconn-http", "--example", "api-client"])
-            .args(["--features", "gzip,cookies,json"])
+            .args(["--features", "gzip,cookies,json,digest"])
             .status()
             .unwrap();
         assert!(status.success(), "building api-client failed");
     });
     Command::new(cargo)
         .args(["run", "-q", "-p", "pconn-http", "--example", "api-client"])
-        .args(["--features", "gzip,cookies,json", "--"])
+        .args(["--features", "gzip,cookies,json,digest", "--"])
         .args(args)
         .env_remove("RUST_LOG")
         .envs(env.iter().copied())
@@ -272,4 +272,35 @@ fn o_shows_progress_on_a_terminal_only_and_s_silences_it() {
     let silent = on_tty("-s");
     assert_eq!(silent, "", "-s on a terminal");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn digest_answers_the_challenge_with_the_user_s_credentials() {
+    let digest = env_or("PCONN_DIGEST_URL", "http://127.0.0.1:8095");
+    let user = format!(
+        "{}:{}",
+        env_or("PCONN_DIGEST_USER", "pconn"),
+        env_or("PCONN_DIGEST_PASSWORD", "pconn-secret")
+    );
+    for (path, body) in [("md5", "md5 ok\n"), ("sha256", "sha256 ok\n")] {
+        let url = format!("{digest}/{path}/");
+        let o = api_client(&["--digest", "-u", &user, "-f", &url]);
+        assert!(o.status.success(), "{path}: {o:?}");
+        assert_eq!(stdout(&o), body);
+        // The same credentials as Basic are not what the server asked for.
+        let o = api_client(&["-u", &user, "-f", &url]);
+        assert_eq!(o.status.code(), Some(22), "{path}: {o:?}");
+    }
+    let o = api_client(&[
+        "--digest",
+        "-u",
+        "pconn:wrong",
+        "-f",
+        &format!("{digest}/md5/"),
+    ]);
+    assert_eq!(o.status.code(), Some(22), "{o:?}");
+    // --digest without credentials is a usage error, nothing is sent.
+    let o = api_client(&["--digest", &format!("{digest}/md5/")]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-u USER:PASSWORD"));
 }

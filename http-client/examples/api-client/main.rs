@@ -14,7 +14,9 @@
 //!       --data-binary DATA      the same (@FILE read as bytes)
 //!       --json DATA             a JSON body, with Content-Type and Accept set
 //!   -F, --form NAME=VALUE|NAME=@FILE  a multipart/form-data field or file (repeatable)
-//!   -u, --user USER:PASSWORD    Basic authentication
+//!   -u, --user USER:PASSWORD    Basic authentication (Digest with --digest)
+//!       --digest                answer the server's Digest challenge with -u's
+//!                               credentials (RFC 7616; needs --features digest)
 //!   -L, --location              follow redirects (default: return them)
 //!       --max-redirs N          at most N redirects with -L (default 50)
 //!   -b, --cookie FILE|N=V       send cookies: a jar saved by -c, or literal pairs
@@ -61,6 +63,7 @@ struct Args {
     json: bool,
     form: Vec<(String, String)>,
     user: Option<String>,
+    digest: bool,
     location: bool,
     max_redirs: u32,
     cookie: Option<String>,
@@ -139,6 +142,7 @@ fn parse_args() -> Result<Args, String> {
                 args.form.push((name.to_string(), val.to_string()));
             }
             "-u" | "--user" => args.user = Some(value("-u")?),
+            "--digest" => args.digest = true,
             "-L" | "--location" => args.location = true,
             "--max-redirs" => {
                 args.max_redirs = value("--max-redirs")?
@@ -192,6 +196,9 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     args.url = url.ok_or_else(|| USAGE.to_string())?;
+    if args.digest && args.user.is_none() {
+        return Err("--digest answers with -u's credentials: give -u USER:PASSWORD".into());
+    }
     Ok(args)
 }
 
@@ -210,6 +217,25 @@ fn cookie_jar(args: &Args) -> Result<(Option<pconn_http::CookieJar>, Option<Stri
         (None, None) => None,
     };
     Ok((jar, literal))
+}
+
+/// `--digest`: the request answers a Digest challenge with these credentials.
+#[cfg(feature = "digest")]
+fn digest_auth<'c>(
+    req: pconn_http::RequestBuilder<'c>,
+    name: &str,
+    password: &str,
+) -> Result<pconn_http::RequestBuilder<'c>, String> {
+    Ok(req.digest_auth(name, password))
+}
+
+#[cfg(not(feature = "digest"))]
+fn digest_auth<'c>(
+    _: pconn_http::RequestBuilder<'c>,
+    _: &str,
+    _: &str,
+) -> Result<pconn_http::RequestBuilder<'c>, String> {
+    Err("--digest needs the digest feature (--features digest)".into())
 }
 
 fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -272,7 +298,11 @@ fn run(args: &Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
         if let Some(user) = &args.user {
             let (name, password) = user.split_once(':').unwrap_or((user, ""));
-            req = req.basic_auth(name, password);
+            req = if args.digest {
+                digest_auth(req, name, password)?
+            } else {
+                req.basic_auth(name, password)
+            };
         }
         let has = |name: &str| {
             args.headers
