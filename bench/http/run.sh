@@ -3,6 +3,7 @@
 # against a dedicated nginx (one worker, access log off) that it starts on
 # free loopback ports, pinned to the same CPU, with the test certificates.
 #   bench/http/run.sh [--requests N] [--fresh-requests N] [--rounds R]
+#   BENCH_FEATURES=full bench/http/run.sh ...   every pconn-http feature compiled in
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$(cd ../.. && pwd)
@@ -10,7 +11,14 @@ CERTS=${PCONN_CERTS:-$ROOT/.servers/certs}
 [[ -s $CERTS/server.pem ]] || { echo "no test certs in $CERTS (run scripts/servers.sh start)" >&2; exit 1; }
 export PATH="$PATH:/usr/sbin:/sbin"
 command -v nginx >/dev/null || { echo "nginx not found (apt-get install nginx-light)" >&2; exit 1; }
-cargo build -q --release
+bin=target/release/bench-http
+if [[ -n ${BENCH_FEATURES:-} ]]; then
+    # Its own target dir, so the two builds do not rebuild each other.
+    cargo build -q --release --features "$BENCH_FEATURES" --target-dir "target/features-$BENCH_FEATURES"
+    bin=target/features-$BENCH_FEATURES/release/bench-http
+else
+    cargo build -q --release
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 http_port=$(free_port)
@@ -54,5 +62,5 @@ for _ in $(seq 50); do
     (exec 3<>"/dev/tcp/127.0.0.1/$https_port") 2>/dev/null && break
     sleep 0.1
 done
-taskset -c 0 ${BENCH_PREFIX:-} target/release/bench-http --http "http://127.0.0.1:$http_port/small" \
+taskset -c 0 ${BENCH_PREFIX:-} "$bin" --http "http://127.0.0.1:$http_port/small" \
     --https "https://localhost:$https_port/small" --ca "$CERTS/ca.pem" "$@"

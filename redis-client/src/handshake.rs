@@ -15,6 +15,20 @@ use crate::session::{
 };
 use crate::value::Value;
 
+/// The handshake's commands, pipelined: HELLO (with AUTH and SETNAME), then
+/// SELECT and READONLY when the session asks for them. Sent on a new
+/// connection and again after RESET.
+fn encode_handshake(out: &mut BytesMut, config: &SessionConfig) {
+    let h = &config.handshake;
+    encode_parts(out, &hello_parts(h));
+    if h.db != 0 {
+        encode_parts(out, &select_parts(h.db));
+    }
+    if config.readonly {
+        encode_parts(out, &[b"READONLY".as_slice()]);
+    }
+}
+
 /// Runs the handshake on a new connection: HELLO (with AUTH and SETNAME),
 /// SELECT; falls back to AUTH / CLIENT SETNAME / SELECT on servers without
 /// HELLO. Returns the session of a fresh connection.
@@ -22,13 +36,7 @@ pub(crate) fn handshake(conn: &mut Conn, config: Arc<SessionConfig>) -> Result<S
     let h = &config.handshake;
     let limits = &config.limits;
     let mut out = BytesMut::new();
-    encode_parts(&mut out, &hello_parts(h));
-    if h.db != 0 {
-        encode_parts(&mut out, &select_parts(h.db));
-    }
-    if config.readonly {
-        encode_parts(&mut out, &[b"READONLY".as_slice()]);
-    }
+    encode_handshake(&mut out, &config);
     send(conn, &[&out])?;
     let hello = read_value(conn, h.protocol, limits)?;
     // SELECT's and READONLY's replies are +OK or -ERR: the same bytes in
@@ -106,13 +114,7 @@ impl Session {
             // connection out to `default` and back to RESP2 and db 0: the
             // handshake must follow, in the same round trip.
             encode_parts(&mut out, &[b"RESET".as_slice()]);
-            encode_parts(&mut out, &hello_parts(h));
-            if h.db != 0 {
-                encode_parts(&mut out, &select_parts(h.db));
-            }
-            if config.readonly {
-                encode_parts(&mut out, &[b"READONLY".as_slice()]);
-            }
+            encode_handshake(&mut out, &config);
             send(conn, &[&out])?;
             let mut skipped = 0usize;
             loop {

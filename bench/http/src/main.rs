@@ -78,7 +78,11 @@ fn client_head(t: &Target) -> Vec<u8> {
 
 /// The smallest valid head: Host only (the "Host only" raw loop).
 fn minimal_head(t: &Target) -> Vec<u8> {
-    format!("GET {} HTTP/1.1\r\nHost: {}:{}\r\n\r\n", t.path, t.host, t.port).into_bytes()
+    format!(
+        "GET {} HTTP/1.1\r\nHost: {}:{}\r\n\r\n",
+        t.path, t.host, t.port
+    )
+    .into_bytes()
 }
 
 /// Panics unless [`client_head`] is byte for byte what http-client sends:
@@ -316,10 +320,35 @@ fn transport_only(t: &Target, keepalive: bool) -> Get {
     })
 }
 
+/// http-client with a cookie jar and a pass-through middleware on (built
+/// with `--features full`, every pconn-http feature compiled in): what the
+/// opt-in features cost a keep-alive request when they are used.
+#[cfg(feature = "full")]
+fn ours_with_jar_and_middleware(t: &Target, keepalive: bool) -> Get {
+    use http_client::{MiddlewareNext, MiddlewareRequest};
+    let ca = std::env::temp_dir().join(format!("bench-http-ca3-{}.pem", std::process::id()));
+    std::fs::write(&ca, &t.ca_pem).unwrap();
+    let mut b = http_client::Client::builder()
+        .proxy_from_env(false)
+        .add_ca_file(&ca)
+        .cookie_jar(http_client::CookieJar::new())
+        .middleware(|req: &mut MiddlewareRequest<'_>, next: MiddlewareNext<'_>| next.handle(req));
+    if !keepalive {
+        b = b.max_idle_per_host(0);
+    }
+    let client = b.build().unwrap();
+    let _ = std::fs::remove_file(&ca);
+    let url = t.url.clone();
+    Box::new(move || {
+        let body = client.get(&url).call().unwrap().bytes().unwrap();
+        assert_eq!(body, BODY);
+    })
+}
+
 type Make = fn(&Target, bool) -> Get;
 
 /// The first is the floor the ratios divide by; the third is http-client.
-const CLIENTS: [(&str, Make); 6] = [
+const BASE_CLIENTS: [(&str, Make); 6] = [
     ("raw socket", raw),
     ("transport only", transport_only),
     ("http-client", ours),
@@ -327,6 +356,11 @@ const CLIENTS: [(&str, Make); 6] = [
     ("reqwest blocking", reqwest_client),
     ("raw (Host only)", raw_minimal),
 ];
+
+#[cfg(feature = "full")]
+const EXTRA_CLIENTS: &[(&str, Make)] = &[("http-client+jar+mw", ours_with_jar_and_middleware)];
+#[cfg(not(feature = "full"))]
+const EXTRA_CLIENTS: &[(&str, Make)] = &[];
 
 // ---- the run -----------------------------------------------------------------------
 
@@ -384,6 +418,7 @@ fn main() {
             other => panic!("unknown option {other}"),
         }
     }
+    let clients: Vec<(&str, Make)> = BASE_CLIENTS.iter().chain(EXTRA_CLIENTS).copied().collect();
     let ca_pem = std::fs::read(&ca).unwrap_or_else(|e| panic!("{ca}: {e}"));
     // In a child process: the check's listener thread would leave this one
     // multi-threaded, and glibc's socket calls then pay for cancellation
@@ -421,6 +456,14 @@ fn main() {
         ),
     ];
     println!(
+        "pconn-http features compiled in: {}",
+        if cfg!(feature = "full") {
+            "all"
+        } else {
+            "none (defaults)"
+        }
+    );
+    println!(
         "{} rounds, clients taking turns every 1% of the requests, best round kept; keep-alive {keepalive_n} requests, new-connection {fresh_n} (HTTPS: {})",
         rounds,
         (fresh_n / 4).max(100)
@@ -429,7 +472,7 @@ fn main() {
         if scenario.is_some_and(|s| s != k) {
             continue;
         }
-        let mut best: Vec<Best> = CLIENTS
+        let mut best: Vec<Best> = clients
             .iter()
             .map(|_| Best {
                 rate: 0.0,
@@ -440,7 +483,7 @@ fn main() {
         // caches, TLS session) outside the timing; the rounds then time the
         // requests alone, interleaved, many and short so that each client
         // meets the machine's quiet moments as often as the others.
-        let mut gets: Vec<Option<Get>> = CLIENTS
+        let mut gets: Vec<Option<Get>> = clients
             .iter()
             .map(|(name, make)| {
                 let wanted = only
@@ -455,14 +498,14 @@ fn main() {
                 })
             })
             .collect();
-        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); CLIENTS.len()];
+        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
         // Within a round the clients take turns every `slice` requests, so
         // a noisy moment of the machine lands on all of them alike; each
         // one's rate is its requests over the sum of its own slices.
         let slice = (*n / 100).clamp(1, 200);
         for _ in 0..rounds {
-            let mut secs = vec![0f64; CLIENTS.len()];
-            let mut opened = vec![0u64; CLIENTS.len()];
+            let mut secs = vec![0f64; clients.len()];
+            let mut opened = vec![0u64; clients.len()];
             let mut done = 0;
             while done < *n {
                 let k = slice.min(*n - done);
@@ -478,13 +521,13 @@ fn main() {
                 }
                 done += k;
             }
-            for i in 0..CLIENTS.len() {
+            for i in 0..clients.len() {
                 if gets[i].is_none() {
                     continue;
                 }
                 let rate = f64::from(*n) / secs[i];
                 if verbose {
-                    eprintln!("  round: {:<18} {rate:>10.0}", CLIENTS[i].0);
+                    eprintln!("  round: {:<18} {rate:>10.0}", clients[i].0);
                 }
                 rates[i].push(rate);
                 if rate > best[i].rate {
@@ -507,7 +550,7 @@ fn main() {
             "  {:<18} {:>10} {:>9} {:>14} {:>12} {:>14}",
             "client", "req/s", "vs raw", "http-client/x", "TCP opens/req", "median vs raw"
         );
-        for (i, (name, _)) in CLIENTS.iter().enumerate() {
+        for (i, (name, _)) in clients.iter().enumerate() {
             if best[i].rate == 0.0 {
                 continue;
             }

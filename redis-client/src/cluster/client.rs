@@ -229,14 +229,7 @@ impl ClusterClient {
             match classify(err, c) {
                 Next::Fail(e) => return Err(e),
                 Next::Redirect(r @ (Redirect::Moved(..) | Redirect::Ask(_)), e) => {
-                    redirects += 1;
-                    if redirects >= inner.cfg.max_redirects {
-                        return Err(ClusterError::TooManyRedirects {
-                            attempts: redirects,
-                            last: e,
-                        }
-                        .into());
-                    }
+                    inner.count_redirect(&mut redirects, e)?;
                     // Redirects that do not settle at once (a slot handed
                     // over node by node) are followed with a pause.
                     if redirects > 1 {

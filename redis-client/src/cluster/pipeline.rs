@@ -104,14 +104,7 @@ impl ClusterClient {
         let (mut redirects, mut retries) = (0, 0);
         loop {
             if let Some(e) = round.redirected.take() {
-                redirects += 1;
-                if redirects >= inner.cfg.max_redirects {
-                    return Err(ClusterError::TooManyRedirects {
-                        attempts: redirects,
-                        last: e,
-                    }
-                    .into());
-                }
+                inner.count_redirect(&mut redirects, e)?;
             }
             if let Some(last) = round.wait.take() {
                 inner.backoff(&mut retries, last)?;

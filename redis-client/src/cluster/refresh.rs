@@ -10,6 +10,7 @@ use super::error::ClusterError;
 use super::topology::{Addr, SlotMap};
 use crate::cmd::cmd;
 use crate::error::{Error, Result};
+use crate::server_error::ServerError;
 
 impl Inner {
     /// A `MOVED`: point the slot at its new master at once, then refresh
@@ -39,6 +40,20 @@ impl Inner {
         self.pause(*retries);
         let epoch = self.epoch.load(Ordering::Acquire);
         let _ = self.refresh_from(epoch, false);
+        Ok(())
+    }
+
+    /// Counts one more `MOVED`/`ASK` followed for a command (or a
+    /// pipeline's round); the typed error once the limit is reached.
+    pub(crate) fn count_redirect(&self, redirects: &mut usize, last: ServerError) -> Result<()> {
+        *redirects += 1;
+        if *redirects >= self.cfg.max_redirects {
+            return Err(ClusterError::TooManyRedirects {
+                attempts: *redirects,
+                last,
+            }
+            .into());
+        }
         Ok(())
     }
 
