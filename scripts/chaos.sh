@@ -17,6 +17,9 @@ case $what in
     soak)  test=soak;  name=soak_long ;;
     *) echo "usage: $0 chaos|soak" >&2; exit 2 ;;
 esac
+# The soak's RSS bound is about our memory, not glibc's per-thread arenas
+# (see tests/soak.rs): one arena unless the caller says otherwise.
+[[ $what == soak ]] && export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-1}
 profile=()
 [[ ${CHAOS_PROFILE:-release} == release ]] && profile=(--release)
 

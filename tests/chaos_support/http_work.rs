@@ -98,6 +98,13 @@ impl HttpWork {
         self.clients.iter().map(|(_, c, _)| c.stats().opened).sum()
     }
 
+    /// Closes every idle pooled connection (between windows).
+    pub fn clear_idle(&self) {
+        for (_, c, _) in &self.clients {
+            c.clear_idle();
+        }
+    }
+
     pub fn check_counters(&self) -> Result<(), String> {
         for (kind, c, _) in &self.clients {
             let s = c.stats();

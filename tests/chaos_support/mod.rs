@@ -210,6 +210,16 @@ pub fn rss_settled_kib() -> u64 {
     rss_kib()
 }
 
+/// Heap bytes in use (allocated and not freed) in KiB, over all of
+/// glibc's arenas: what the program holds, without the allocator's free
+/// pages and fragmentation that RSS also counts. Growth here is a leak;
+/// growth of RSS alone is the allocator's.
+pub fn heap_in_use_kib() -> u64 {
+    // SAFETY: mallinfo2 only reads the allocator's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks / 1024) as u64
+}
+
 /// Threads of this process now.
 pub fn threads() -> u64 {
     status_field("Threads:")

@@ -93,6 +93,13 @@ impl RedisWork {
         self.clients.iter().map(|(_, c)| c.stats().opened).sum()
     }
 
+    /// Closes every idle pooled connection (between windows).
+    pub fn clear_idle(&self) {
+        for (_, c) in &self.clients {
+            c.pool().clear();
+        }
+    }
+
     /// Pool counters consistent: opened − closed = open now, per client.
     pub fn check_counters(&self) -> Result<(), String> {
         for (kind, c) in &self.clients {

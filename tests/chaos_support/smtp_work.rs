@@ -123,6 +123,13 @@ impl SmtpWork {
         self.clients.iter().map(|(_, c)| c.stats().opened).sum()
     }
 
+    /// Closes every idle pooled connection (between windows).
+    pub fn clear_idle(&self) {
+        for (_, c) in &self.clients {
+            c.pool().clear();
+        }
+    }
+
     pub fn check_counters(&self) -> Result<(), String> {
         for (kind, c) in &self.clients {
             let s = c.stats();
