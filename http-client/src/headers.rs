@@ -57,8 +57,7 @@ impl Known {
             17 => ("transfer-encoding", Known::TransferEncoding),
             _ => return None,
         };
-        name.eq_ignore_ascii_case(candidate.as_bytes())
-            .then_some(known)
+        is_lowercase_of(name, candidate.as_bytes()).then_some(known)
     }
 }
 
@@ -271,7 +270,17 @@ fn span_in(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<(usize, usize
 /// True when `v` is exactly `keep-alive` (any case): the usual
 /// `Connection` value of a response.
 pub(crate) fn is_keep_alive(v: &[u8]) -> bool {
-    v.eq_ignore_ascii_case(b"keep-alive")
+    is_lowercase_of(v, b"keep-alive")
+}
+
+/// True when `v` is `lower` (a lowercase literal) in any case: only `v` is
+/// lowered, where `eq_ignore_ascii_case` lowers both sides (every response
+/// field name goes through here).
+fn is_lowercase_of(v: &[u8], lower: &[u8]) -> bool {
+    v.len() == lower.len()
+        && v.iter()
+            .zip(lower)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
 }
 
 /// True when the comma-separated list `v` holds `token` (any case).

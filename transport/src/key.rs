@@ -4,7 +4,7 @@ use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use crate::connect::{Connector, Endpoint};
 
@@ -70,8 +70,20 @@ impl fmt::Debug for SecretHash {
 /// assert!(!format!("{:?}", key("alice")).contains("pw"));
 /// # Ok::<(), pconn_transport::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PoolKey {
+    parts: Arc<Parts>,
+    /// `parts` hashed once, when the key is built: a pool lookup hashes
+    /// and compares this word instead of walking the strings, and a key
+    /// cloned from the one the pool holds compares by pointer. With 10,000
+    /// keys the strings are cold memory, and a lookup that touched them
+    /// cost ~1 µs more than one that did not (bench/scale `keys`).
+    hash: u64,
+}
+
+/// The named settings of a [`PoolKey`].
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Parts {
     protocol: &'static str,
     host: String,
     port: u16,
@@ -88,10 +100,25 @@ pub struct PoolKey {
     read_only: bool,
 }
 
+impl PartialEq for PoolKey {
+    fn eq(&self, other: &PoolKey) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.parts, &other.parts) || self.parts == other.parts)
+    }
+}
+
+impl Eq for PoolKey {}
+
+impl Hash for PoolKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
 impl PoolKey {
     /// A key for `protocol` to `host:port`, plain TCP, direct, no credentials.
     pub fn new(protocol: &'static str, host: impl Into<String>, port: u16) -> PoolKey {
-        PoolKey {
+        PoolKey::of(Parts {
             protocol,
             host: host.into(),
             port,
@@ -106,7 +133,24 @@ impl PoolKey {
             protocol_version: None,
             local_name: None,
             read_only: false,
+        })
+    }
+
+    fn of(parts: Parts) -> PoolKey {
+        // A fixed hasher: the same parts give the same word in every key.
+        let mut h = std::hash::DefaultHasher::new();
+        parts.hash(&mut h);
+        PoolKey {
+            parts: Arc::new(parts),
+            hash: h.finish(),
         }
+    }
+
+    /// A key with one setting changed (the builder methods below).
+    fn with(self, change: impl FnOnce(&mut Parts)) -> PoolKey {
+        let mut parts = Arc::unwrap_or_clone(self.parts);
+        change(&mut parts);
+        PoolKey::of(parts)
     }
 
     /// The one way to start a key for a connection opened with
@@ -118,147 +162,133 @@ impl PoolKey {
         endpoint: &Endpoint,
         connector: &dyn Connector,
     ) -> PoolKey {
-        let mut key = PoolKey::new(protocol, endpoint.host(), endpoint.port());
-        key.unix_path = endpoint.unix_path().map(Path::to_path_buf);
-        key.tls = endpoint.tls().map(|tls| tls.fingerprint());
-        key.via = connector.identity();
-        key
+        PoolKey::new(protocol, endpoint.host(), endpoint.port()).with(|key| {
+            key.unix_path = endpoint.unix_path().map(Path::to_path_buf);
+            key.tls = endpoint.tls().map(|tls| tls.fingerprint());
+            key.via = connector.identity();
+        })
     }
 
     /// The Unix domain socket path the connection goes to.
-    pub fn unix_path(mut self, path: impl Into<PathBuf>) -> PoolKey {
-        self.unix_path = Some(path.into());
-        self
+    pub fn unix_path(self, path: impl Into<PathBuf>) -> PoolKey {
+        self.with(|key| key.unix_path = Some(path.into()))
     }
 
     /// How TLS comes about when it is not the endpoint's from the start
     /// (e.g. SMTP's `"starttls"` or `"plain"`).
-    pub fn tls_mode(mut self, mode: &'static str) -> PoolKey {
-        self.tls_mode = Some(mode);
-        self
+    pub fn tls_mode(self, mode: &'static str) -> PoolKey {
+        self.with(|key| key.tls_mode = Some(mode))
     }
 
     /// The client name the handshake sets (Redis `CLIENT SETNAME`).
-    pub fn client_name(mut self, name: impl Into<String>) -> PoolKey {
-        self.client_name = Some(name.into());
-        self
+    pub fn client_name(self, name: impl Into<String>) -> PoolKey {
+        self.with(|key| key.client_name = Some(name.into()))
     }
 
     /// The protocol version the handshake negotiates (RESP 2 or 3).
-    pub fn protocol_version(mut self, version: u8) -> PoolKey {
-        self.protocol_version = Some(version);
-        self
+    pub fn protocol_version(self, version: u8) -> PoolKey {
+        self.with(|key| key.protocol_version = Some(version))
     }
 
     /// The name the client gives itself in the handshake (SMTP EHLO).
-    pub fn local_name(mut self, name: impl Into<String>) -> PoolKey {
-        self.local_name = Some(name.into());
-        self
+    pub fn local_name(self, name: impl Into<String>) -> PoolKey {
+        self.with(|key| key.local_name = Some(name.into()))
     }
 
     /// Whether the handshake put the connection in read-only mode (Redis
     /// `READONLY` on a cluster replica).
-    pub fn read_only(mut self, on: bool) -> PoolKey {
-        self.read_only = on;
-        self
+    pub fn read_only(self, on: bool) -> PoolKey {
+        self.with(|key| key.read_only = on)
     }
 
     /// The TLS settings' fingerprint ([`crate::TlsConfig::fingerprint`]).
-    pub fn tls(mut self, fingerprint: u64) -> PoolKey {
-        self.tls = Some(fingerprint);
-        self
+    pub fn tls(self, fingerprint: u64) -> PoolKey {
+        self.with(|key| key.tls = Some(fingerprint))
     }
 
     /// The identity of the tunnel or proxy the connection runs through
     /// ([`crate::Connector::identity`]); must not contain secrets in clear.
-    pub fn via(mut self, identity: impl Into<String>) -> PoolKey {
-        self.via = Some(identity.into());
-        self
+    pub fn via(self, identity: impl Into<String>) -> PoolKey {
+        self.with(|key| key.via = Some(identity.into()))
     }
 
     /// The hash of the credentials the connection is authenticated with.
-    pub fn credentials(mut self, hash: SecretHash) -> PoolKey {
-        self.credentials = Some(hash);
-        self
+    pub fn credentials(self, hash: SecretHash) -> PoolKey {
+        self.with(|key| key.credentials = Some(hash))
     }
 
     /// The database (Redis db index, SQL schema, ...) selected on open.
-    pub fn database(mut self, db: impl Into<String>) -> PoolKey {
-        self.database = Some(db.into());
-        self
+    pub fn database(self, db: impl Into<String>) -> PoolKey {
+        self.with(|key| key.database = Some(db.into()))
     }
 
     /// A caller-chosen persistent id, like `pfsockopen`'s: separates
     /// otherwise equal identities.
-    pub fn persistent_id(mut self, id: impl Into<String>) -> PoolKey {
-        self.persistent_id = Some(id.into());
-        self
+    pub fn persistent_id(self, id: impl Into<String>) -> PoolKey {
+        self.with(|key| key.persistent_id = Some(id.into()))
     }
 
     /// The protocol name.
     pub fn protocol(&self) -> &'static str {
-        self.protocol
+        self.parts.protocol
     }
 
     /// The host name or address.
     pub fn host(&self) -> &str {
-        &self.host
+        &self.parts.host
     }
 
     /// The port.
     pub fn port(&self) -> u16 {
-        self.port
+        self.parts.port
     }
 
     /// The Unix socket path, for a key of a Unix socket connection.
     pub fn unix_socket_path(&self) -> Option<&Path> {
-        self.unix_path.as_deref()
+        self.parts.unix_path.as_deref()
     }
 }
 
 impl fmt::Display for PoolKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scheme = if self.tls.is_some() { "+tls" } else { "" };
-        if let Some(path) = &self.unix_path {
-            write!(f, "{}{}+unix://{}", self.protocol, scheme, path.display())?;
-        } else if self.host.contains(':') {
+        let key = &*self.parts;
+        let scheme = if key.tls.is_some() { "+tls" } else { "" };
+        if let Some(path) = &key.unix_path {
+            write!(f, "{}{}+unix://{}", key.protocol, scheme, path.display())?;
+        } else if key.host.contains(':') {
             write!(
                 f,
                 "{}{}://[{}]:{}",
-                self.protocol, scheme, self.host, self.port
+                key.protocol, scheme, key.host, key.port
             )?;
         } else {
-            write!(
-                f,
-                "{}{}://{}:{}",
-                self.protocol, scheme, self.host, self.port
-            )?;
+            write!(f, "{}{}://{}:{}", key.protocol, scheme, key.host, key.port)?;
         }
-        if let Some(db) = &self.database {
+        if let Some(db) = &key.database {
             write!(f, "/{db}")?;
         }
-        if let Some(v) = self.protocol_version {
+        if let Some(v) = key.protocol_version {
             write!(f, " v{v}")?;
         }
-        if let Some(mode) = self.tls_mode {
+        if let Some(mode) = key.tls_mode {
             write!(f, " {mode}")?;
         }
-        if let Some(name) = &self.local_name {
+        if let Some(name) = &key.local_name {
             write!(f, " as {name}")?;
         }
-        if let Some(name) = &self.client_name {
+        if let Some(name) = &key.client_name {
             write!(f, " name {name}")?;
         }
-        if self.read_only {
+        if key.read_only {
             f.write_str(" read-only")?;
         }
-        if let Some(via) = &self.via {
+        if let Some(via) = &key.via {
             write!(f, " via {via}")?;
         }
-        if let Some(c) = &self.credentials {
+        if let Some(c) = &key.credentials {
             write!(f, " creds {c:?}")?;
         }
-        if let Some(id) = &self.persistent_id {
+        if let Some(id) = &key.persistent_id {
             write!(f, " id {id}")?;
         }
         Ok(())

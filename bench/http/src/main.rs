@@ -85,6 +85,16 @@ fn minimal_head(t: &Target) -> Vec<u8> {
     .into_bytes()
 }
 
+/// http-client as every run sets it up: no proxy from the environment, and
+/// with the compression features compiled in (`--features full`) not asked
+/// to decompress, so it sends the same head as the default build: the
+/// features are compiled in and unused.
+fn ours_builder() -> http_client::ClientBuilder {
+    http_client::Client::builder()
+        .proxy_from_env(false)
+        .decompress(false)
+}
+
 /// Panics unless [`client_head`] is byte for byte what http-client sends:
 /// one request to a listener of our own, its head captured.
 fn check_client_head() {
@@ -103,10 +113,7 @@ fn check_client_head() {
         head
     });
     let url = format!("http://127.0.0.1:{port}/small");
-    let client = http_client::Client::builder()
-        .proxy_from_env(false)
-        .build()
-        .unwrap();
+    let client = ours_builder().build().unwrap();
     assert_eq!(client.get(&url).call().unwrap().bytes().unwrap(), BODY);
     let sent = server.join().unwrap();
     let expected = client_head(&target(&url, b""));
@@ -206,9 +213,7 @@ fn raw_minimal(t: &Target, keepalive: bool) -> Get {
 fn ours(t: &Target, keepalive: bool) -> Get {
     let ca = std::env::temp_dir().join(format!("bench-http-ca-{}.pem", std::process::id()));
     std::fs::write(&ca, &t.ca_pem).unwrap();
-    let mut b = http_client::Client::builder()
-        .proxy_from_env(false)
-        .add_ca_file(&ca);
+    let mut b = ours_builder().add_ca_file(&ca);
     if !keepalive {
         b = b.max_idle_per_host(0);
     }
@@ -328,8 +333,7 @@ fn ours_with_jar_and_middleware(t: &Target, keepalive: bool) -> Get {
     use http_client::{MiddlewareNext, MiddlewareRequest};
     let ca = std::env::temp_dir().join(format!("bench-http-ca3-{}.pem", std::process::id()));
     std::fs::write(&ca, &t.ca_pem).unwrap();
-    let mut b = http_client::Client::builder()
-        .proxy_from_env(false)
+    let mut b = ours_builder()
         .add_ca_file(&ca)
         .cookie_jar(http_client::CookieJar::new())
         .middleware(|req: &mut MiddlewareRequest<'_>, next: MiddlewareNext<'_>| next.handle(req));

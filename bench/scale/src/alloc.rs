@@ -46,7 +46,10 @@ fn count(workload: &str, client: &str, mut op: impl FnMut(), rows: &mut Vec<Row>
         op();
     }
     const N: u64 = 2000;
-    let (a0, b0) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
+    let (a0, b0) = (
+        ALLOCS.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    );
     for _ in 0..N {
         op();
     }
@@ -67,48 +70,88 @@ pub fn run(http: &HttpTarget, redis_url: &str) -> Vec<Row> {
     let mut rows = Vec::new();
     let url = http.url();
     let ours = clients::ours_http(http, true, 4);
-    count("HTTP keep-alive GET", "ours", || clients::ours_get(&ours, &url), &mut rows);
+    count(
+        "HTTP keep-alive GET",
+        "ours",
+        || clients::ours_get(&ours, &url),
+        &mut rows,
+    );
     let ureq = clients::ureq_http(http, true, 4);
-    count("HTTP keep-alive GET", "ureq", || clients::ureq_get(&ureq, &url), &mut rows);
+    count(
+        "HTTP keep-alive GET",
+        "ureq",
+        || clients::ureq_get(&ureq, &url),
+        &mut rows,
+    );
     let reqwest = clients::reqwest_http(http, true, 4);
-    count("HTTP keep-alive GET", "reqwest blocking", || clients::reqwest_get(&reqwest, &url), &mut rows);
+    count(
+        "HTTP keep-alive GET",
+        "reqwest blocking",
+        || clients::reqwest_get(&reqwest, &url),
+        &mut rows,
+    );
 
     const V: &[u8] = b"0123456789abcdef0123456789abcdef";
     let client = clients::ours_redis(redis_url, 4);
     {
         let mut c = client.get().expect("checkout");
         let mut n = 0u64;
-        count("Redis SET/GET", "ours (held connection)", || {
+        count(
+            "Redis SET/GET",
+            "ours (held connection)",
+            || {
+                n += 1;
+                if n % 2 == 1 {
+                    c.set("alloc:k", V).expect("SET");
+                } else {
+                    let v: Vec<u8> = c.get("alloc:k").expect("GET");
+                    assert_eq!(v, V);
+                }
+            },
+            &mut rows,
+        );
+    }
+    let mut n = 0u64;
+    count(
+        "Redis SET/GET",
+        "ours (checkout per command)",
+        || {
             n += 1;
+            let mut c = client.get().expect("checkout");
             if n % 2 == 1 {
                 c.set("alloc:k", V).expect("SET");
             } else {
                 let v: Vec<u8> = c.get("alloc:k").expect("GET");
                 assert_eq!(v, V);
             }
-        }, &mut rows);
-    }
+        },
+        &mut rows,
+    );
+    let mut rs = redis::Client::open(redis_url)
+        .unwrap()
+        .get_connection()
+        .unwrap();
     let mut n = 0u64;
-    count("Redis SET/GET", "ours (checkout per command)", || {
-        n += 1;
-        let mut c = client.get().expect("checkout");
-        if n % 2 == 1 {
-            c.set("alloc:k", V).expect("SET");
-        } else {
-            let v: Vec<u8> = c.get("alloc:k").expect("GET");
-            assert_eq!(v, V);
-        }
-    }, &mut rows);
-    let mut rs = redis::Client::open(redis_url).unwrap().get_connection().unwrap();
-    let mut n = 0u64;
-    count("Redis SET/GET", "redis-rs (held connection)", || {
-        n += 1;
-        if n % 2 == 1 {
-            redis::cmd("SET").arg("alloc:k").arg(V).query::<()>(&mut rs).expect("SET");
-        } else {
-            let v: Vec<u8> = redis::cmd("GET").arg("alloc:k").query(&mut rs).expect("GET");
-            assert_eq!(v, V);
-        }
-    }, &mut rows);
+    count(
+        "Redis SET/GET",
+        "redis-rs (held connection)",
+        || {
+            n += 1;
+            if n % 2 == 1 {
+                redis::cmd("SET")
+                    .arg("alloc:k")
+                    .arg(V)
+                    .query::<()>(&mut rs)
+                    .expect("SET");
+            } else {
+                let v: Vec<u8> = redis::cmd("GET")
+                    .arg("alloc:k")
+                    .query(&mut rs)
+                    .expect("GET");
+                assert_eq!(v, V);
+            }
+        },
+        &mut rows,
+    );
     rows
 }

@@ -30,7 +30,14 @@ fn distinct<'a>(rows: &'a [Value], k: &str) -> Vec<&'a str> {
 }
 
 /// One panel per workload: `metric` against thread count, a line per client.
-fn by_threads(rows: &[Value], metric: &str, y_desc: &str, log_y: bool, title: &str, out: &Path) -> Res {
+fn by_threads(
+    rows: &[Value],
+    metric: &str,
+    y_desc: &str,
+    log_y: bool,
+    title: &str,
+    out: &Path,
+) -> Res {
     let root = SVGBackend::new(out, (1400, 900)).into_drawing_area();
     root.fill(&WHITE)?;
     let root = root.titled(&format!("{title} ({MACHINE})"), ("sans-serif", 22))?;
@@ -39,10 +46,18 @@ fn by_threads(rows: &[Value], metric: &str, y_desc: &str, log_y: bool, title: &s
     for (w, area) in workloads.iter().zip(panels.iter()) {
         let mine: Vec<&Value> = rows.iter().filter(|r| s(r, "workload") == *w).collect();
         let ymax = mine.iter().map(|r| f(r, metric)).fold(0.0, f64::max) * 1.15;
-        let ymin = mine.iter().map(|r| f(r, metric)).fold(f64::MAX, f64::min).max(0.1) * 0.8;
+        let ymin = mine
+            .iter()
+            .map(|r| f(r, metric))
+            .fold(f64::MAX, f64::min)
+            .max(0.1)
+            * 0.8;
         let xs = |t: f64| t.log2();
         let mut b = ChartBuilder::on(area);
-        b.caption(*w, ("sans-serif", 18)).margin(12).x_label_area_size(36).y_label_area_size(70);
+        b.caption(*w, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(70);
         let clients: Vec<&str> = {
             let mut c: Vec<&str> = Vec::new();
             for r in &mine {
@@ -70,8 +85,11 @@ fn by_threads(rows: &[Value], metric: &str, y_desc: &str, log_y: bool, title: &s
                     $chart
                         .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
                         .label(*c)
-                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
-                    $chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+                        .legend(move |(x, y)| {
+                            PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                        });
+                    $chart
+                        .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
                 }
                 $chart
                     .configure_series_labels()
@@ -138,13 +156,18 @@ fn latency(rows: &[Value], out: &Path) -> Res {
         };
         for (i, c) in clients.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
-            let mut pts: Vec<(f64, f64)> =
-                mine.iter().filter(|r| s(r, "client") == *c).map(|r| (rtt(r), f(r, "median_ms"))).collect();
+            let mut pts: Vec<(f64, f64)> = mine
+                .iter()
+                .filter(|r| s(r, "client") == *c)
+                .map(|r| (rtt(r), f(r, "median_ms")))
+                .collect();
             pts.sort_by(|a, b| a.partial_cmp(b).unwrap());
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
                 .label(*c)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                });
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
         }
         chart
@@ -164,13 +187,30 @@ fn memory(rows: &[Value], out: &Path) -> Res {
     root.fill(&WHITE)?;
     let labels: Vec<String> = rows
         .iter()
-        .map(|r| format!("{} {}", s(r, "client"), if r["tls"].as_bool() == Some(true) { "TLS" } else { "plain" }))
+        .map(|r| {
+            format!(
+                "{} {}",
+                s(r, "client"),
+                if r["tls"].as_bool() == Some(true) {
+                    "TLS"
+                } else {
+                    "plain"
+                }
+            )
+        })
         .collect();
-    let ymax = rows.iter().map(|r| f(r, "kib_per_connection")).fold(0.0, f64::max) * 1.2 + 1.0;
+    let ymax = rows
+        .iter()
+        .map(|r| f(r, "kib_per_connection"))
+        .fold(0.0, f64::max)
+        * 1.2
+        + 1.0;
     let n = rows.len() as f64;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("Resident memory per idle pooled connection, 1,000 held by one client ({MACHINE})"),
+            format!(
+                "Resident memory per idle pooled connection, 1,000 held by one client ({MACHINE})"
+            ),
             ("sans-serif", 18),
         )
         .margin(14)
@@ -194,7 +234,13 @@ fn memory(rows: &[Value], out: &Path) -> Res {
         .draw()?;
     chart.draw_series(rows.iter().enumerate().map(|(i, r)| {
         let color = Palette99::pick(i % 3).to_rgba();
-        Rectangle::new([(i as f64 + 0.15, 0.0), (i as f64 + 0.85, f(r, "kib_per_connection"))], color.filled())
+        Rectangle::new(
+            [
+                (i as f64 + 0.15, 0.0),
+                (i as f64 + 0.85, f(r, "kib_per_connection")),
+            ],
+            color.filled(),
+        )
     }))?;
     root.present()?;
     Ok(())
@@ -207,8 +253,22 @@ pub fn draw_all(dir: &Path) -> Res {
         serde_json::from_str::<Vec<Value>>(&text).ok()
     };
     if let Some(rows) = load("threads.json") {
-        by_threads(&rows, "per_sec", "operations per second", false, "Throughput by thread count", &dir.join("threads-throughput.svg"))?;
-        by_threads(&rows, "p99_us", "p99 latency per operation (µs, log)", true, "p99 latency by thread count", &dir.join("threads-p99.svg"))?;
+        by_threads(
+            &rows,
+            "per_sec",
+            "operations per second",
+            false,
+            "Throughput by thread count",
+            &dir.join("threads-throughput.svg"),
+        )?;
+        by_threads(
+            &rows,
+            "p99_us",
+            "p99 latency per operation (µs, log)",
+            true,
+            "p99 latency by thread count",
+            &dir.join("threads-p99.svg"),
+        )?;
     }
     if let Some(rows) = load("latency.json") {
         latency(&rows, &dir.join("added-latency.svg"))?;

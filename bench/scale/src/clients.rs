@@ -24,7 +24,10 @@ impl HttpTarget {
 
     /// The same target reached at another port (a relay in front of it).
     pub fn via_port(&self, port: u16) -> HttpTarget {
-        HttpTarget { port, ..self.clone() }
+        HttpTarget {
+            port,
+            ..self.clone()
+        }
     }
 }
 

@@ -40,13 +40,20 @@ impl Tally {
 
 /// Runs `factory` on `threads` threads for `slice` (or `max_ops` per thread,
 /// whichever ends first) and adds the result to `tally`.
-pub fn run_slice(threads: usize, slice: Duration, max_ops: usize, factory: &Factory, tally: &mut Tally) {
+pub fn run_slice(
+    threads: usize,
+    slice: Duration,
+    max_ops: usize,
+    factory: &Factory,
+    tally: &mut Tally,
+) {
     let ready = Arc::new(Barrier::new(threads + 1));
     let go = Arc::new(Barrier::new(threads + 1));
     let end = Arc::new(Mutex::new(None::<Instant>));
     let workers: Vec<_> = (0..threads)
         .map(|i| {
-            let (ready, go, end, factory) = (ready.clone(), go.clone(), end.clone(), factory.clone());
+            let (ready, go, end, factory) =
+                (ready.clone(), go.clone(), end.clone(), factory.clone());
             std::thread::spawn(move || {
                 let mut op = factory(i);
                 op(); // warm: connect, handshake, first allocation

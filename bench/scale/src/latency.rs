@@ -49,7 +49,10 @@ fn contenders(t: &HttpTarget, keepalive: bool) -> Vec<(&'static str, Get)> {
         ),
         ("ours", Box::new(move || clients::ours_get(&ours, &u1))),
         ("ureq", Box::new(move || clients::ureq_get(&ureq, &u2))),
-        ("reqwest blocking", Box::new(move || clients::reqwest_get(&reqwest, &u3))),
+        (
+            "reqwest blocking",
+            Box::new(move || clients::reqwest_get(&reqwest, &u3)),
+        ),
     ]
 }
 
@@ -92,7 +95,11 @@ pub fn run(http: &HttpTarget, https: &HttpTarget, delays_ms: &[f64], rounds: usi
                 let mode = format!(
                     "{} {}",
                     if target.https { "HTTPS" } else { "HTTP" },
-                    if keepalive { "reused connection" } else { "new connection per request" }
+                    if keepalive {
+                        "reused connection"
+                    } else {
+                        "new connection per request"
+                    }
                 );
                 for ((name, _), mut t) in cs.iter().zip(times) {
                     t.sort_by(|a, b| a.partial_cmp(b).unwrap());

@@ -38,7 +38,11 @@ struct Args {
 
 impl Args {
     fn get(&self, name: &str) -> Option<&str> {
-        self.flags.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.flags
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
     fn or(&self, name: &str, default: &str) -> String {
         self.get(name).unwrap_or(default).to_string()
@@ -46,7 +50,12 @@ impl Args {
     fn list<T: std::str::FromStr>(&self, name: &str, default: &str) -> Vec<T> {
         self.or(name, default)
             .split(',')
-            .map(|v| v.trim().parse().ok().unwrap_or_else(|| panic!("--{name}: bad value {v}")))
+            .map(|v| {
+                v.trim()
+                    .parse()
+                    .ok()
+                    .unwrap_or_else(|| panic!("--{name}: bad value {v}"))
+            })
             .collect()
     }
 }
@@ -82,7 +91,12 @@ fn url_parts(url: &str) -> (String, String, u16, String) {
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let (host, port) = authority.rsplit_once(':').expect("URL with a port");
     let path = if path.is_empty() { "/" } else { path };
-    (scheme.into(), host.into(), port.parse().expect("port"), path.into())
+    (
+        scheme.into(),
+        host.into(),
+        port.parse().expect("port"),
+        path.into(),
+    )
 }
 
 fn write_json<T: serde::Serialize>(a: &Args, name: &str, rows: &T) {
@@ -124,7 +138,13 @@ fn main() {
         "memory" => {
             let n = a.or("conns", "1000");
             let rows = memory::run(|client, tls| {
-                let mut v = vec!["memory-child".to_string(), "--client".into(), client.into(), "--conns".into(), n.clone()];
+                let mut v = vec![
+                    "memory-child".to_string(),
+                    "--client".into(),
+                    client.into(),
+                    "--conns".into(),
+                    n.clone(),
+                ];
                 for (k, val) in &a.flags {
                     if k != "conns" {
                         v.push(format!("--{k}"));
@@ -138,14 +158,26 @@ fn main() {
             write_json(&a, "memory", &rows);
         }
         "memory-child" => {
-            let t = if a.or("tls", "false") == "true" { https() } else { http() };
-            memory::child(&a.or("client", "ours"), &t, a.or("conns", "1000").parse().expect("--conns"));
+            let t = if a.or("tls", "false") == "true" {
+                https()
+            } else {
+                http()
+            };
+            memory::child(
+                &a.or("client", "ours"),
+                &t,
+                a.or("conns", "1000").parse().expect("--conns"),
+            );
         }
         "alloc" => write_json(&a, "alloc", &alloc::run(&http(), &redis_url)),
         "keys" => write_json(
             &a,
             "keys",
-            &keys::run(http().port, &a.list("keys", "1,100,1000,10000"), a.or("ops", "200000").parse().expect("--ops")),
+            &keys::run(
+                http().port,
+                &a.list("keys", "1,100,1000,10000"),
+                a.or("ops", "200000").parse().expect("--ops"),
+            ),
         ),
         "chart" => {
             chart::draw_all(&PathBuf::from(a.or("out", "results"))).expect("charts");

@@ -22,7 +22,11 @@ pub struct Row {
 
 fn rss_kib() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     pages * 4
 }
 
@@ -68,7 +72,10 @@ where
 
 /// The child's side: hold `n` connections with `client`, print one JSON row.
 pub fn child(client: &str, t: &HttpTarget, n: usize) {
-    let t = &HttpTarget { path: "/slow".into(), ..t.clone() };
+    let t = &HttpTarget {
+        path: "/slow".into(),
+        ..t.clone()
+    };
     let url = t.url();
     // The same threads once with nothing held, so thread stacks that the C
     // library caches count in the "before" figure too.
@@ -122,7 +129,11 @@ pub fn run(args_for_child: impl Fn(&str, bool) -> Vec<String>) -> Vec<Row> {
                 .args(args_for_child(client, tls))
                 .output()
                 .expect("child");
-            assert!(out.status.success(), "{client}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{client}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let line = String::from_utf8_lossy(&out.stdout);
             let row: Row = serde_json::from_str(line.trim()).expect("child row");
             eprintln!(

@@ -105,8 +105,12 @@ impl RawRedis {
     pub fn new(host: &str, port: u16, key: &str, value: &[u8], pipeline: usize) -> RawRedis {
         let sock = TcpStream::connect((host, port)).expect("raw redis connect");
         sock.set_nodelay(true).expect("nodelay");
-        let mut set = format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n", key.len(), value.len())
-            .into_bytes();
+        let mut set = format!(
+            "*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n${}\r\n",
+            key.len(),
+            value.len()
+        )
+        .into_bytes();
         set.extend_from_slice(value);
         set.extend_from_slice(b"\r\n");
         let get = format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len()).into_bytes();

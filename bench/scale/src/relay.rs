@@ -2,6 +2,14 @@
 //! standing in for network latency (this kernel has no `netem`). Each
 //! direction has a reader that stamps what it reads with its due time and a
 //! writer that sends it when due, so delays do not add up with load.
+//!
+//! The kernel completes the client's TCP handshake with the relay at once,
+//! so the relay also stands in for the handshake's round trip: a new
+//! connection's bytes are held as if the client's `connect` had returned
+//! one round trip after it began (client to server: nothing leaves before
+//! 2 × delay) and the server had accepted half a round trip later (server
+//! to client: nothing leaves before 3 × delay). Without this a new
+//! connection looked one round trip cheaper than physics allows.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -40,27 +48,46 @@ impl Relay {
                 for sock in [&client, &server] {
                     let _ = sock.set_nodelay(true);
                 }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap(), delay, s.clone());
-                pipe(server, client, delay, s.clone());
+                let accepted = Instant::now();
+                let (client_side, server_side) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(
+                    client_side,
+                    server_side,
+                    delay,
+                    accepted + 2 * delay,
+                    s.clone(),
+                );
+                pipe(server, client, delay, accepted + 3 * delay, s.clone());
             }
         });
         Relay { port, stats }
     }
 }
 
-/// Forwards `from` -> `to`, each segment `delay` after it was read.
-fn pipe(mut from: TcpStream, mut to: TcpStream, delay: Duration, stats: Arc<Forwarded>) {
+/// Forwards `from` -> `to`, each segment `delay` after it was read, or
+/// after `not_before` when it was read earlier (the handshake's time).
+fn pipe(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    delay: Duration,
+    not_before: Instant,
+    stats: Arc<Forwarded>,
+) {
     let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match from.read(&mut buf) {
                 Ok(0) | Err(_) => {
-                    let _ = tx.send((Instant::now() + delay, Vec::new()));
+                    let _ = tx.send((Instant::now().max(not_before) + delay, Vec::new()));
                     return;
                 }
                 Ok(n) => {
-                    if tx.send((Instant::now() + delay, buf[..n].to_vec())).is_err() {
+                    if tx
+                        .send((Instant::now().max(not_before) + delay, buf[..n].to_vec()))
+                        .is_err()
+                    {
                         return;
                     }
                 }

@@ -179,12 +179,22 @@ fn redis_rs_held(mut c: redis::Connection, i: usize, pipeline: bool) -> impl FnM
     }
 }
 
-fn redis_rs_step(c: &mut redis::Connection, key: &str, p: &redis::Pipeline, pipeline: bool, n: u64) {
+fn redis_rs_step(
+    c: &mut redis::Connection,
+    key: &str,
+    p: &redis::Pipeline,
+    pipeline: bool,
+    n: u64,
+) {
     if pipeline {
         let r: Vec<String> = p.query(c).expect("pipeline");
         assert_eq!(r.len(), PIPE);
     } else if n % 2 == 1 {
-        redis::cmd("SET").arg(key).arg(VALUE).query::<()>(c).expect("SET");
+        redis::cmd("SET")
+            .arg(key)
+            .arg(VALUE)
+            .query::<()>(c)
+            .expect("SET");
     } else {
         let v: Vec<u8> = redis::cmd("GET").arg(key).query(c).expect("GET");
         assert_eq!(v, VALUE);
@@ -196,8 +206,14 @@ pub fn run(o: &Opts) -> Vec<Row> {
     let workloads: Vec<(&str, Vec<Contender>)> = vec![
         ("HTTP keep-alive GET", http_contenders(&o.http)),
         ("HTTPS keep-alive GET", http_contenders(&o.https)),
-        ("Redis SET/GET", redis_contenders(&o.redis_host, o.redis_port, false)),
-        ("Redis pipelines of 100 SET", redis_contenders(&o.redis_host, o.redis_port, true)),
+        (
+            "Redis SET/GET",
+            redis_contenders(&o.redis_host, o.redis_port, false),
+        ),
+        (
+            "Redis pipelines of 100 SET",
+            redis_contenders(&o.redis_host, o.redis_port, true),
+        ),
     ];
     let mut rows = Vec::new();
     for (workload, contenders) in &workloads {
