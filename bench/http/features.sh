@@ -31,7 +31,8 @@ for i in $(seq "$runs"); do
 done
 echo
 echo "median over $runs runs of http-client / raw (keep-alive; 0 = HTTP, 1 = HTTPS):"
-sort "$out/ratios" | awk '
-    { key = $1 " " $2 " " $3; v[key] = v[key] " " $4 }
-    END { for (k in v) { n = split(v[k], a, " "); asort(a); print k, a[int((n + 1) / 2)], "(" v[k] " )" } }
-' | sort
+cut -d' ' -f1-3 "$out/ratios" | sort -u | while read -r build scenario client; do
+    values=$(awk -v b="$build" -v s="$scenario" -v c="$client" '$1 == b && $2 == s && $3 == c { print $4 }' "$out/ratios" | sort -n)
+    n=$(wc -l <<<"$values")
+    echo "$build $scenario $client $(sed -n "$(((n + 1) / 2))p" <<<"$values") ($(tr '\n' ' ' <<<"$values"))"
+done

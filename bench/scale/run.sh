@@ -77,7 +77,7 @@ common=(--http "http://127.0.0.1:$http_port/small" --https "https://localhost:$h
         --ca "$CERTS/ca.pem" --redis "redis://127.0.0.1:$redis_port" --out results)
 for part in "${parts[@]}"; do
     echo "== $part"
-    taskset -c 0 target/release/bench-scale "$part" "${common[@]}" "${extra[@]}"
+    taskset -c 0 ${BENCH_PREFIX:-} target/release/bench-scale "$part" "${common[@]}" "${extra[@]}"
 done
 target/release/bench-scale chart --out results
 ls results/*.svg
