@@ -314,6 +314,29 @@ mod tests {
     }
 
     #[test]
+    fn equal_settings_make_equal_keys_with_equal_hashes() {
+        use std::collections::HashMap;
+        let build = || {
+            PoolKey::new("redis", "h", 1)
+                .database("2")
+                .credentials(SecretHash::of(["u", "p"]))
+                .protocol_version(3)
+        };
+        let (a, b) = (build(), build());
+        assert!(!Arc::ptr_eq(&a.parts, &b.parts), "built apart");
+        assert_eq!(a, b);
+        assert_eq!(a, a.clone());
+        let mut map = HashMap::new();
+        map.insert(a.clone(), 1);
+        assert_eq!(map.get(&b), Some(&1), "found by a key built apart");
+        // A setting changed after a clone changes only the new key.
+        let c = a.clone().database("3");
+        assert_ne!(a, c);
+        assert_eq!(a, b);
+        assert_eq!(map.get(&c), None);
+    }
+
+    #[test]
     fn keys_differ_by_each_part() {
         let base = PoolKey::new("redis", "h", 1);
         let variants = [

@@ -211,9 +211,19 @@ fn raw_minimal(t: &Target, keepalive: bool) -> Get {
 }
 
 fn ours(t: &Target, keepalive: bool) -> Get {
+    ours_with(t, keepalive, |b| b)
+}
+
+/// http-client set up by [`ours_builder`] and then `configure`, with the
+/// target's CA, and no idle connection kept when `keepalive` is off.
+fn ours_with(
+    t: &Target,
+    keepalive: bool,
+    configure: impl FnOnce(http_client::ClientBuilder) -> http_client::ClientBuilder,
+) -> Get {
     let ca = std::env::temp_dir().join(format!("bench-http-ca-{}.pem", std::process::id()));
     std::fs::write(&ca, &t.ca_pem).unwrap();
-    let mut b = ours_builder().add_ca_file(&ca);
+    let mut b = configure(ours_builder().add_ca_file(&ca));
     if !keepalive {
         b = b.max_idle_per_host(0);
     }
@@ -331,21 +341,10 @@ fn transport_only(t: &Target, keepalive: bool) -> Get {
 #[cfg(feature = "full")]
 fn ours_with_jar_and_middleware(t: &Target, keepalive: bool) -> Get {
     use http_client::{MiddlewareNext, MiddlewareRequest};
-    let ca = std::env::temp_dir().join(format!("bench-http-ca3-{}.pem", std::process::id()));
-    std::fs::write(&ca, &t.ca_pem).unwrap();
-    let mut b = ours_builder()
-        .add_ca_file(&ca)
-        .cookie_jar(http_client::CookieJar::new())
-        .middleware(|req: &mut MiddlewareRequest<'_>, next: MiddlewareNext<'_>| next.handle(req));
-    if !keepalive {
-        b = b.max_idle_per_host(0);
-    }
-    let client = b.build().unwrap();
-    let _ = std::fs::remove_file(&ca);
-    let url = t.url.clone();
-    Box::new(move || {
-        let body = client.get(&url).call().unwrap().bytes().unwrap();
-        assert_eq!(body, BODY);
+    ours_with(t, keepalive, |b| {
+        b.cookie_jar(http_client::CookieJar::new()).middleware(
+            |req: &mut MiddlewareRequest<'_>, next: MiddlewareNext<'_>| next.handle(req),
+        )
     })
 }
 
