@@ -91,7 +91,6 @@ pub fn run(http: &HttpTarget, redis_url: &str) -> Vec<Row> {
         &mut rows,
     );
 
-    const V: &[u8] = b"0123456789abcdef0123456789abcdef";
     let client = clients::ours_redis(redis_url, 4);
     {
         let mut c = client.get().expect("checkout");
@@ -101,12 +100,7 @@ pub fn run(http: &HttpTarget, redis_url: &str) -> Vec<Row> {
             "ours (held connection)",
             || {
                 n += 1;
-                if n % 2 == 1 {
-                    c.set("alloc:k", V).expect("SET");
-                } else {
-                    let v: Vec<u8> = c.get("alloc:k").expect("GET");
-                    assert_eq!(v, V);
-                }
+                set_or_get(&mut c, n);
             },
             &mut rows,
         );
@@ -117,13 +111,7 @@ pub fn run(http: &HttpTarget, redis_url: &str) -> Vec<Row> {
         "ours (checkout per command)",
         || {
             n += 1;
-            let mut c = client.get().expect("checkout");
-            if n % 2 == 1 {
-                c.set("alloc:k", V).expect("SET");
-            } else {
-                let v: Vec<u8> = c.get("alloc:k").expect("GET");
-                assert_eq!(v, V);
-            }
+            set_or_get(&mut client.get().expect("checkout"), n);
         },
         &mut rows,
     );
@@ -154,4 +142,17 @@ pub fn run(http: &HttpTarget, redis_url: &str) -> Vec<Row> {
         &mut rows,
     );
     rows
+}
+
+const V: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+/// The `n`-th operation of the alternating workload: SET when odd, GET
+/// (checked) when even.
+fn set_or_get(c: &mut redis_client::Connection, n: u64) {
+    if n % 2 == 1 {
+        c.set("alloc:k", V).expect("SET");
+    } else {
+        let v: Vec<u8> = c.get("alloc:k").expect("GET");
+        assert_eq!(v, V);
+    }
 }
