@@ -236,11 +236,17 @@ fn interactive_prompt_in_a_real_terminal() {
     let prompt = format!("{hostport}> ");
     tmux.wait_for("the prompt", |p| p.contains(prompt.trim_end()));
 
+    // Each line is typed once the reply to the one before it is shown, as
+    // a person does: the line editor discards what was typed ahead while a
+    // command ran (as redis-cli's linenoise does).
+    let oks = |p: &str| p.lines().filter(|l| l.trim_end() == "OK").count();
     let (k, l) = (key("tty"), key("ttylist"));
     tmux.keys(&[&format!("SET {k} \"two words\""), "Enter"]);
+    tmux.wait_for("the SET reply", |p| oks(p) == 1);
     tmux.keys(&[&format!("GET {k}"), "Enter"]);
     tmux.wait_for("the GET reply", |p| p.contains("\"two words\""));
     tmux.keys(&[&format!("RPUSH {l} a b c"), "Enter"]);
+    tmux.wait_for("the RPUSH reply", |p| p.contains("(integer) 3"));
     tmux.keys(&[&format!("LRANGE {l} 0 -1"), "Enter"]);
     let pane = tmux.wait_for("the array", |p| p.contains("3) \"c\""));
     assert!(pane.contains("(integer) 3"), "{pane}");
@@ -254,6 +260,7 @@ fn interactive_prompt_in_a_real_terminal() {
     let db_prompt = format!("{}[1]>", prompt.trim_end().trim_end_matches('>'));
     tmux.wait_for("the [1] prompt", |p| p.contains(&db_prompt));
     tmux.keys(&["SELECT 0", "Enter"]);
+    tmux.wait_for("the SELECT 0 reply", |p| oks(p) == 3);
     tmux.keys(&[&format!("DEL {k} {l}"), "Enter"]);
     tmux.wait_for("the DEL reply", |p| p.contains("(integer) 2"));
     tmux.keys(&["quit", "Enter"]);
