@@ -83,34 +83,48 @@ impl Headers {
         fields: &[httparse::Header<'_>],
         mut known_field: impl FnMut(Known, &[u8]),
     ) -> Headers {
-        let Some((from, to)) = span_in(head, fields) else {
-            // Not all slices of `head`: field by field.
-            let mut headers = Headers::with_capacity(fields.len(), 256);
-            for f in fields {
-                if let Some(known) = headers.push_raw(f.name.as_bytes(), f.value) {
-                    known_field(known, f.value);
-                }
-            }
-            return headers;
-        };
-        let mut headers = Headers {
-            bytes: head[from..to].to_vec(),
-            fields: Vec::with_capacity(fields.len()),
-        };
-        // Offsets into the copy: every slice was checked to lie in `from..to`.
-        let base = head.as_ptr() as usize + from;
-        for f in fields {
-            let start = f.name.as_ptr() as usize - base;
-            let value_start = f.value.as_ptr() as usize - base;
+        let mut records = Vec::with_capacity(fields.len());
+        let mut end = 0;
+        for (i, f) in fields.iter().enumerate() {
+            let (Some((start, name_end)), Some((value_start, value_end))) =
+                (range_in(head, f.name.as_bytes()), range_in(head, f.value))
+            else {
+                return Headers::copied(fields, i, known_field);
+            };
+            end = end.max(value_end);
             let known = Known::of(f.name.as_bytes());
-            headers.fields.push(Field {
+            if let Some(known) = known {
+                known_field(known, f.value);
+            }
+            records.push(Field {
                 start,
-                name_end: start + f.name.len(),
+                name_end,
                 value_start,
-                end: value_start + f.value.len(),
+                end: value_end,
                 known,
             });
-            if let Some(known) = known {
+        }
+        // The records are offsets into `head`: it is copied up to the end of
+        // the last value, status line included (a few bytes more, no offset
+        // to shift).
+        Headers {
+            bytes: head[..end].to_vec(),
+            fields: records,
+        }
+    }
+
+    /// The fields copied one by one, for fields that are not all slices of
+    /// the bytes parsed; `known_field` sees those from `shown` on (the ones
+    /// before were shown already).
+    fn copied(
+        fields: &[httparse::Header<'_>],
+        shown: usize,
+        mut known_field: impl FnMut(Known, &[u8]),
+    ) -> Headers {
+        let mut headers = Headers::with_capacity(fields.len(), 256);
+        for (i, f) in fields.iter().enumerate() {
+            let known = headers.push_raw(f.name.as_bytes(), f.value);
+            if let (Some(known), true) = (known, i >= shown) {
                 known_field(known, f.value);
             }
         }
@@ -250,21 +264,11 @@ impl Headers {
     }
 }
 
-/// Where the fields lie in `head` (from the first name to the end of the
-/// last value), when every name and value is a slice of it.
-fn span_in(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<(usize, usize)> {
-    let base = head.as_ptr() as usize;
-    let within = |s: &[u8]| {
-        let at = (s.as_ptr() as usize).checked_sub(base)?;
-        (at.checked_add(s.len())? <= head.len()).then_some((at, at + s.len()))
-    };
-    let mut span: Option<(usize, usize)> = None;
-    for f in fields {
-        let (a, _) = within(f.name.as_bytes())?;
-        let (_, b) = within(f.value)?;
-        span = Some(span.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-    }
-    span
+/// Where `part` lies in `whole` (start, end), when it is a slice of it.
+fn range_in(whole: &[u8], part: &[u8]) -> Option<(usize, usize)> {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    (start <= whole.len() && part.len() <= whole.len() - start)
+        .then_some((start, start + part.len()))
 }
 
 /// True when `v` is exactly `keep-alive` (any case): the usual
@@ -496,8 +500,8 @@ mod tests {
         ];
         let (whole, seen) = shown(raw, &parsed);
         assert_eq!(seen, expected);
-        // A field from elsewhere in the middle (found while indexing), and
-        // one at the start (found by the first check).
+        // A field from elsewhere in the middle (found after two were
+        // shown), and one at the start.
         let elsewhere = httparse::Header {
             name: "X-B",
             value: b"2",

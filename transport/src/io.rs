@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 
 use crate::socket::Socket;
-use crate::sys::recv_dontwait;
+use crate::sys::{peek_dontwait_errno, recv_dontwait};
 use rustls::ClientConnection;
 
 /// One layer of a connection's stream.
@@ -100,6 +100,18 @@ impl TlsLayer {
             }
         }
         Ok(())
+    }
+
+    /// True when nothing waits to be read on TLS straight over a socket:
+    /// rustls holds no plaintext and no `close_notify`, and nothing arrived
+    /// in the socket (peeked, so anything that did is left for
+    /// [`TlsLayer::read_available`]). The probe's common case on TLS,
+    /// answered without running rustls's record reader for nothing.
+    pub(crate) fn is_quiet(&self) -> bool {
+        let Io::Plain(socket) = &self.inner else {
+            return false;
+        };
+        self.tls.wants_read() && peek_dontwait_errno(socket) == Err(libc::EAGAIN)
     }
 
     fn read_available(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -24,6 +24,19 @@ pub(crate) fn recv_dontwait(socket: &impl AsRawFd, buf: &mut [u8]) -> io::Result
 /// for `EAGAIN` without an `io::Error` to build, decode and drop.
 #[inline]
 pub(crate) fn recv_dontwait_errno(socket: &impl AsRawFd, buf: &mut [u8]) -> Result<usize, i32> {
+    recv_errno(socket, buf, libc::MSG_DONTWAIT)
+}
+
+/// [`recv_dontwait_errno`] that leaves what it finds in the socket
+/// (`MSG_PEEK`): the TLS probe asks whether anything arrived and lets
+/// rustls read it when something did.
+#[inline]
+pub(crate) fn peek_dontwait_errno(socket: &impl AsRawFd) -> Result<usize, i32> {
+    recv_errno(socket, &mut [0u8; 1], libc::MSG_DONTWAIT | libc::MSG_PEEK)
+}
+
+#[inline]
+fn recv_errno(socket: &impl AsRawFd, buf: &mut [u8], flags: libc::c_int) -> Result<usize, i32> {
     loop {
         // SAFETY: the fd is open for as long as `socket` is borrowed, and
         // `buf` is writable memory of exactly `buf.len()` bytes.
@@ -32,7 +45,7 @@ pub(crate) fn recv_dontwait_errno(socket: &impl AsRawFd, buf: &mut [u8]) -> Resu
                 socket.as_raw_fd(),
                 buf.as_mut_ptr().cast::<libc::c_void>(),
                 buf.len(),
-                libc::MSG_DONTWAIT,
+                flags,
             )
         };
         if n >= 0 {

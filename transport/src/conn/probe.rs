@@ -55,6 +55,8 @@ impl Conn {
                 Err(libc::EAGAIN) => return Probe::Alive,
                 other => other.map_err(io::Error::from_raw_os_error),
             },
+            // TLS on the socket, the common case: nothing held, nothing arrived.
+            Io::Tls(layer) if layer.is_quiet() => return Probe::Alive,
             io => io.read_available(&mut scratch),
         };
         let probe = match got {
