@@ -22,7 +22,6 @@ use crate::proto::{self, BodyPlan, Framing, ResponseHead};
 use crate::proxy::ProxySetting;
 use crate::response::Response;
 use crate::session::Session;
-use crate::tls_info::TlsInfo;
 
 /// Response bodies up to this size that arrived with the head are copied
 /// out with it (see [`Client::finish`]).
@@ -183,7 +182,8 @@ impl Client {
                 }
                 None => transport::open(&origin.endpoint, &*origin.connector, &opts)?,
             };
-            Ok((conn, Session::new(config.drain_limit, config.drain_time)))
+            let session = Session::new(&conn, config.drain_limit, config.drain_time);
+            Ok((conn, session))
         };
         if fresh {
             origin.key_pool.checkout_fresh(open)
@@ -354,10 +354,6 @@ impl Client {
         url: Arc<Url>,
     ) -> Response {
         let (conn, session) = guard.parts();
-        // The connection's TLS facts, read once per connection.
-        if session.tls.is_none() {
-            session.tls = TlsInfo::of(conn).map(Arc::new);
-        }
         let tls = session.tls.clone();
         let whole = match plan.framing {
             Framing::Empty => Some(Vec::new()),

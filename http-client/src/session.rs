@@ -18,17 +18,19 @@ use crate::tls_info::TlsInfo;
 #[derive(Debug)]
 pub struct Session {
     pub(crate) state: State,
-    /// The TLS version and certificate of this connection, once read.
+    /// The TLS version and certificate of this connection, read when it
+    /// opened (`None` without TLS).
     pub(crate) tls: Option<Arc<TlsInfo>>,
     drain_limit: u64,
     drain_time: Duration,
 }
 
 impl Session {
-    pub(crate) fn new(drain_limit: u64, drain_time: Duration) -> Session {
+    /// The session of `conn`, a connection just opened.
+    pub(crate) fn new(conn: &Conn, drain_limit: u64, drain_time: Duration) -> Session {
         Session {
             state: State::Idle,
-            tls: None,
+            tls: TlsInfo::of(conn).map(Arc::new),
             drain_limit,
             drain_time,
         }
