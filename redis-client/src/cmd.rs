@@ -116,8 +116,12 @@ impl Cmd {
     /// Adds an argument in place.
     pub fn push<A: ToArg>(&mut self, arg: A) -> &mut Cmd {
         if self.wire.is_empty() {
-            // Room for a typical command, so building one is one allocation.
-            self.wire.reserve(128);
+            // Room for a typical command, so building one is one allocation
+            // (made directly when there is none yet, not through `reserve`'s
+            // growth path).
+            if self.wire.capacity() == 0 {
+                self.wire = Vec::with_capacity(128);
+            }
             self.wire.extend_from_slice(&[0; HEAD]);
         }
         let Cmd { wire, parts, .. } = self;
