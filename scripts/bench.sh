@@ -32,7 +32,7 @@ if want redis; then
 fi
 if want smtp; then
     echo "== smtp: smtp-client vs lettre vs raw socket (smtp-sink)"
-    bench/smtp/run.sh --mails 500 --rounds 5
+    bench/smtp/run.sh --mails 2000 --rounds 7
 fi
 if want proxy; then
     echo "== proxy: HTTPS through tinyproxy, proxy-tunnel vs ureq vs raw socket"
