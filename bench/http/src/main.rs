@@ -502,6 +502,10 @@ fn main() {
             })
             .collect();
         let mut rates: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
+        // Per slice, each client's time over the raw loop's in the same
+        // slice: a paired ratio, which a slow moment of the machine moves
+        // little since it lands on neighbours alike.
+        let mut paired: Vec<Vec<f64>> = vec![Vec::new(); clients.len()];
         // Within a round the clients take turns every `slice` requests, so
         // a noisy moment of the machine lands on all of them alike; each
         // one's rate is its requests over the sum of its own slices.
@@ -512,6 +516,7 @@ fn main() {
             let mut done = 0;
             while done < *n {
                 let k = slice.min(*n - done);
+                let mut slice_secs = vec![0f64; clients.len()];
                 for (i, get) in gets.iter_mut().enumerate() {
                     let Some(get) = get else { continue };
                     let opens = active_opens();
@@ -519,8 +524,16 @@ fn main() {
                     for _ in 0..k {
                         get();
                     }
-                    secs[i] += start.elapsed().as_secs_f64();
+                    slice_secs[i] = start.elapsed().as_secs_f64();
+                    secs[i] += slice_secs[i];
                     opened[i] += active_opens() - opens;
+                }
+                if gets[0].is_some() {
+                    for (i, t) in slice_secs.iter().enumerate() {
+                        if *t > 0.0 {
+                            paired[i].push(slice_secs[0] / t);
+                        }
+                    }
                 }
                 done += k;
             }
@@ -548,23 +561,37 @@ fn main() {
                 r.get(r.len() / 2).copied().unwrap_or(0.0)
             })
             .collect();
+        let paired: Vec<f64> = paired
+            .iter_mut()
+            .map(|r| {
+                r.sort_by(f64::total_cmp);
+                r.get(r.len() / 2).copied().unwrap_or(0.0)
+            })
+            .collect();
         println!("\n{title} ({n} sequential requests)");
         println!(
-            "  {:<18} {:>10} {:>9} {:>14} {:>12} {:>14}",
-            "client", "req/s", "vs raw", "http-client/x", "TCP opens/req", "median vs raw"
+            "  {:<18} {:>10} {:>9} {:>14} {:>12} {:>14} {:>14}",
+            "client",
+            "req/s",
+            "vs raw",
+            "http-client/x",
+            "TCP opens/req",
+            "median vs raw",
+            "paired vs raw"
         );
         for (i, (name, _)) in clients.iter().enumerate() {
             if best[i].rate == 0.0 {
                 continue;
             }
             println!(
-                "  {:<18} {:>10.0} {:>9.2} {:>14.2} {:>12.3} {:>14.2}",
+                "  {:<18} {:>10.0} {:>9.2} {:>14.2} {:>12.3} {:>14.2} {:>14.3}",
                 name,
                 best[i].rate,
                 best[i].rate / best[0].rate,
                 best[2].rate / best[i].rate,
                 best[i].opens_per_req,
-                median[i] / median[0]
+                median[i] / median[0],
+                paired[i]
             );
         }
     }
