@@ -554,20 +554,8 @@ fn main() {
                 }
             }
         }
-        let median: Vec<f64> = rates
-            .iter_mut()
-            .map(|r| {
-                r.sort_by(f64::total_cmp);
-                r.get(r.len() / 2).copied().unwrap_or(0.0)
-            })
-            .collect();
-        let paired: Vec<f64> = paired
-            .iter_mut()
-            .map(|r| {
-                r.sort_by(f64::total_cmp);
-                r.get(r.len() / 2).copied().unwrap_or(0.0)
-            })
-            .collect();
+        let median = medians(&mut rates);
+        let paired = medians(&mut paired);
         println!("\n{title} ({n} sequential requests)");
         println!(
             "  {:<18} {:>10} {:>9} {:>14} {:>12} {:>14} {:>14}",
@@ -595,4 +583,15 @@ fn main() {
             );
         }
     }
+}
+
+/// The median of each client's figures (0 for a client not run).
+fn medians(per_client: &mut [Vec<f64>]) -> Vec<f64> {
+    per_client
+        .iter_mut()
+        .map(|r| {
+            r.sort_by(f64::total_cmp);
+            r.get(r.len() / 2).copied().unwrap_or(0.0)
+        })
+        .collect()
 }
