@@ -9,55 +9,78 @@ use crate::error::{Error, Result};
 use crate::from_value::FromValue;
 use crate::value::Value;
 
-/// Iterates over `SCAN`, `SSCAN`, `HSCAN` or `ZSCAN` results, one server
-/// call per batch. `HSCAN`/`ZSCAN` items are (field, value) pairs.
+/// The cursor loop of one SCAN-family iteration, shared by [`ScanIter`]
+/// and the cluster's per-master scan: the `MATCH`/`COUNT` options, the
+/// cursor the next call sends (`None` once the server answered `0`), and
+/// the items of the last batch not yet handed out.
 #[derive(Debug)]
-pub struct ScanIter<'a, T> {
-    conn: &'a mut Connection,
-    base: Cmd,
+pub(crate) struct Cursor {
     pattern: Option<Vec<u8>>,
     count: Option<usize>,
     cursor: Option<Vec<u8>>,
     batch: VecDeque<Value>,
+    /// `HSCAN`/`ZSCAN`: items come as (field, value) pairs.
     pairs: bool,
-    _t: PhantomData<T>,
 }
 
-impl<'a, T: FromValue> ScanIter<'a, T> {
-    fn new(conn: &'a mut Connection, base: Cmd, pairs: bool) -> Self {
-        ScanIter {
-            conn,
-            base,
+impl Cursor {
+    /// A new iteration (cursor `0`); `pairs` for `HSCAN`/`ZSCAN`.
+    pub(crate) fn new(pairs: bool) -> Cursor {
+        Cursor {
             pattern: None,
             count: None,
             cursor: Some(b"0".to_vec()),
             batch: VecDeque::new(),
             pairs,
-            _t: PhantomData,
         }
     }
 
-    /// Only items matching the glob `pattern`.
-    pub fn matching(mut self, pattern: impl AsRef<[u8]>) -> Self {
-        self.pattern = Some(pattern.as_ref().to_vec());
-        self
+    /// Starts over at cursor `0`, keeping the options.
+    pub(crate) fn restart(&mut self) {
+        self.cursor = Some(b"0".to_vec());
     }
 
-    /// The `COUNT` hint per batch.
-    pub fn count(mut self, n: usize) -> Self {
+    pub(crate) fn set_pattern(&mut self, pattern: &[u8]) {
+        self.pattern = Some(pattern.to_vec());
+    }
+
+    pub(crate) fn set_count(&mut self, n: usize) {
         self.count = Some(n);
-        self
     }
 
-    fn fetch(&mut self, cursor: Vec<u8>) -> Result<()> {
-        let mut c = self.base.clone().arg(cursor);
+    /// The next item: from the batch at hand, else from a new call of
+    /// `base` with the cursor and options, sent by `query`; `None` when
+    /// the server has said the iteration is over and the batch is empty.
+    pub(crate) fn next<T: FromValue>(
+        &mut self,
+        base: &Cmd,
+        mut query: impl FnMut(&Cmd) -> Result<Value>,
+    ) -> Option<Result<T>> {
+        loop {
+            if let Some(v) = self.batch.pop_front() {
+                return Some(T::from_value(v));
+            }
+            let cursor = self.cursor.take()?;
+            if let Err(e) = query(&self.command(base, cursor)).and_then(|r| self.take_reply(r)) {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    fn command(&self, base: &Cmd, cursor: Vec<u8>) -> Cmd {
+        let mut c = base.clone().arg(cursor);
         if let Some(p) = &self.pattern {
             c = c.arg("MATCH").arg(p.as_slice());
         }
         if let Some(n) = self.count {
             c = c.arg("COUNT").arg(n);
         }
-        let (next, items): (Vec<u8>, Vec<Value>) = self.conn.query(&c)?;
+        c
+    }
+
+    /// Keeps a reply's next cursor and its items (`[cursor, [items]]`).
+    fn take_reply(&mut self, reply: Value) -> Result<()> {
+        let (next, items): (Vec<u8>, Vec<Value>) = FromValue::from_value(reply)?;
         self.cursor = if next == b"0" { None } else { Some(next) };
         if self.pairs {
             if items.len() % 2 != 0 {
@@ -77,19 +100,45 @@ impl<'a, T: FromValue> ScanIter<'a, T> {
     }
 }
 
+/// Iterates over `SCAN`, `SSCAN`, `HSCAN` or `ZSCAN` results, one server
+/// call per batch. `HSCAN`/`ZSCAN` items are (field, value) pairs.
+#[derive(Debug)]
+pub struct ScanIter<'a, T> {
+    conn: &'a mut Connection,
+    base: Cmd,
+    cursor: Cursor,
+    _t: PhantomData<T>,
+}
+
+impl<'a, T: FromValue> ScanIter<'a, T> {
+    fn new(conn: &'a mut Connection, base: Cmd, pairs: bool) -> Self {
+        ScanIter {
+            conn,
+            base,
+            cursor: Cursor::new(pairs),
+            _t: PhantomData,
+        }
+    }
+
+    /// Only items matching the glob `pattern`.
+    pub fn matching(mut self, pattern: impl AsRef<[u8]>) -> Self {
+        self.cursor.set_pattern(pattern.as_ref());
+        self
+    }
+
+    /// The `COUNT` hint per batch.
+    pub fn count(mut self, n: usize) -> Self {
+        self.cursor.set_count(n);
+        self
+    }
+}
+
 impl<T: FromValue> Iterator for ScanIter<'_, T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
-        loop {
-            if let Some(v) = self.batch.pop_front() {
-                return Some(T::from_value(v));
-            }
-            let cursor = self.cursor.take()?;
-            if let Err(e) = self.fetch(cursor) {
-                return Some(Err(e));
-            }
-        }
+        let conn = &mut *self.conn;
+        self.cursor.next(&self.base, |c| conn.query_value(c))
     }
 }
 

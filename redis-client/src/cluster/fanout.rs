@@ -1,14 +1,14 @@
 //! Commands for every master: `SCAN` (each master in turn, each with its
 //! own cursor), `PING`, `DBSIZE`, `KEYS`, `FLUSHALL`.
 
-use std::collections::VecDeque;
 use std::marker::PhantomData;
 
 use super::client::ClusterClient;
 use super::topology::Addr;
 use crate::cmd::{cmd, Cmd};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::from_value::FromValue;
+use crate::scan::Cursor;
 use crate::value::Value;
 
 /// Iterates over the keys of every master (`SCAN`), one master after the
@@ -19,60 +19,21 @@ pub struct ClusterScan<T> {
     client: ClusterClient,
     masters: Vec<Addr>,
     at: usize,
-    cursor: Option<Vec<u8>>,
-    pattern: Option<Vec<u8>>,
-    count: Option<usize>,
-    batch: VecDeque<Value>,
+    cursor: Cursor,
     _t: PhantomData<T>,
 }
 
 impl<T: FromValue> ClusterScan<T> {
     /// Only keys matching the glob `pattern`.
     pub fn matching(mut self, pattern: impl AsRef<[u8]>) -> Self {
-        self.pattern = Some(pattern.as_ref().to_vec());
+        self.cursor.set_pattern(pattern.as_ref());
         self
     }
 
     /// The `COUNT` hint per call.
     pub fn count(mut self, n: usize) -> Self {
-        self.count = Some(n);
+        self.cursor.set_count(n);
         self
-    }
-
-    fn fetch(&mut self, cursor: Vec<u8>) -> Result<()> {
-        let mut c = cmd("SCAN").arg(&cursor);
-        if let Some(p) = &self.pattern {
-            c = c.arg("MATCH").arg(p);
-        }
-        if let Some(n) = self.count {
-            c = c.arg("COUNT").arg(n);
-        }
-        let addr = &self.masters[self.at];
-        let reply = self
-            .client
-            .inner
-            .node(addr, false)?
-            .get()?
-            .query_value(&c)?;
-        let bad = || Error::Type {
-            expected: "SCAN reply [cursor, keys]",
-            got: format!("{reply:?}"),
-        };
-        let mut items = reply.clone().into_items().ok_or_else(bad)?.into_iter();
-        let (Some(next), Some(keys)) = (items.next(), items.next()) else {
-            return Err(bad());
-        };
-        let next = next.as_bytes().ok_or_else(bad)?.to_vec();
-        self.batch.extend(keys.into_items().ok_or_else(bad)?);
-        if next == b"0" {
-            self.at += 1;
-            if self.at < self.masters.len() {
-                self.cursor = Some(b"0".to_vec());
-            }
-        } else {
-            self.cursor = Some(next);
-        }
-        Ok(())
     }
 }
 
@@ -80,14 +41,19 @@ impl<T: FromValue> Iterator for ClusterScan<T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
+        let scan = cmd("SCAN");
         loop {
-            if let Some(v) = self.batch.pop_front() {
-                return Some(T::from_value(v));
+            let addr = self.masters.get(self.at)?;
+            let client = &self.client;
+            let item = self.cursor.next(&scan, |c| {
+                client.inner.node(addr, false)?.get()?.query_value(c)
+            });
+            if item.is_some() {
+                return item;
             }
-            let cursor = self.cursor.take()?;
-            if let Err(e) = self.fetch(cursor) {
-                return Some(Err(e));
-            }
+            // This master's keys are done: the next one, from cursor 0.
+            self.at += 1;
+            self.cursor.restart();
         }
     }
 }
@@ -145,12 +111,9 @@ impl ClusterClient {
         let masters: Vec<Addr> = map.shards().iter().map(|s| s.master.clone()).collect();
         Ok(ClusterScan {
             client: self.clone(),
-            cursor: (!masters.is_empty()).then(|| b"0".to_vec()),
+            cursor: Cursor::new(false),
             masters,
             at: 0,
-            pattern: None,
-            count: None,
-            batch: VecDeque::new(),
             _t: PhantomData,
         })
     }
