@@ -386,6 +386,43 @@ impl Client {
     }
 }
 
+impl Client {
+    /// One request sent: through the middlewares when there are any.
+    #[inline]
+    pub(crate) fn send_one(
+        &self,
+        origin: &Origin,
+        url: Arc<Url>,
+        req: &mut Request<'_, '_>,
+    ) -> Result<Response> {
+        if self.inner.config.middleware.is_empty() {
+            self.execute(origin, url, req)
+        } else {
+            self.through_middleware(origin, url, req)
+        }
+    }
+
+    #[inline(never)]
+    fn through_middleware(
+        &self,
+        origin: &Origin,
+        url: Arc<Url>,
+        req: &mut Request<'_, '_>,
+    ) -> Result<Response> {
+        let chain = &self.inner.config.middleware;
+        chain.run(req.method, &url, req.headers, |headers| {
+            let mut sent = Request {
+                method: req.method,
+                headers,
+                body: &mut *req.body,
+                replayable: req.replayable,
+                deadline: req.deadline,
+            };
+            self.execute(origin, Arc::clone(&url), &mut sent)
+        })
+    }
+}
+
 #[cfg(test)]
 #[path = "client_tests.rs"]
 mod tests;

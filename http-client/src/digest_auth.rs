@@ -24,11 +24,9 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::builder::ClientBuilder;
 use crate::error::Result;
 use crate::proto::digest::{authorization, best_challenge, check_user, Answer};
 use crate::redirect::crosses_origin;
-use crate::request::RequestBuilder;
 use crate::response::Response;
 
 /// A user name and password for Digest authentication.
@@ -47,7 +45,7 @@ impl fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    fn new(user: &str, password: &str) -> Arc<Credentials> {
+    pub(crate) fn new(user: &str, password: &str) -> Arc<Credentials> {
         Arc::new(Credentials {
             user: user.to_string(),
             password: password.to_string(),
@@ -104,47 +102,4 @@ fn cnonce() -> String {
     let a = RandomState::new().hash_one(n);
     let b = RandomState::new().hash_one(!n);
     format!("{a:016x}{b:016x}")
-}
-
-impl ClientBuilder {
-    /// Answers `401` Digest challenges (RFC 7616: MD5, SHA-256, `qop=auth`)
-    /// with these credentials, for every request of the client, within the
-    /// origin of each request's first URL (feature `digest`; see the
-    /// rules in [`RequestBuilder::digest_auth`]). A user name with
-    /// controls fails [`build`](ClientBuilder::build).
-    pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
-        self.config.digest = Some(Credentials::new(user, password));
-        self
-    }
-}
-
-impl RequestBuilder<'_> {
-    /// Answers a `401` Digest challenge (RFC 7616: MD5, SHA-256 and their
-    /// `-sess` forms, `qop=auth`) by sending the request once more with
-    /// `Authorization` (feature `digest`; overrides the client's).
-    ///
-    /// Only within the origin of the request's URL: a redirect to another
-    /// origin takes no credentials along and its challenges are not
-    /// answered. Wrong credentials come back as the server's second `401`.
-    /// A body streamed from a reader cannot be sent again: its `401` is
-    /// returned. A user name with CR, LF or another control is refused
-    /// before anything is sent.
-    ///
-    /// ```no_run
-    /// # let client = pconn_http::Client::new()?;
-    /// let resp = client
-    ///     .get("http://127.0.0.1:8095/md5/")
-    ///     .digest_auth("pconn", "pconn-secret")
-    ///     .call()?;
-    /// assert_eq!(resp.status(), 200);
-    /// # Ok::<(), pconn_http::Error>(())
-    /// ```
-    pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
-        let credentials = Credentials::new(user, password);
-        if let Err(e) = credentials.check() {
-            self.fail(e);
-        }
-        self.digest = Some(credentials);
-        self
-    }
 }

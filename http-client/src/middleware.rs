@@ -29,12 +29,8 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::builder::ClientBuilder;
-use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::headers::Headers;
-use crate::origins::Origin;
-use crate::outgoing::Request;
 use crate::response::Response;
 
 /// A hook around each request a client sends (see the module docs of
@@ -109,6 +105,41 @@ impl fmt::Debug for Chain {
     }
 }
 
+impl Chain {
+    /// True when no middleware was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds one, innermost so far.
+    pub(crate) fn push(&mut self, middleware: impl Middleware) {
+        self.0.push(Arc::new(middleware));
+    }
+
+    /// Runs a request (`method`, `url`, `headers`) through every
+    /// middleware, in order; `send` is the end of the chain, the exchange
+    /// with the server, given the fields as the middlewares left them.
+    pub(crate) fn run(
+        &self,
+        method: &str,
+        url: &Url,
+        headers: &Headers,
+        mut send: impl FnMut(&Headers) -> Result<Response>,
+    ) -> Result<Response> {
+        let mut request = MiddlewareRequest {
+            method,
+            url,
+            headers: Cow::Borrowed(headers),
+        };
+        let mut end = |m: &MiddlewareRequest<'_>| send(&m.headers);
+        let next = MiddlewareNext {
+            rest: &self.0,
+            end: &mut end,
+        };
+        next.handle(&mut request)
+    }
+}
+
 /// A request as a middleware sees it: method and URL to read, header
 /// fields to read and change (the body is not shown).
 pub struct MiddlewareRequest<'a> {
@@ -156,7 +187,7 @@ impl MiddlewareRequest<'_> {
     ///
     /// [`RequestBuilder::header`]: crate::RequestBuilder::header
     pub fn append_header(&mut self, name: &str, value: &str) -> Result<()> {
-        crate::request::check_field(name, value)?;
+        crate::proto::request::check_caller_header(name, value.as_bytes())?;
         self.headers
             .to_mut()
             .push_raw(name.as_bytes(), value.as_bytes());
@@ -166,7 +197,7 @@ impl MiddlewareRequest<'_> {
     /// Replaces every field of that name with one (checked as
     /// [`append_header`](Self::append_header) checks it).
     pub fn set_header(&mut self, name: &str, value: &str) -> Result<()> {
-        crate::request::check_field(name, value)?;
+        crate::proto::request::check_caller_header(name, value.as_bytes())?;
         let headers = self.headers.to_mut();
         headers.remove(name);
         headers.push_raw(name.as_bytes(), value.as_bytes());
@@ -208,64 +239,6 @@ impl MiddlewareNext<'_> {
             ),
             None => (self.end)(request),
         }
-    }
-}
-
-impl ClientBuilder {
-    /// Adds a middleware: it sees every request this client sends (each
-    /// redirect hop and each retry) and its response head, and may change
-    /// or stop either (see [`Middleware`]). Middlewares run in the order
-    /// added, the first one outermost. None by default, and then none costs
-    /// anything.
-    pub fn middleware(mut self, middleware: impl Middleware) -> Self {
-        self.config.middleware.0.push(Arc::new(middleware));
-        self
-    }
-}
-
-impl Client {
-    /// One request sent: through the middlewares when there are any.
-    #[inline]
-    pub(crate) fn send_one(
-        &self,
-        origin: &Origin,
-        url: Arc<Url>,
-        req: &mut Request<'_, '_>,
-    ) -> Result<Response> {
-        if self.inner.config.middleware.0.is_empty() {
-            self.execute(origin, url, req)
-        } else {
-            self.through_middleware(origin, url, req)
-        }
-    }
-
-    #[inline(never)]
-    fn through_middleware(
-        &self,
-        origin: &Origin,
-        url: Arc<Url>,
-        req: &mut Request<'_, '_>,
-    ) -> Result<Response> {
-        let mut request = MiddlewareRequest {
-            method: req.method,
-            url: &url,
-            headers: Cow::Borrowed(req.headers),
-        };
-        let mut end = |m: &MiddlewareRequest<'_>| {
-            let mut sent = Request {
-                method: req.method,
-                headers: &m.headers,
-                body: &mut *req.body,
-                replayable: req.replayable,
-                deadline: req.deadline,
-            };
-            self.execute(origin, Arc::clone(&url), &mut sent)
-        };
-        let next = MiddlewareNext {
-            rest: &self.inner.config.middleware.0,
-            end: &mut end,
-        };
-        next.handle(&mut request)
     }
 }
 

@@ -10,7 +10,7 @@ use base64::Engine;
 use url::Url;
 
 use crate::client::Client;
-use crate::error::{Error, InvalidInput, Result};
+use crate::error::{Error, Result};
 use crate::headers::Headers;
 use crate::origins::Origin;
 use crate::outgoing::{Request, SendBody};
@@ -61,20 +61,6 @@ fn static_method(method: &str) -> Cow<'static, str> {
     Cow::Owned(method.to_string())
 }
 
-/// Checks a header field the caller adds to a request: no controls, and
-/// not one of the framing fields the client derives from the body.
-pub(crate) fn check_field(name: &str, value: &str) -> Result<()> {
-    proto::check_header(name, value.as_bytes())?;
-    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
-    {
-        return Err(InvalidInput::FramingField {
-            name: name.to_string(),
-        }
-        .into());
-    }
-    Ok(())
-}
-
 impl<'c> RequestBuilder<'c> {
     pub(crate) fn new(client: &'c Client, method: &str, url: &str) -> RequestBuilder<'c> {
         let method = static_method(method);
@@ -115,11 +101,11 @@ impl<'c> RequestBuilder<'c> {
     /// CR, LF, NUL and other controls are refused; so are `Content-Length`
     /// and `Transfer-Encoding`, which the client derives from the body.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        match check_field(name, value) {
+        match proto::request::check_caller_header(name, value.as_bytes()) {
             Ok(()) => {
                 self.headers.push_raw(name.as_bytes(), value.as_bytes());
             }
-            Err(e) => self.fail(e),
+            Err(e) => self.fail(e.into()),
         }
         self
     }
@@ -231,7 +217,7 @@ impl<'c> RequestBuilder<'c> {
     /// Sends `value` as JSON (`Content-Type: application/json` unless set).
     #[cfg(feature = "json")]
     pub fn send_json<T: serde::Serialize + ?Sized>(self, value: &T) -> Result<Response> {
-        let body = serde_json::to_vec(value).map_err(|e| InvalidInput::Body {
+        let body = serde_json::to_vec(value).map_err(|e| crate::error::InvalidInput::Body {
             reason: e.to_string(),
         })?;
         let this = if self.headers.contains("content-type") {
@@ -379,5 +365,37 @@ impl<'c> RequestBuilder<'c> {
             }
             return Ok(response);
         }
+    }
+}
+
+#[cfg(feature = "digest")]
+impl RequestBuilder<'_> {
+    /// Answers a `401` Digest challenge (RFC 7616: MD5, SHA-256 and their
+    /// `-sess` forms, `qop=auth`) by sending the request once more with
+    /// `Authorization` (feature `digest`; overrides the client's).
+    ///
+    /// Only within the origin of the request's URL: a redirect to another
+    /// origin takes no credentials along and its challenges are not
+    /// answered. Wrong credentials come back as the server's second `401`.
+    /// A body streamed from a reader cannot be sent again: its `401` is
+    /// returned. A user name with CR, LF or another control is refused
+    /// before anything is sent.
+    ///
+    /// ```no_run
+    /// # let client = pconn_http::Client::new()?;
+    /// let resp = client
+    ///     .get("http://127.0.0.1:8095/md5/")
+    ///     .digest_auth("pconn", "pconn-secret")
+    ///     .call()?;
+    /// assert_eq!(resp.status(), 200);
+    /// # Ok::<(), pconn_http::Error>(())
+    /// ```
+    pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
+        let credentials = crate::digest_auth::Credentials::new(user, password);
+        if let Err(e) = credentials.check() {
+            self.fail(e);
+        }
+        self.digest = Some(credentials);
+        self
     }
 }

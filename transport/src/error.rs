@@ -3,6 +3,10 @@
 use std::io;
 use std::time::Duration;
 
+/// Any error a protocol's reset or health check reports (the pool only
+/// logs it and closes the connection), or a tunnel's own failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// The phase of work whose time ran out, so a caller can tell a slow server
 /// (read) from an unreachable one (connect) or an over-committed pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,7 +146,7 @@ pub enum Error {
     /// A connector (e.g. a proxy tunnel) could not supply the stream; the
     /// source is the connector's own error type, for `downcast_ref`.
     #[error("{0}")]
-    Tunnel(#[source] crate::recycle::BoxError),
+    Tunnel(#[source] BoxError),
     /// Any other I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),

@@ -102,10 +102,10 @@ pub use connect::{
     open, tcp_connect, validate_host, ConnectOptions, Connector, Dialer, Direct, Endpoint, Resolve,
     ResolveFn,
 };
-pub use error::{BrokenCause, Error, Phase, Result};
+pub use error::{BoxError, BrokenCause, Error, Phase, Result};
 pub use key::{PoolKey, SecretHash};
 pub use pool::{Discard, KeyPool, Pool, PoolConfig, Pooled, Stats};
-pub use recycle::{BoxError, Recycle, Reuse};
+pub use recycle::{Recycle, Reuse};
 pub use status::Status;
 pub use tls::{Roots, TlsConfig, TlsConfigBuilder, TlsVersion};
 pub use userinfo::url_userinfo;

@@ -3,10 +3,7 @@
 use std::time::{Duration, Instant};
 
 use crate::conn::Conn;
-
-/// Any error a protocol's reset or health check reports; the pool only logs
-/// it and closes the connection.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use crate::error::BoxError;
 
 /// What the release path must do before a connection can be reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,6 +154,19 @@ pub fn check_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
     Ok(())
 }
 
+/// Checks a field the caller adds to a request: [`check_header`], and not
+/// one of the framing fields the client derives from the body.
+pub(crate) fn check_caller_header(name: &str, value: &[u8]) -> Result<(), InvalidInput> {
+    check_header(name, value)?;
+    if name.eq_ignore_ascii_case("content-length") || name.eq_ignore_ascii_case("transfer-encoding")
+    {
+        return Err(InvalidInput::FramingField {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a whole URL string before it is parsed: URL parsers silently
 /// drop tabs and newlines (WHATWG), which would hide an injection attempt.
 pub fn check_url_text(url: &str) -> Result<(), InvalidInput> {

@@ -144,9 +144,14 @@ impl Conn {
     /// Wraps a socket fresh from [`crate::connect`], taking the peer address
     /// and the send timeout its connect left from what the connect knows
     /// rather than asking the kernel again.
-    pub(crate) fn from_connected(c: crate::connect::Connected, host: &str) -> Conn {
-        let mut conn = Conn::from_tcp_with_peer(c.stream, host, Some(c.peer));
-        conn.timeouts.socket_has_write_timeout(c.send_timeout);
+    pub(crate) fn from_connected(
+        stream: TcpStream,
+        peer: SocketAddr,
+        send_timeout: Option<Duration>,
+        host: &str,
+    ) -> Conn {
+        let mut conn = Conn::from_tcp_with_peer(stream, host, Some(peer));
+        conn.timeouts.socket_has_write_timeout(send_timeout);
         conn
     }
 

@@ -141,7 +141,12 @@ impl Connector for Dialer {
     ) -> Result<Conn> {
         let (connected, timings) = self.connect_timed(host, port, opts, deadline)?;
         tracing::trace!(host, port, peer = %connected.peer, "TCP connected");
-        let mut conn = Conn::from_connected(connected, host);
+        let mut conn = Conn::from_connected(
+            connected.stream,
+            connected.peer,
+            connected.send_timeout,
+            host,
+        );
         conn.set_connect_timings(timings);
         Ok(conn)
     }

@@ -388,7 +388,8 @@ mod tests {
 
     use super::*;
     use crate::clock::ManualClock;
-    use crate::recycle::{BoxError, Reuse};
+    use crate::error::BoxError;
+    use crate::recycle::Reuse;
     use crate::{Pool, Stats};
 
     const SEC: Duration = Duration::from_secs(1);
