@@ -1,5 +1,6 @@
 //! Pools of idle connections keyed by identity, with per-key limits.
 
+mod checkout;
 mod guard;
 mod idle;
 mod release;
