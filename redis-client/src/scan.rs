@@ -21,6 +21,8 @@ pub(crate) struct Cursor {
     batch: VecDeque<Value>,
     /// `HSCAN`/`ZSCAN`: items come as (field, value) pairs.
     pairs: bool,
+    /// A call failed: the iteration is over (its error was handed out).
+    failed: bool,
 }
 
 impl Cursor {
@@ -32,12 +34,19 @@ impl Cursor {
             cursor: Some(b"0".to_vec()),
             batch: VecDeque::new(),
             pairs,
+            failed: false,
         }
     }
 
     /// Starts over at cursor `0`, keeping the options.
     pub(crate) fn restart(&mut self) {
         self.cursor = Some(b"0".to_vec());
+    }
+
+    /// True once a call failed (an item that did not convert is not a
+    /// failure: the iteration goes on past it).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
     }
 
     pub(crate) fn set_pattern(&mut self, pattern: &[u8]) {
@@ -62,6 +71,7 @@ impl Cursor {
             }
             let cursor = self.cursor.take()?;
             if let Err(e) = query(&self.command(base, cursor)).and_then(|r| self.take_reply(r)) {
+                self.failed = true;
                 return Some(Err(e));
             }
         }
@@ -161,5 +171,74 @@ impl Connection {
     /// Iterates over a sorted set's (member, score) pairs (`ZSCAN`).
     pub fn zscan<K: ToArg, T: FromValue>(&mut self, key: K) -> ScanIter<'_, T> {
         ScanIter::new(self, cmd("ZSCAN").arg(key), true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(cursor: &str, items: &[&str]) -> Value {
+        Value::Array(vec![
+            Value::Bulk(cursor.into()),
+            Value::Array(
+                items
+                    .iter()
+                    .map(|i| Value::Bulk(i.as_bytes().into()))
+                    .collect(),
+            ),
+        ])
+    }
+
+    #[test]
+    fn the_cursor_follows_the_server_until_zero_with_its_options() {
+        let mut replies = vec![reply("7", &["a", "b"]), reply("0", &["c"])].into_iter();
+        let mut sent = Vec::new();
+        let mut cursor = Cursor::new(false);
+        cursor.set_pattern(b"k*");
+        cursor.set_count(2);
+        let mut got = Vec::new();
+        while let Some(item) = cursor.next::<String>(&cmd("SCAN"), |c| {
+            sent.push(
+                (0..c.len())
+                    .map(|i| c.part(i).unwrap().to_vec())
+                    .collect::<Vec<_>>(),
+            );
+            Ok(replies.next().unwrap())
+        }) {
+            got.push(item.unwrap());
+        }
+        assert_eq!(got, ["a", "b", "c"]);
+        let call = |cursor: &str| -> Vec<Vec<u8>> {
+            ["SCAN", cursor, "MATCH", "k*", "COUNT", "2"]
+                .iter()
+                .map(|p| p.as_bytes().to_vec())
+                .collect()
+        };
+        assert_eq!(sent, [call("0"), call("7")]);
+        assert!(!cursor.failed());
+    }
+
+    #[test]
+    fn a_failed_call_ends_the_iteration_and_an_odd_pair_list_is_an_error() {
+        let mut cursor = Cursor::new(false);
+        let first = cursor.next::<String>(&cmd("SCAN"), |_| {
+            Err(Error::Type {
+                expected: "a reply",
+                got: "none".into(),
+            })
+        });
+        assert!(matches!(first, Some(Err(_))));
+        assert!(cursor.failed());
+        assert!(cursor
+            .next::<String>(&cmd("SCAN"), |_| panic!("no second call"))
+            .is_none());
+
+        let mut pairs = Cursor::new(true);
+        let odd = pairs.next::<(String, String)>(&cmd("HSCAN"), |_| Ok(reply("0", &["f"])));
+        assert!(matches!(odd, Some(Err(Error::Type { .. }))), "{odd:?}");
+        let mut pairs = Cursor::new(true);
+        let one = pairs.next::<(String, String)>(&cmd("HSCAN"), |_| Ok(reply("0", &["f", "v"])));
+        assert_eq!(one.unwrap().unwrap(), ("f".to_string(), "v".to_string()));
     }
 }

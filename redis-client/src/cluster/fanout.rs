@@ -49,6 +49,11 @@ impl<T: FromValue> Iterator for ClusterScan<T> {
                 client.inner.node(addr, false)?.get()?.query_value(c)
             });
             if item.is_some() {
+                if self.cursor.failed() {
+                    // A failed call ends the whole scan, as it ends a
+                    // single node's.
+                    self.at = self.masters.len();
+                }
                 return item;
             }
             // This master's keys are done: the next one, from cursor 0.
