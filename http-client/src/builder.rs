@@ -316,9 +316,9 @@ impl ClientBuilder {
 impl ClientBuilder {
     /// Adds a middleware: it sees every request this client sends (each
     /// redirect hop and each retry) and its response head, and may change
-    /// or stop either (see [`Middleware`]). Middlewares run in the order
-    /// added, the first one outermost. None by default, and then none costs
-    /// anything.
+    /// or stop either (see [`Middleware`](crate::Middleware)). Middlewares
+    /// run in the order added, the first one outermost. None by default,
+    /// and then none costs anything.
     pub fn middleware(mut self, middleware: impl crate::Middleware) -> Self {
         self.config.middleware.push(middleware);
         self
@@ -329,9 +329,9 @@ impl ClientBuilder {
 impl ClientBuilder {
     /// Answers `401` Digest challenges (RFC 7616: MD5, SHA-256, `qop=auth`)
     /// with these credentials, for every request of the client, within the
-    /// origin of each request's first URL (feature `digest`; see the
-    /// rules in [`RequestBuilder::digest_auth`]). A user name with
-    /// controls fails [`build`](ClientBuilder::build).
+    /// origin of each request's first URL (feature `digest`; see the rules
+    /// in [`RequestBuilder::digest_auth`](crate::RequestBuilder::digest_auth)).
+    /// A user name with controls fails [`build`](ClientBuilder::build).
     pub fn digest_auth(mut self, user: &str, password: &str) -> Self {
         self.config.digest = Some(crate::digest_auth::Credentials::new(user, password));
         self

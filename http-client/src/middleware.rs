@@ -34,8 +34,8 @@ use crate::headers::Headers;
 use crate::response::Response;
 
 /// A hook around each request a client sends (see the module docs of
-/// [`ClientBuilder::middleware`]). Closures of the same signature are
-/// middlewares too.
+/// [`ClientBuilder::middleware`](crate::ClientBuilder::middleware)).
+/// Closures of the same signature are middlewares too.
 ///
 /// ```no_run
 /// use std::sync::atomic::{AtomicU64, Ordering};
